@@ -1,0 +1,42 @@
+/*
+ * What every program's front end shares: the store path (-d, OSM_DB),
+ * opening the store with the site configuration, --version, the Unix
+ * identity of the caller, and writing documents to stdout.  This module
+ * serves bin/ only, and is the one lib/ file allowed to print (warnings
+ * from the site configuration).
+ */
+#ifndef OSM_CLI_H
+#define OSM_CLI_H
+
+#include <stdio.h>
+
+#include <jv.h>
+
+#include "diag.h"
+#include "siteconf.h"
+#include "store.h"
+
+/* -d PATH, else $OSM_DB, else "osm.db". */
+const char *cli_db_path(const char *opt);
+
+/*
+ * Load the site configuration (printing its warnings) and open the store
+ * (creating it when create is set).  Returns 0 or a status with err set;
+ * on error nothing is left open.
+ */
+int cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err);
+
+/* "osm-NAME (osm) VERSION" on stdout. */
+void cli_version(void);
+
+/* The effective Unix user's name (or "uid N"); static storage. */
+const char *cli_user(void);
+
+/* Write one document (consumed) to stdout; returns OSM_EIO when stdout
+ * fails (a closed pipe, a full disk), else 0. */
+int cli_emit(jv doc, int flags);
+
+/* Flush stdout and return OSM_EIO (with a message) if anything failed. */
+int cli_finish_output(void);
+
+#endif

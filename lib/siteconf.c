@@ -1,0 +1,235 @@
+/*
+ * osm.conf: the site configuration (see config.h for the format).  libinih
+ * does the parsing; this file gives each key its meaning, reports unknown
+ * keys as warnings and bad values as errors naming the file and line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "clock.h"
+#include "siteconf.h"
+#include "xalloc.h"
+
+struct load_state {
+    osm_config *c;
+    osm_err *err;
+    int line;               /* counted by the reader below */
+};
+
+static config_system *
+system_for(osm_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nsystems; i++)
+        if (strcmp(c->systems[i].name, name) == 0)
+            return &c->systems[i];
+    c->systems = xrealloc(c->systems, (c->nsystems + 1) * sizeof *c->systems);
+    config_system *s = &c->systems[c->nsystems++];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    s->timeout_ms = -1;
+    s->env = xcalloc(1, sizeof *s->env);
+    return s;
+}
+
+static int
+bad(struct load_state *st, const char *fmt, const char *section, const char *key,
+    const char *value)
+{
+    if (!st->err->code)
+        osm_fail(st->err, OSM_ECONFIG, "%s:%d: [%s] %s: %s \"%s\"", st->c->path,
+                 st->line, section, key, fmt, value);
+    return 0;
+}
+
+static void
+unknown(struct load_state *st, const char *section, const char *key)
+{
+    char *w = xasprintf("%s:%d: unknown key \"%s\" in [%s]", st->c->path, st->line,
+                        key, section);
+    st->c->warnings = jv_array_append(st->c->warnings, jv_string(w));
+    free(w);
+}
+
+static int
+duration_value(struct load_state *st, const char *section, const char *key,
+               const char *value, int64_t *out)
+{
+    if (duration_parse(value, out) != 0)
+        return bad(st, "not an ISO 8601 duration (e.g. PT30S)", section, key, value);
+    return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *key, const char *value)
+{
+    struct load_state *st = user;
+    osm_config *c = st->c;
+
+    if (key == NULL)            /* a section header: nothing to do */
+        return 1;
+    if (strcmp(section, "store") == 0) {
+        if (strcmp(key, "busy_timeout") == 0)
+            return duration_value(st, section, key, value, &c->busy_timeout_ms);
+        if (strcmp(key, "synchronous") == 0) {
+            if (strcmp(value, "normal") == 0)
+                c->synchronous_full = 0;
+            else if (strcmp(value, "full") == 0)
+                c->synchronous_full = 1;
+            else
+                return bad(st, "expected normal or full, got", section, key, value);
+            return 1;
+        }
+    } else if (strncmp(section, "system.", 7) == 0 && section[7]) {
+        config_system *s = system_for(c, section + 7);
+        if (strcmp(key, "command") == 0) {
+            if (!*value)
+                return bad(st, "empty command", section, key, value);
+            free(s->command);
+            s->command = xstrdup(value);
+            return 1;
+        }
+        if (strcmp(key, "timeout") == 0)
+            return duration_value(st, section, key, value, &s->timeout_ms);
+        if (strncmp(key, "env.", 4) == 0) {
+            const char *name = key + 4;
+            if (!*name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789_") != strlen(name))
+                return bad(st, "not an environment variable name", section, key, key);
+            s->env = xrealloc(s->env, (s->nenv + 2) * sizeof *s->env);
+            s->env[s->nenv++] = xasprintf("%s=%s", name, value);
+            s->env[s->nenv] = NULL;
+            return 1;
+        }
+    } else if (strcmp(section, "notify") == 0) {
+        if (strcmp(key, "command") == 0) {
+            free(c->notify_command);
+            c->notify_command = xstrdup(value);
+            return 1;
+        }
+        if (strcmp(key, "timeout") == 0)
+            return duration_value(st, section, key, value, &c->notify_timeout_ms);
+    } else if (strcmp(section, "admin") == 0) {
+        if (strcmp(key, "group") == 0) {
+            free(c->admin_group);
+            c->admin_group = xstrdup(value);
+            return 1;
+        }
+    }
+    unknown(st, section, key);
+    return 1;
+}
+
+/* ini_parse_stream's reader: fgets that also counts lines. */
+static char *
+reader(char *str, int num, void *stream)
+{
+    struct { FILE *f; struct load_state *st; } *r = stream;
+    char *s = fgets(str, num, r->f);
+    if (s)
+        r->st->line++;
+    return s;
+}
+
+static osm_config *
+siteconf_new(void)
+{
+    osm_config *c = xcalloc(1, sizeof *c);
+    c->busy_timeout_ms = 5000;
+    c->notify_timeout_ms = 30000;
+    c->warnings = jv_array();
+    return c;
+}
+
+int
+siteconf_load_file(const char *path, osm_config **out, osm_err *err)
+{
+    osm_err local = { 0, "" };
+    osm_config *c;
+    FILE *f;
+    int rc;
+
+    *out = NULL;
+    if (!(f = fopen(path, "r")))
+        return osm_fail(err, errno == ENOENT ? OSM_ENOINPUT : OSM_EIO, "%s: %s", path,
+                        strerror(errno));
+    c = siteconf_new();
+    c->path = xstrdup(path);
+    struct load_state st = { c, &local, 0 };
+    struct { FILE *f; struct load_state *st; } r = { f, &st };
+    rc = ini_parse_stream(reader, &r, handler, &st);
+    fclose(f);
+    if (local.code) {
+        siteconf_free(c);
+        return osm_fail(err, local.code, "%s", local.msg);
+    }
+    if (rc != 0) {
+        siteconf_free(c);
+        if (rc < 0)
+            return osm_fail(err, OSM_EIO, "%s: cannot read", path);
+        return osm_fail(err, OSM_ECONFIG, "%s:%d: syntax error", path, rc);
+    }
+    *out = c;
+    return 0;
+}
+
+int
+siteconf_load(const char *db_path, osm_config **out, osm_err *err)
+{
+    const char *env = getenv("OSM_CONFIG");
+    char *path;
+    int rc;
+
+    if (env && *env)
+        return siteconf_load_file(env, out, err);
+    /* osm.conf beside the store */
+    const char *slash = db_path ? strrchr(db_path, '/') : NULL;
+    if (slash)
+        path = xasprintf("%.*s/osm.conf", (int)(slash - db_path), db_path);
+    else
+        path = xstrdup("osm.conf");
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        free(path);
+        *out = siteconf_new();
+        return 0;
+    }
+    rc = siteconf_load_file(path, out, err);
+    free(path);
+    return rc;
+}
+
+const config_system *
+siteconf_system(const osm_config *c, const char *name)
+{
+    for (size_t i = 0; c && i < c->nsystems; i++)
+        if (strcmp(c->systems[i].name, name) == 0)
+            return &c->systems[i];
+    return NULL;
+}
+
+void
+siteconf_free(osm_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nsystems; i++) {
+        config_system *s = &c->systems[i];
+        free(s->name);
+        free(s->command);
+        for (size_t j = 0; j < s->nenv; j++)
+            free(s->env[j]);
+        free(s->env);
+    }
+    free(c->systems);
+    free(c->path);
+    free(c->notify_command);
+    free(c->admin_group);
+    jv_free(c->warnings);
+    free(c);
+}

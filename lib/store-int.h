@@ -1,0 +1,89 @@
+/*
+ * Internals shared by the lib/store*.c files, and nothing else: the store
+ * handle, the prepared statement cache and the SQLite error mapping.  The
+ * unit tests include it to look at the connection itself.
+ */
+#ifndef OSM_STORE_INT_H
+#define OSM_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/*
+ * One id per cached statement.  Each id is used with one SQL string (a
+ * static array in one store*.c file); store_stmt() checks that.
+ */
+enum store_stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_EVENT_ADD,
+    ST_CART_GET,
+    ST_CART_GET_DEFAULT,
+    ST_CART_FIND,
+    ST_CART_INSERT,
+    ST_CART_REDEPLOY,
+    ST_CART_LIST,
+    ST_CART_OPEN_ORDERS,
+    ST_CART_ANY_ORDERS,
+    ST_CART_DELETE,
+    ST_CART_UNDEPLOY,
+    ST_CART_DEFAULT_DROP,
+    ST_CART_DEFAULT_SET,
+    ST_CART_OPEN_LIST,
+    ST_ORDER_ABORT,
+    ST_TASKS_CANCEL,
+    ST__COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    struct {
+        sqlite3_stmt *st;
+        const char *sql;
+    } stmt[ST__COUNT];
+};
+
+/*
+ * The cached statement id, prepared from sql on first use; reset and
+ * unbound, ready for binding.  NULL on error (err filled in).  Hand it
+ * back with store_stmt_done() when finished stepping.
+ */
+sqlite3_stmt *store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err);
+
+/* Reset st and clear its bindings (NULL is fine). */
+void store_stmt_done(sqlite3_stmt *st);
+
+/*
+ * Map the SQLite result rc (with the connection's message) to an osm
+ * status and fill err: busy/locked 75, misuse and constraint violations
+ * 70, everything else 74.  Returns the status.
+ */
+int store_sqlfail(store *s, int rc, osm_err *err);
+
+/* 0 inside a transaction, else 70 naming fn. */
+int store_in_tx(store *s, const char *fn, osm_err *err);
+
+/*
+ * A savepoint around a multi-statement change inside the caller's
+ * transaction: store_sp_begin(), then store_sp_end(s, rc) which releases
+ * it, first rolling back to it when rc is not 0, and returns rc.
+ */
+int store_sp_begin(store *s, osm_err *err);
+int store_sp_end(store *s, int rc);
+
+/* Bind a C string, NULL as SQL NULL. */
+int store_bind_text(sqlite3_stmt *st, int i, const char *text);
+
+/* Column i as a new string (NULL for SQL NULL). */
+char *store_col_strdup(sqlite3_stmt *st, int i);
+
+/* For white-box tests only. */
+sqlite3 *store_sqlite(store *s);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * The order store's core: opening the SQLite file with the pragmas every
+ * program relies on, schema migrations, transactions, the prepared
+ * statement cache, the mapping of SQLite errors to exit statuses, and the
+ * one function that writes history events.  Cartridge storage is in
+ * store-cartridge.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "diag.h"
+#include "embedded.h"
+#include "store-int.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* PRAGMA application_id of an osm store: "OSM1". */
+#define STORE_APPLICATION_ID 0x4f534d31
+
+#define STORE_DEFAULT_BUSY_MS 5000
+
+/*
+ * The migrations, in order: entry i brings the schema to version i + 1.
+ * Each is an embedded file (share/migrations/), listed in Makefile.am.
+ */
+static const char *const migrations[] = {
+    "migrations/001-initial.sql",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT store_op";
+static const char SQL_RELEASE[] = "RELEASE store_op";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO store_op";
+static const char SQL_EVENT_ADD[] =
+    "INSERT INTO events (order_id, task_id, at, type, actor, data)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+int
+store_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+sqlite3 *
+store_sqlite(store *s)
+{
+    return s->db;
+}
+
+int
+store_sqlfail(store *s, int rc, osm_err *err)
+{
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return osm_fail(err, OSM_ETEMPFAIL, "order store busy: try again");
+    case SQLITE_NOTADB:
+        return osm_fail(err, OSM_EIO, "%s: not an osm order store (file is not a database)",
+                        s->path);
+    case SQLITE_CORRUPT:
+        return osm_fail(err, OSM_EIO, "%s: order store is damaged: %s", s->path, msg);
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+    case SQLITE_NOMEM:
+        return osm_fail(err, OSM_ESOFTWARE, "%s: internal error: %s", s->path, msg);
+    default:
+        return osm_fail(err, OSM_EIO, "%s: %s", s->path, msg);
+    }
+}
+
+sqlite3_stmt *
+store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (s->stmt[id].st) {
+        if (s->stmt[id].sql != sql) {
+            osm_fail(err, OSM_ESOFTWARE, "internal error: statement %d used with two SQL texts",
+                     (int)id);
+            return NULL;
+        }
+        return s->stmt[id].st;
+    }
+    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        store_sqlfail(s, rc, err);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    s->stmt[id].st = st;
+    s->stmt[id].sql = sql;
+    return st;
+}
+
+void
+store_stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    if (!text)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+}
+
+char *
+store_col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Run a cached statement that returns no rows. */
+static int
+run_simple(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, id, sql, err);
+    int rc;
+
+    if (!st)
+        return err ? err->code : OSM_ESOFTWARE;
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_in_tx(store *s, const char *fn, osm_err *err)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: %s called outside a transaction",
+                        fn);
+    return 0;
+}
+
+int
+store_sp_begin(store *s, osm_err *err)
+{
+    return run_simple(s, ST_SAVEPOINT, SQL_SAVEPOINT, err);
+}
+
+int
+store_sp_end(store *s, int rc)
+{
+    if (rc)
+        run_simple(s, ST_ROLLBACK_TO, SQL_ROLLBACK_TO, NULL);
+    run_simple(s, ST_RELEASE, SQL_RELEASE, NULL);
+    return rc;
+}
+
+int
+store_begin(store *s, osm_err *err)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
+    return run_simple(s, ST_BEGIN, SQL_BEGIN, err);
+}
+
+int
+store_commit(store *s, osm_err *err)
+{
+    int rc;
+
+    if (sqlite3_get_autocommit(s->db))
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: commit without a transaction");
+    rc = run_simple(s, ST_COMMIT, SQL_COMMIT, err);
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+void
+store_rollback(store *s)
+{
+    if (s && !sqlite3_get_autocommit(s->db))
+        run_simple(s, ST_ROLLBACK, SQL_ROLLBACK, NULL);
+}
+
+int
+store_event_add(store *s, int64_t order_id, int64_t task_id,
+                const char *type, const char *actor, jv data,
+                int64_t now_ms, int64_t *event_id, osm_err *err)
+{
+    sqlite3_stmt *st;
+    jv text;
+    int rc;
+
+    if (!jv_is_valid(data)) {
+        jv_free(data);
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: invalid event data");
+    }
+    if (!type || !*type || !actor) {
+        jv_free(data);
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: event without type or actor");
+    }
+    text = jv_dump_string(data, 0);
+    if (!(st = store_stmt(s, ST_EVENT_ADD, SQL_EVENT_ADD, err))) {
+        jv_free(text);
+        return err ? err->code : OSM_ESOFTWARE;
+    }
+    if (order_id)
+        sqlite3_bind_int64(st, 1, order_id);
+    if (task_id)
+        sqlite3_bind_int64(st, 2, task_id);
+    sqlite3_bind_int64(st, 3, now_ms);
+    store_bind_text(st, 4, type);
+    store_bind_text(st, 5, actor);
+    store_bind_text(st, 6, jv_string_value(text));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        rc = 0;
+        if (event_id)
+            *event_id = sqlite3_last_insert_rowid(s->db);
+    } else {
+        rc = store_sqlfail(s, rc, err);
+    }
+    store_stmt_done(st);
+    jv_free(text);
+    return rc;
+}
+
+/* Run one SQL text that returns no rows (pragmas, migrations). */
+static int
+exec_sql(store *s, const char *sql, osm_err *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
+}
+
+/* *out = the single integer the query sql returns (0 for no row). */
+static int
+query_int(store *s, const char *sql, int64_t *out, osm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+    *out = 0;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_DONE;
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Read the schema version into *version and check that the file is an
+ * osm store this program understands: ours by application_id, or a brand
+ * new empty database.  78 for a newer schema, 74 for someone else's.
+ * One statement, so one snapshot: a migration committed by another
+ * process cannot fall between the reads.
+ */
+static int
+check_store(store *s, int64_t *version, osm_err *err)
+{
+    static const char sql[] =
+        "SELECT (SELECT user_version FROM pragma_user_version),"
+        " (SELECT application_id FROM pragma_application_id),"
+        " (SELECT count(*) FROM sqlite_schema)";
+    sqlite3_stmt *st = NULL;
+    int64_t appid = 0, objects = 0;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *version = sqlite3_column_int64(st, 0);
+        appid = sqlite3_column_int64(st, 1);
+        objects = sqlite3_column_int64(st, 2);
+        rc = SQLITE_OK;
+    }
+    rc = rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (*version > SCHEMA_VERSION)
+        return osm_fail(err, OSM_ECONFIG,
+                        "%s: order store version %lld is newer than this program supports (%d)",
+                        s->path, (long long)*version, SCHEMA_VERSION);
+    if (*version > 0 ? appid == STORE_APPLICATION_ID : appid == 0 && objects == 0)
+        return 0;
+    return osm_fail(err, OSM_EIO,
+                    "%s: not an osm order store (another program's SQLite database)", s->path);
+}
+
+/*
+ * Switch to WAL.  On a new file whose creators race, SQLite answers BUSY
+ * at once instead of calling the busy handler, so wait here, within the
+ * busy timeout.
+ */
+static int
+set_wal(store *s, int timeout_ms, osm_err *err)
+{
+    int rc, waited = 0;
+
+    while (((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL))
+            & 0xff) == SQLITE_BUSY && waited < timeout_ms) {
+        sqlite3_sleep(5);
+        waited += 5;
+    }
+    return rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
+}
+
+/*
+ * Bring the schema up to SCHEMA_VERSION in one BEGIN IMMEDIATE
+ * transaction; another process may have done it while we waited for the
+ * lock, so the version is read (again) inside.  Foreign key
+ * enforcement is off meanwhile (table rebuilds in later migrations need
+ * that), checked as a whole before COMMIT.  On error the store is
+ * unchanged.
+ */
+static int
+migrate(store *s, osm_err *err)
+{
+    int64_t version, bad;
+    char sql[64];
+    int rc;
+
+    if ((rc = exec_sql(s, "PRAGMA foreign_keys = OFF", err)) ||
+        (rc = exec_sql(s, "BEGIN IMMEDIATE", err)))
+        return rc;
+    if ((rc = check_store(s, &version, err)))
+        goto out;
+    for (int i = (int)version; i < SCHEMA_VERSION; i++) {
+        const char *text = embedded_get(migrations[i], NULL);
+        if (!text) {
+            rc = osm_fail(err, OSM_ESOFTWARE, "internal error: %s is not built in",
+                          migrations[i]);
+            goto out;
+        }
+        if ((rc = exec_sql(s, text, err))) {
+            osm_err_prefix(err, "%s", migrations[i]);
+            goto out;
+        }
+    }
+    if (version < SCHEMA_VERSION) {
+        if ((rc = query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &bad, err)))
+            goto out;
+        if (bad) {
+            rc = osm_fail(err, OSM_EIO, "%s: migration left %lld broken references",
+                          s->path, (long long)bad);
+            goto out;
+        }
+        /* our own constants, not data */
+        snprintf(sql, sizeof sql, "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+        if ((rc = exec_sql(s, sql, err)))
+            goto out;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
+        if ((rc = exec_sql(s, sql, err)))
+            goto out;
+    }
+    rc = exec_sql(s, "COMMIT", err);
+out:
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Everything store_open() does after sqlite3_open_v2(). */
+static int
+setup(store *s, const store_opts *o, osm_err *err)
+{
+    int64_t version;
+    int rc;
+
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, o->busy_timeout_ms);
+    /* before anything writes: a newer or foreign file stays untouched */
+    if ((rc = check_store(s, &version, err)))
+        return rc;
+    if (!o->readonly) {
+        if ((rc = set_wal(s, o->busy_timeout_ms, err)) ||
+            (rc = exec_sql(s, o->synchronous_full ? "PRAGMA synchronous = FULL"
+                                                  : "PRAGMA synchronous = NORMAL", err)))
+            return rc;
+    }
+    if (version < SCHEMA_VERSION) {
+        if (o->readonly)
+            return osm_fail(err, OSM_EIO,
+                            "%s: order store version %lld needs upgrading to %d, "
+                            "which a read-only open cannot do",
+                            s->path, (long long)version, SCHEMA_VERSION);
+        if ((rc = migrate(s, err)))
+            return rc;
+    }
+    return exec_sql(s, "PRAGMA foreign_keys = ON", err);
+}
+
+int
+store_open(const char *path, const store_opts *opts, store **out, osm_err *err)
+{
+    store_opts o = { 0 };
+    struct stat sb;
+    store *s;
+    int flags, rc;
+
+    *out = NULL;
+    if (opts)
+        o = *opts;
+    if (o.busy_timeout_ms <= 0)
+        o.busy_timeout_ms = STORE_DEFAULT_BUSY_MS;
+    if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return osm_fail(err, OSM_EIO, "%s: is a directory, not an order store", path);
+    } else if (errno != ENOENT) {
+        return osm_fail(err, OSM_EIO, "%s: %s", path, strerror(errno));
+    } else if (!o.create || o.readonly) {
+        return osm_fail(err, OSM_ENOINPUT, "%s: no such order store", path);
+    }
+
+    s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    /* no SQLITE_OPEN_URI: a path is a path, whatever it looks like */
+    flags = o.readonly ? SQLITE_OPEN_READONLY
+                       : SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0);
+    rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (!s->db)
+            rc = osm_fail(err, OSM_ESOFTWARE, "%s: out of memory opening the store", path);
+        else
+            rc = store_sqlfail(s, rc, err);
+    } else {
+        rc = setup(s, &o, err);
+    }
+    if (rc) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void
+store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->db) {
+        store_rollback(s);
+        for (int i = 0; i < ST__COUNT; i++)
+            sqlite3_finalize(s->stmt[i].st);
+        sqlite3_close(s->db);
+    }
+    free(s->path);
+    free(s);
+}

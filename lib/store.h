@@ -1,0 +1,170 @@
+/*
+ * The order store (DESIGN §4): one SQLite file in WAL mode shared by every
+ * osm program, behind this one interface so that nothing outside
+ * lib/store*.c knows a table name.
+ *
+ * Conventions for every function here:
+ * - the return value is 0 or an OSM_E* status, with err filled in (err may
+ *   be NULL); a store that stays busy past the busy timeout gives
+ *   OSM_ETEMPFAIL "order store busy: try again", other SQLite failures
+ *   OSM_EIO with SQLite's message;
+ * - times are int64_t milliseconds since the Unix epoch (UTC), the way the
+ *   store keeps them; callers format RFC 3339 themselves;
+ * - functions marked "in a transaction" must be called between
+ *   store_begin() and store_commit()/store_rollback() (they return
+ *   OSM_ESOFTWARE otherwise); on error they change nothing, so the caller
+ *   may still commit its other work or roll back as it sees fit;
+ * - jv ownership follows jv.h: a jv argument is consumed.
+ */
+#ifndef OSM_STORE_H
+#define OSM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jv.h>
+
+#include "diag.h"
+
+typedef struct store store;
+
+typedef struct store_opts {
+    int create;             /* create the file (with the caller's umask) if missing */
+    int busy_timeout_ms;    /* 0: 5000 */
+    int synchronous_full;   /* synchronous=FULL instead of NORMAL */
+    int readonly;           /* open read-only; never creates nor migrates */
+} store_opts;
+
+/*
+ * Open the store at path (opts NULL: defaults), bringing its schema up to
+ * date: migrations run inside one BEGIN IMMEDIATE transaction by whichever
+ * process gets there first.  Errors: 66 "PATH: no such order store"
+ * (missing and not opts->create), 74 "PATH: not an osm order store (...)"
+ * (not SQLite, or someone else's database), 78 "PATH: order store version
+ * N is newer than this program supports (M)" (file left untouched), 75
+ * busy, 74 other failures.  On success *out is the handle, to be freed
+ * with store_close(); on error *out is NULL.
+ */
+int store_open(const char *path, const store_opts *opts, store **out, osm_err *err);
+
+/* Close s (NULL is fine), rolling back a transaction left open. */
+void store_close(store *s);
+
+/* The schema version this program creates and understands. */
+int store_schema_version(void);
+
+/*
+ * BEGIN IMMEDIATE: take the write lock now, waiting up to the busy
+ * timeout (75 past it).  Transactions do not nest (70).
+ */
+int store_begin(store *s, osm_err *err);
+
+/* COMMIT; on failure the transaction is rolled back. */
+int store_commit(store *s, osm_err *err);
+
+/* ROLLBACK; a no-op when no transaction is open. */
+void store_rollback(store *s);
+
+/*
+ * Append an event to the history and set *event_id (may be NULL) to its
+ * id, which only ever grows.  order_id 0 is a store-wide event (cartridge
+ * deploy...), task_id 0 an order-level one; type is e.g. "order.state";
+ * actor the effective Unix user; data any JSON value (consumed; usually
+ * an object).  Not enqueued for notification.
+ */
+int store_event_add(store *s, int64_t order_id, int64_t task_id,
+                    const char *type, const char *actor, jv data,
+                    int64_t now_ms, int64_t *event_id, osm_err *err);
+
+/*
+ * Cartridges.
+ *
+ * Several versions of a cartridge may be deployed at once.  The default
+ * version of a name (used when an order does not say) is the one set by
+ * store_cartridge_set_default(), else the highest deployed semantic
+ * version: major, minor, patch numerically, a release above its
+ * prereleases, prereleases by semver precedence (1.10.0 > 1.10.0-rc.2 >
+ * 1.10.0-rc.1 > 1.2.0).
+ *
+ * Undeploy: a version no order refers to is deleted.  One that ended
+ * orders still refer to stays in the store as "undeployed", archive and
+ * manifest kept so that their history remains interpretable; it is hidden
+ * from store_cartridge_list() and default selection, store_cartridge_get()
+ * returns it only with STORE_CARTRIDGE_UNDEPLOYED, and deploying the same
+ * bytes again re-activates it (different bytes are refused while the old
+ * ones are kept).  Open orders always have a deployed cartridge:
+ * store_cartridge_remove() refuses while any exist, so undeploy --force
+ * aborts them first with store_cartridge_abort_orders().
+ */
+typedef struct store_cartridge {
+    int64_t id;
+    char *name, *version, *sha256;  /* sha256: of the archive, 64 lowercase hex */
+    char *manifest;                 /* JSON text */
+    void *archive;                  /* NULL unless asked for */
+    size_t archive_len;
+    int64_t deployed_at;
+    int is_default;                 /* out: the default version of its name */
+    int undeployed;                 /* out: kept for ended orders only */
+} store_cartridge;
+
+/* Free the members of c (not c itself) and zero it; NULL is fine. */
+void store_cartridge_free(store_cartridge *c);
+
+/* flags for store_cartridge_get() */
+#define STORE_CARTRIDGE_ARCHIVE    1  /* load the archive too */
+#define STORE_CARTRIDGE_UNDEPLOYED 2  /* a named undeployed version is found too */
+
+/*
+ * Fetch NAME@VERSION (version NULL: the default version) into *out, which
+ * the caller frees with store_cartridge_free().  66 "no such cartridge:
+ * NAME@VERSION" (or "...: NAME"); *out is untouched on error.
+ */
+int store_cartridge_get(store *s, const char *name, const char *version,
+                        int flags, store_cartridge *out, osm_err *err);
+
+/*
+ * Deploy c (in a transaction; reads name, version, sha256, manifest,
+ * archive, archive_len, deployed_at).  *created is 1 when the version was
+ * added or re-activated, 0 when the same bytes were already deployed (a
+ * no-op).  78 when the version is not semantic (MAJOR.MINOR.PATCH
+ * [-PRERELEASE][+BUILD]) or the store holds that version with different
+ * contents.
+ */
+int store_cartridge_put(store *s, const store_cartridge *c, int *created, osm_err *err);
+
+/*
+ * *out = an array of {name, version, sha256, deployedAt (integer ms; to
+ * become RFC 3339 text once lib/clock formats it), default (bool),
+ * openOrders (number)} for every deployed version, by name, newest
+ * version first.  *out is untouched on error.
+ */
+int store_cartridge_list(store *s, jv *out, osm_err *err);
+
+/* *count = orders of NAME@VERSION not in a terminal state (0 if none). */
+int store_cartridge_open_orders(store *s, const char *name, const char *version,
+                                int64_t *count, osm_err *err);
+
+/*
+ * Undeploy NAME@VERSION (in a transaction): drop it as explicit default,
+ * then delete it, or mark it undeployed when orders refer to it.  66 when
+ * that version is not deployed; 1 "cartridge NAME@VERSION has N open
+ * orders" while it has open orders.
+ */
+int store_cartridge_remove(store *s, const char *name, const char *version, osm_err *err);
+
+/* Make NAME@VERSION the default of NAME; 66 if that version is not deployed. */
+int store_cartridge_set_default(store *s, const char *name, const char *version,
+                                osm_err *err);
+
+/*
+ * Abort every open order of NAME@VERSION (in a transaction): each becomes
+ * 'aborted' with reason, its unfinished tasks 'cancelled' (leases
+ * dropped, so a worker still running one finds it gone), and an
+ * "order.state" event {from, to: "aborted", reason} by actor is written.
+ * *aborted (may be NULL) = how many.
+ */
+int store_cartridge_abort_orders(store *s, const char *name, const char *version,
+                                 const char *actor, const char *reason,
+                                 int64_t now_ms, int64_t *aborted, osm_err *err);
+
+#endif

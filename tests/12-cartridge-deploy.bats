@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# osm-cartridge deploy, list, show, export, default, undeploy.
+
+load helper
+
+# a copy of the minimal cartridge at another version
+version_of_minimal() {
+    copy_cartridge "$FIXTURES/cartridges/minimal" "minimal-$1"
+    jq --arg v "$1" '.version = $v' "minimal-$1/cartridge.json" >m && mv m "minimal-$1/cartridge.json"
+}
+
+@test "deploy: stores archive, digest and manifest" {
+    run -0 osm-cartridge deploy "$FIXTURES/cartridges/minimal"
+    assert_equal "$(jq -c '{kind, name, version, deployed, default, deployedAt}' <<<"$output")" \
+        '{"kind":"cartridge","name":"minimal","version":"1.0.0","deployed":true,"default":true,"deployedAt":"2026-11-26T10:00:00Z"}'
+    osm-cartridge pack -o m.osmc "$FIXTURES/cartridges/minimal" >/dev/null
+    assert_equal "$(jq -r .sha256 <<<"$output")" "$(sha256sum <m.osmc | cut -d' ' -f1)"
+    assert_equal "$(sql 'select name, version, length(archive) from cartridges')" "minimal|1.0.0|$(stat -c %s m.osmc)"
+    assert_equal "$(sql 'select manifest from cartridges' | jq -r .name)" minimal
+}
+
+@test "deploy: the same cartridge again is a no-op, directory or archive" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    osm-cartridge pack -o m.osmc "$FIXTURES/cartridges/minimal" >/dev/null
+    run -0 osm-cartridge deploy "$FIXTURES/cartridges/minimal" m.osmc
+    assert_equal "$(jq -sc 'map(.deployed)' <<<"$output")" '[false,false]'
+    assert_equal "$(sql 'select count(*) from cartridges')" 1
+}
+
+@test "deploy: same version with different contents is refused" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    before=$(sql 'select sha256 from cartridges')
+    copy_cartridge "$FIXTURES/cartridges/minimal" changed
+    echo '# changed' >>changed/hooks/factory.sh
+    run -78 --separate-stderr osm-cartridge deploy changed
+    assert_regex "$stderr" '^osm-cartridge: cartridge minimal@1\.0\.0 is already deployed with different contents \(sha256 [0-9a-f]{64}\); deploy a new version$'
+    assert_equal "$(sql 'select sha256 from cartridges')" "$before"
+}
+
+@test "deploy: a broken cartridge is refused with its problems, store unchanged" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    run -78 --separate-stderr osm-cartridge deploy "$FIXTURES/cartridges/broken-cycle"
+    assert_regex "$stderr" 'functions depend on each other in a cycle'
+    assert_equal "$(sql 'select name from cartridges')" minimal
+}
+
+@test "deploy: several versions; the highest is the default unless set" {
+    version_of_minimal 1.2.0
+    version_of_minimal 1.10.0
+    version_of_minimal 1.10.0-rc1
+    osm-cartridge deploy minimal-1.10.0 minimal-1.2.0 minimal-1.10.0-rc1 >/dev/null
+    run -0 osm-cartridge list
+    assert_equal "$(jq -sc 'map([.version, .default])' <<<"$output")" \
+        '[["1.10.0",true],["1.10.0-rc1",false],["1.2.0",false]]'
+    run -0 osm-cartridge default minimal@1.2.0
+    assert_equal "$(jq -c '[.version, .default]' <<<"$output")" '["1.2.0",true]'
+    run -0 osm-cartridge show minimal
+    assert_equal "$(jq -r .version <<<"$output")" 1.2.0
+}
+
+@test "list: table for people, and 66 without a store" {
+    run -66 --separate-stderr osm-cartridge list
+    assert_equal "$stderr" "osm-cartridge: $OSM_DB: no such order store"
+    assert_file_not_exists "$OSM_DB"
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    run -0 osm-cartridge list --format table
+    assert_line --index 0 --regexp '^NAME +VERSION +DEFAULT +OPEN +DEPLOYED +SHA256$'
+    assert_line --index 1 --regexp '^minimal +1\.0\.0 +yes +0  2026-11-26T10:00:00Z [0-9a-f]{12}$'
+}
+
+@test "show: manifest, files, open orders" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    run -0 osm-cartridge show minimal@1.0.0
+    assert_equal "$(jq -c '{name, version, openOrders, files, m: .manifest.name}' <<<"$output")" \
+        '{"name":"minimal","version":"1.0.0","openOrders":0,"files":[{"path":"cartridge.json","size":'"$(stat -c %s "$FIXTURES/cartridges/minimal/cartridge.json")"',"executable":false},{"path":"hooks/factory.sh","size":'"$(stat -c %s "$FIXTURES/cartridges/minimal/hooks/factory.sh")"',"executable":true}],"m":"minimal"}'
+}
+
+@test "show, export, default, undeploy: unknown cartridge or version is 66" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    run -66 --separate-stderr osm-cartridge show nosuch
+    assert_equal "$stderr" "osm-cartridge: no such cartridge: nosuch"
+    run -66 --separate-stderr osm-cartridge export minimal@9.9.9
+    assert_equal "$stderr" "osm-cartridge: no such cartridge: minimal@9.9.9"
+    run -66 --separate-stderr osm-cartridge default minimal@9.9.9
+    run -66 --separate-stderr osm-cartridge undeploy minimal@9.9.9
+}
+
+@test "export, default, undeploy: NAME@VERSION is required" {
+    for verb in export default undeploy; do
+        run -2 --separate-stderr osm-cartridge "$verb" minimal
+        assert_equal "${stderr_lines[0]}" 'osm-cartridge: expected NAME@VERSION, got "minimal"'
+    done
+}
+
+@test "export: the stored archive, byte for byte" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    osm-cartridge pack -o m.osmc "$FIXTURES/cartridges/minimal" >/dev/null
+    osm-cartridge export minimal@1.0.0 >out.osmc
+    cmp m.osmc out.osmc
+    osm-cartridge export -o out2.osmc minimal@1.0.0
+    cmp m.osmc out2.osmc
+}
+
+@test "undeploy: removes a version nobody uses" {
+    version_of_minimal 2.0.0
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" minimal-2.0.0 >/dev/null
+    run -0 osm-cartridge undeploy minimal@2.0.0
+    assert_equal "$(jq -c '{undeployed, abortedOrders}' <<<"$output")" '{"undeployed":true,"abortedOrders":0}'
+    run -0 osm-cartridge list
+    assert_equal "$(jq -sc 'map([.version, .default])' <<<"$output")" '[["1.0.0",true]]'
+}
+
+@test "deploy: order types sharing a relevancy across cartridges are a warning" {
+    copy_cartridge "$FIXTURES/cartridges/minimal" other
+    jq '.name = "other" | .orderTypes = {gadget: {recognize: ".type == \"gadget\""}}' \
+        other/cartridge.json >m && mv m other/cartridge.json
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    run -0 --separate-stderr osm-cartridge deploy other
+    assert_equal "$stderr" 'osm-cartridge: other: warning: order types "gadget" and minimal:"thing" share relevancy 5: which one recognises an order both match is undefined'
+}
+
+@test "usage: unknown verb, unknown option, no verb" {
+    run -2 --separate-stderr osm-cartridge frobnicate
+    assert_equal "${stderr_lines[0]}" 'osm-cartridge: unknown verb "frobnicate"'
+    run -2 --separate-stderr osm-cartridge --frob list
+    run -2 --separate-stderr osm-cartridge
+    assert_equal "${stderr_lines[0]}" 'osm-cartridge: missing verb'
+}
+
+@test "store: a newer store than the program knows is refused with 78" {
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    sql 'pragma user_version = 999'
+    run -78 --separate-stderr osm-cartridge list
+    assert_regex "$stderr" 'order store version 999 is newer than this program supports'
+}
+
+@test "store: a file that is not a store is refused" {
+    echo 'not a database' >"$OSM_DB"
+    run --separate-stderr osm-cartridge list
+    assert_equal "$status" 74
+    assert_regex "$stderr" "^osm-cartridge: $OSM_DB: "
+}
+
+@test "config: a bad osm.conf beside the store is 78 naming file and line" {
+    printf '[store]\nbusy_timeout = soon\n' >osm.conf
+    run -78 --separate-stderr osm-cartridge deploy "$FIXTURES/cartridges/minimal"
+    assert_equal "$stderr" "osm-cartridge: $BATS_TEST_TMPDIR/osm.conf:2: [store] busy_timeout: not an ISO 8601 duration (e.g. PT30S) \"soon\""
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bats
+# osm-cartridge init: a skeleton that passes check and deploys.
+
+load helper
+
+@test "init: creates a cartridge that checks clean and deploys" {
+    run -0 osm-cartridge init widgets
+    assert_equal "$(jq -c '{kind, name, path}' <<<"$output")" \
+        '{"kind":"cartridge-source","name":"widgets","path":"widgets"}'
+    assert_file_exists widgets/cartridge.json
+    assert_file_executable widgets/hooks/example.sh
+    assert_equal "$(jq -r .name widgets/cartridge.json)" widgets
+    run -0 --separate-stderr osm-cartridge check widgets
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -c '[.valid, .warnings]' <<<"$output")" '[true,[]]'
+    run -0 osm-cartridge deploy widgets
+    assert_equal "$(sql 'select name, version from cartridges')" 'widgets|0.1.0'
+}
+
+@test "init: the skeleton's sample order passes its own validation" {
+    osm-cartridge init widgets >/dev/null
+    run -0 jq --arg now "$OSM_NOW" --argjson order null --argjson item null \
+        --argjson task null --argjson old null --argjson new null --argjson env null \
+        -f widgets/validate.jq widgets/orders/example.json
+    assert_equal "$output" ""
+}
+
+@test "init: into a directory that exists is refused" {
+    mkdir widgets
+    run -78 --separate-stderr osm-cartridge init widgets
+    assert_equal "$stderr" "osm-cartridge: widgets: File exists"
+    assert_dir_not_exists widgets/hooks
+}
+
+@test "init: a name that is not a cartridge name is a usage error" {
+    run -2 --separate-stderr osm-cartridge init 'Bad Name'
+    assert_equal "${stderr_lines[0]}" 'osm-cartridge: init: "Bad Name" is not a cartridge name (lowercase letters, digits, - and _)'
+    assert_dir_not_exists 'Bad Name'
+}
+
+@test "init: a second directory argument chooses where" {
+    run -0 osm-cartridge init widgets widgets-cartridge
+    assert_equal "$(jq -r .path <<<"$output")" widgets-cartridge
+    assert_equal "$(jq -r .name widgets-cartridge/cartridge.json)" widgets
+    assert_dir_not_exists widgets
+}

@@ -1,0 +1,81 @@
+/* lib/clock: RFC 3339 instants, ISO 8601 durations and OSM_NOW. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "clock.h"
+#include "tap.h"
+
+static void
+instant(const char *in, long long want_ms, const char *want_text)
+{
+    int64_t ms = -1;
+    char out[CLOCK_RFC3339_MAX];
+    int rc = rfc3339_parse(in, &ms);
+    is_int(rc, 0, "parse %s", in);
+    is_int(ms, want_ms, "%s is %lld ms", in, want_ms);
+    rfc3339_format(ms, out);
+    is_str(out, want_text, "format %lld", want_ms);
+}
+
+static void
+duration(const char *in, long long want_ms, const char *canonical)
+{
+    int64_t ms = -1;
+    char out[CLOCK_DURATION_MAX];
+    is_int(duration_parse(in, &ms), 0, "parse duration %s", in);
+    is_int(ms, want_ms, "%s is %lld ms", in, want_ms);
+    duration_format(ms, out);
+    is_str(out, canonical, "duration %lld ms formats as %s", want_ms, canonical);
+}
+
+int
+main(void)
+{
+    int64_t ms = 42;
+    osm_err err = { 0, "" };
+
+    instant("1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00Z");
+    instant("2026-11-26T02:46:35Z", 1795661195000LL, "2026-11-26T02:46:35Z");
+    instant("2026-11-26T03:46:35+01:00", 1795661195000LL, "2026-11-26T02:46:35Z");
+    instant("2026-11-26T02:46:35.250Z", 1795661195250LL, "2026-11-26T02:46:35.250Z");
+    instant("2024-02-29", 1709164800000LL, "2024-02-29T00:00:00Z");
+    instant("1969-12-31T23:59:59Z", -1000, "1969-12-31T23:59:59Z");
+
+    static const char *bad[] = {
+        "", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-11-26T24:00:00Z",
+        "2026-11-26T02:46:35", "2026-11-26T02:46Z", "26-11-26", "2026-11-26T02:46:35Zjunk",
+        "2026-11-26T02:46:35.Z", "now",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ms = 42;
+        is_int(rfc3339_parse(bad[i], &ms), -1, "refuse instant \"%s\"", bad[i]);
+        is_int(ms, 42, "refused instant leaves the result alone");
+    }
+
+    duration("PT30S", 30000, "PT30S");
+    duration("PT5M", 300000, "PT5M");
+    duration("P2D", 172800000, "P2D");
+    duration("P1DT12H", 129600000, "P1DT12H");
+    duration("PT0.5S", 500, "PT0.5S");
+    duration("PT1M30S", 90000, "PT1M30S");
+    duration("P1W", 604800000, "P7D");
+    duration("PT0S", 0, "PT0S");
+    duration("PT90M", 5400000, "PT1H30M");
+
+    static const char *badd[] = { "", "P", "PT", "30S", "PT5", "P1H", "PT1D", "P1.5D",
+                                  "PT1S2M", "P-1D", "PT1H2H" };
+    for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++)
+        is_int(duration_parse(badd[i], &ms), -1, "refuse duration \"%s\"", badd[i]);
+
+    setenv("OSM_NOW", "2030-01-02T03:04:05Z", 1);
+    is_int(clock_init(&err), 0, "OSM_NOW accepted");
+    is_int(clock_now(), 1893553445000LL, "clock_now follows OSM_NOW");
+    setenv("OSM_NOW", "yesterday", 1);
+    is_int(clock_init(&err), OSM_ECONFIG, "bad OSM_NOW refused");
+    is_str(err.msg, "OSM_NOW: \"yesterday\" is not an RFC 3339 instant", "bad OSM_NOW message");
+    unsetenv("OSM_NOW");
+    clock_init(NULL);
+    ok(clock_now() > 1700000000000LL, "without OSM_NOW the system clock is used");
+    return done_testing();
+}
