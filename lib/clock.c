@@ -192,10 +192,10 @@ duration_parse(const char *s, int64_t *ms)
                 break;
         if (i == sizeof units / sizeof units[0])
             return -1;
-        /* only seconds may carry a fraction, which keeps the sum exact */
-        if (fraction && units[i].c != 'S')
+        /* a fraction is allowed on the last component only (ISO 8601) */
+        if (fraction && p[1])
             return -1;
-        total += whole * units[i].ms + frac;
+        total += whole * units[i].ms + frac * (units[i].ms / 1000);
         next = i + 1;
         any = 1;
         p++;

@@ -38,7 +38,8 @@ void rfc3339_format(int64_t ms, char out[CLOCK_RFC3339_MAX]);
 
 /*
  * Parse an ISO 8601 duration: P[nY][nM][nW][nD][T[nH][nM][n[.n]S]], e.g.
- * PT30S, PT5M, P2D, P1DT12H, PT0.5S.  A year counts as 365 days and a
+ * PT30S, PT5M, P2D, P1DT12H, PT0.5S, PT1.5H (a fraction on the last
+ * component only).  A year counts as 365 days and a
  * month as 30 (durations here are for planning, not calendars).  Returns
  * 0 and sets *ms, or -1 (*ms unchanged).
  */

@@ -9,8 +9,8 @@
  *
  * schema_validate() walks a document and the tree together.  It keeps
  * the instance path as a stack of borrowed key pointers and indices and
- * only builds jv values when it records a problem, so a valid document
- * costs no allocation beyond what jv iteration does.  Applicators that
+ * only formats it when it records a problem, so a valid document costs
+ * no allocation beyond what jv iteration does.  Applicators that
  * only need a yes/no answer (not, if, contains, the first pass of anyOf
  * and oneOf) run in "quick" mode, which stops at the first problem and
  * records nothing.  Problems are sorted into document order at the end,
@@ -1252,7 +1252,7 @@ show(jv v, char *buf, size_t size)
     n = sb.len;
     if (n >= size) {
         n = size - 4;
-        while (n > 0 && (sb.buf[n] & 0xc0) == 0x80)
+        while (n > 0 && ((unsigned char)sb.buf[n] & 0xc0) == 0x80)
             n--;                /* not in the middle of a UTF-8 sequence */
         memcpy(sb.buf + n, "...", 4);
         n += 3;
@@ -1325,10 +1325,12 @@ static int
 check_string(vctx *c, const snode *n, jv x)
 {
     const char *s = jv_string_value(x);
-    int bad = 0;
+    int bytes = jv_string_length_bytes(jv_copy(x)), bad = 0;
+    /* formats are text: a NUL (\u0000) inside makes them invalid */
+    bool text = strlen(s) == (size_t)bytes;
 
     if (n->min_len >= 0 || n->max_len >= 0) {
-        long len = utf8_length(s, jv_string_length_bytes(jv_copy(x)));
+        long len = utf8_length(s, bytes);
         if (n->min_len == 1 && len == 0)
             bad += REPORT(c, -1, "must not be empty");
         else if (len < n->min_len)
@@ -1338,12 +1340,11 @@ check_string(vctx *c, const snode *n, jv x)
             bad += REPORT(c, -1, "must be at most %ld character%s long",
                           n->max_len, n->max_len == 1 ? "" : "s");
     }
-    if ((n->has & H_PATTERN)
-        && !pattern_match(&n->pattern, s, jv_string_length_bytes(jv_copy(x))))
+    if ((n->has & H_PATTERN) && !pattern_match(&n->pattern, s, bytes))
         bad += REPORT(c, -1, "must match pattern %s", n->pattern_src);
-    if (n->format == FMT_DATE_TIME && !is_date_time(s))
+    if (n->format == FMT_DATE_TIME && !(text && is_date_time(s)))
         bad += REPORT(c, -1, "is not a valid RFC 3339 date-time");
-    if (n->format == FMT_DURATION && !is_duration(s))
+    if (n->format == FMT_DURATION && !(text && is_duration(s)))
         bad += REPORT(c, -1, "is not a valid ISO 8601 duration");
     return bad;
 }

@@ -146,3 +146,24 @@ version_of_minimal() {
     run -78 --separate-stderr osm-cartridge deploy "$FIXTURES/cartridges/minimal"
     assert_equal "$stderr" "osm-cartridge: $BATS_TEST_TMPDIR/osm.conf:2: [store] busy_timeout: not an ISO 8601 duration (e.g. PT30S) \"soon\""
 }
+
+@test "undeploy: refused while open orders use the version; --force aborts them" {
+    version_of_minimal 2.0.0
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" minimal-2.0.0 >/dev/null
+    sql "insert into orders (external_id, cartridge, cartridge_version, order_type, original, body, created_at, updated_at)
+         values ('A-1', 'minimal', '2.0.0', 'thing', '{}', '{}', 0, 0),
+                ('A-2', 'minimal', '2.0.0', 'thing', '{}', '{}', 0, 0)"
+    sql "update orders set state = 'completed' where external_id = 'A-2'"
+    run -1 --separate-stderr osm-cartridge undeploy minimal@2.0.0
+    assert_equal "$stderr" 'osm-cartridge: minimal@2.0.0: 1 open order uses this version: finish them, or use --force to abort them'
+    assert_equal "$(sql "select state from orders order by id")" $'not_started\ncompleted'
+    run -0 osm-cartridge undeploy --force minimal@2.0.0
+    assert_equal "$(jq -c '{undeployed, abortedOrders}' <<<"$output")" '{"undeployed":true,"abortedOrders":1}'
+    assert_equal "$(sql "select external_id, state from orders order by id")" $'A-1|aborted\nA-2|completed'
+    assert_equal "$(sql "select type, actor = '$(id -un)', json_extract(data, '$.to'), json_extract(data, '$.reason') from events e join orders o on o.id = e.order_id where o.external_id = 'A-1'")" \
+        'order.state|1|aborted|cartridge undeployed'
+    # history of ended orders stays interpretable: the version is kept, hidden
+    run -0 osm-cartridge list
+    assert_equal "$(jq -sc 'map(.version)' <<<"$output")" '["1.0.0"]'
+    run -66 osm-cartridge show minimal@2.0.0
+}

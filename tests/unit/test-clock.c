@@ -62,8 +62,10 @@ main(void)
     duration("P1W", 604800000, "P7D");
     duration("PT0S", 0, "PT0S");
     duration("PT90M", 5400000, "PT1H30M");
+    duration("PT1.5H", 5400000, "PT1H30M");
+    duration("P1.5D", 129600000, "P1DT12H");
 
-    static const char *badd[] = { "", "P", "PT", "30S", "PT5", "P1H", "PT1D", "P1.5D",
+    static const char *badd[] = { "", "P", "PT", "30S", "PT5", "P1H", "PT1D", "P1.5DT1H", "PT0.5M1S",
                                   "PT1S2M", "P-1D", "PT1H2H" };
     for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++)
         is_int(duration_parse(badd[i], &ms), -1, "refuse duration \"%s\"", badd[i]);

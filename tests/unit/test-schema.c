@@ -145,7 +145,8 @@ run_case(block *b, const char *file, int lineno, bool valid, const char *text,
     block_compile(b);
     if (!b->s) {
         ok(0, "%s:%d: %s %s", file, lineno, valid ? "valid" : "invalid", desc);
-        tap_diag("schema from line %d does not compile: %s", b->line, b->err.msg);
+        tap_diag("schema from line %d does not compile: %s", b->line,
+                 b->err.msg);
         jv_free(doc);
         return;
     }
@@ -250,7 +251,8 @@ run_file(const char *dir, const char *file)
             const char *want = skip_space(line + 6);
             block_compile(&b);
             b.seen_case = true;
-            if (!ok(!b.s && strcmp(b.err.msg, want) == 0 && b.err.code == OSM_ECONFIG,
+            if (!ok(!b.s && b.err.code == OSM_ECONFIG
+                    && strcmp(b.err.msg, want) == 0,
                     "%s:%d: error %s", file, lineno, want))
                 tap_diag("got: %s", b.s ? "(compiled)" : b.err.msg);
         } else if (starts(line, "valid:") || starts(line, "invalid:")) {
@@ -299,35 +301,68 @@ run_fixtures(const char *dir)
 
 /* ------------------------------------------------------------ API */
 
+/* JSON written with ' for " to keep it readable here (no ' inside). */
+static char *
+dq(const char *text)
+{
+    char *t = xstrdup(text);
+    for (char *p = t; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return t;
+}
+
+static jv
+parse_dq(const char *text)
+{
+    char *t = dq(text);
+    jv v = jv_parse(t);
+    free(t);
+    return v;
+}
+
+static int
+compile_dq(const char *text, const char *name, schema **out, osm_err *err)
+{
+    char *t = dq(text);
+    int rc = schema_compile(t, name, out, err);
+    free(t);
+    return rc;
+}
+
 static const char *manifest_schema =
-    "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\","
-    " \"type\": \"object\", \"required\": [\"name\", \"version\"],"
-    " \"additionalProperties\": false,"
-    " \"properties\": {"
-    "  \"name\": {\"type\": \"string\", \"pattern\": \"^[a-z][a-z0-9-]*$\"},"
-    "  \"version\": {\"type\": \"string\", \"pattern\": \"^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$\"},"
-    "  \"functions\": {\"type\": \"object\","
-    "   \"additionalProperties\": {\"$ref\": \"#/$defs/function\"}}},"
-    " \"$defs\": {\"function\": {\"type\": \"object\", \"required\": [\"kind\"],"
-    "  \"additionalProperties\": false, \"properties\": {"
-    "   \"kind\": {\"enum\": [\"automated\", \"manual\", \"timer\", \"rule\"]},"
-    "   \"system\": {\"type\": \"string\", \"minLength\": 1},"
-    "   \"duration\": {\"type\": \"string\", \"format\": \"duration\"},"
-    "   \"retry\": {\"type\": \"integer\", \"minimum\": 0, \"maximum\": 10},"
-    "   \"after\": {\"type\": \"array\", \"uniqueItems\": true, \"items\": {\"anyOf\": ["
-    "     {\"type\": \"string\"},"
-    "     {\"type\": \"object\", \"required\": [\"function\"],"
-    "      \"properties\": {\"function\": {\"type\": \"string\"},"
-    "                     \"delay\": {\"type\": \"string\", \"format\": \"duration\"}}}]}}},"
-    "  \"if\": {\"properties\": {\"kind\": {\"const\": \"automated\"}}},"
-    "  \"then\": {\"required\": [\"system\"]}}}}";
+    "{'$schema': 'https://json-schema.org/draft/2020-12/schema',"
+    " 'type': 'object', 'required': ['name', 'version'],"
+    " 'additionalProperties': false,"
+    " 'properties': {"
+    "  'name': {'type': 'string', 'pattern': '^[a-z][a-z0-9-]*$'},"
+    "  'version': {'type': 'string',"
+    "              'pattern': '^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$'},"
+    "  'functions': {'type': 'object',"
+    "                'additionalProperties': {'$ref': '#/$defs/function'}}},"
+    " '$defs': {'function': {"
+    "  'type': 'object', 'required': ['kind'],"
+    "  'additionalProperties': false, 'properties': {"
+    "   'kind': {'enum': ['automated', 'manual', 'timer', 'rule']},"
+    "   'system': {'type': 'string', 'minLength': 1},"
+    "   'duration': {'type': 'string', 'format': 'duration'},"
+    "   'retry': {'type': 'integer', 'minimum': 0, 'maximum': 10},"
+    "   'after': {'type': 'array', 'uniqueItems': true, 'items': {'anyOf': ["
+    "     {'type': 'string'},"
+    "     {'type': 'object', 'required': ['function'],"
+    "      'properties': {"
+    "        'function': {'type': 'string'},"
+    "        'delay': {'type': 'string', 'format': 'duration'}}}]}}},"
+    "  'if': {'properties': {'kind': {'const': 'automated'}}},"
+    "  'then': {'required': ['system']}}}}";
 
 static void
 test_api(void)
 {
     schema *s = NULL;
     osm_err err;
-    jv doc, problems;
+    jv doc, problems, msg;
+    char *got;
     int n;
 
     schema_free(NULL);
@@ -339,13 +374,13 @@ test_api(void)
     ok(s == NULL && strncmp(err.msg, "broken.json: invalid JSON: ", 27) == 0,
        "and the message names the schema: %s", err.msg);
 
-    is_int(schema_compile("{\"properties\": {\"a\": {\"typ\": 1}}}", "x.schema.json",
-                          &s, &err), OSM_ECONFIG, "unknown keyword is refused");
+    is_int(compile_dq("{'properties': {'a': {'typ': 1}}}", "x.schema.json",
+                      &s, &err), OSM_ECONFIG, "unknown keyword is refused");
     is_str(err.msg, "x.schema.json#/properties/a: unknown keyword \"typ\"",
            "with the schema's name and the JSON pointer");
     ok(s == NULL, "*out is left alone on failure");
 
-    is_int(schema_compile(manifest_schema, "cartridge.schema.json", &s, &err), 0,
+    is_int(compile_dq(manifest_schema, "cartridge.schema.json", &s, &err), 0,
            "a manifest-like schema compiles");
     if (!s) {
         tap_diag("%s", err.msg);
@@ -353,29 +388,29 @@ test_api(void)
     }
     is_str(schema_name(s), "cartridge.schema.json", "schema_name");
 
-    doc = jv_parse("{\"name\": \"Broadband\", \"functions\": {"
-                   "\"bill\": {\"kind\": \"automated\", \"after\": [3]}}, \"extra\": 1}");
+    doc = parse_dq("{'name': 'Broadband', 'functions': {"
+                   "  'bill': {'kind': 'automated', 'after': [3]}},"
+                   " 'extra': 1}");
     is_int(jv_get_refcnt(doc), 1, "document has one reference");
     n = schema_validate(s, doc, NULL);
     is_int(n, 5, "problems == NULL still counts every problem");
     is_int(jv_get_refcnt(doc), 1, "doc is not consumed");
     n = schema_validate(s, doc, &problems);
     is_int(n, jv_array_length(jv_copy(problems)), "count matches the array");
-    {
-        char *got = render(problems);
-        is_str(got,
-               ".: missing required property \"version\"\n"
-               ".name: must match pattern ^[a-z][a-z0-9-]*$\n"
-               ".functions.bill: missing required property \"system\"\n"
-               ".functions.bill.after[0]: expected one of string, object, got number\n"
-               ".: unknown property \"extra\"\n",
-               "problems in document order");
-        free(got);
-    }
+    got = render(problems);
+    is_str(got,
+           ".: missing required property \"version\"\n"
+           ".name: must match pattern ^[a-z][a-z0-9-]*$\n"
+           ".functions.bill: missing required property \"system\"\n"
+           ".functions.bill.after[0]: "
+           "expected one of string, object, got number\n"
+           ".: unknown property \"extra\"\n",
+           "problems in document order");
+    free(got);
     jv_free(problems);
     jv_free(doc);
 
-    doc = jv_parse("{\"name\": \"bb\", \"version\": \"1.0.0\"}");
+    doc = parse_dq("{'name': 'bb', 'version': '1.0.0'}");
     n = schema_validate(s, doc, &problems);
     ok(n == 0 && jv_get_kind(problems) == JV_KIND_ARRAY
        && jv_array_length(jv_copy(problems)) == 0,
@@ -386,24 +421,21 @@ test_api(void)
     n = schema_validate(s, jv_invalid(), &problems);
     is_int(n, 1, "an invalid jv is one problem, not a crash");
     jv_free(problems);
-
     schema_free(s);
 
     /* a document deeper than any real one, built by hand */
-    is_int(schema_compile("{\"type\": \"array\", \"items\": {\"$ref\": \"#\"}}",
-                          NULL, &s, &err), 0, "recursive array schema compiles");
+    is_int(compile_dq("{'type': 'array', 'items': {'$ref': '#'}}", NULL, &s,
+                      &err), 0, "recursive array schema compiles");
     doc = jv_array();
     for (int i = 0; i < 5000; i++)
         doc = JV_ARRAY_1(doc);
     n = schema_validate(s, doc, &problems);
     ok(n == 1, "a 5000-deep document is refused, not a stack overflow");
-    {
-        jv msg = jv_object_get(jv_array_get(jv_copy(problems), 0),
-                               jv_string("message"));
-        is_str(jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : NULL,
-               "is nested too deeply to validate", "with a message saying so");
-        jv_free(msg);
-    }
+    msg = jv_object_get(jv_array_get(jv_copy(problems), 0),
+                        jv_string("message"));
+    is_str(jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : NULL,
+           "is nested too deeply to validate", "with a message saying so");
+    jv_free(msg);
     jv_free(problems);
     jv_free(doc);
     schema_free(s);
@@ -424,19 +456,20 @@ test_loop(void)
     long problems = 0, valid = 0;
     double us;
 
-    if (schema_compile(manifest_schema, "cartridge.schema.json", &s, &err) != 0) {
+    if (compile_dq(manifest_schema, "cartridge.schema.json", &s, &err) != 0) {
         ok(0, "loop schema compiles: %s", err.msg);
         return;
     }
-    good = jv_parse("{\"name\": \"broadband\", \"version\": \"1.0.0\", \"functions\": {"
-                    "\"allocate\": {\"kind\": \"automated\", \"system\": \"inventory\","
-                    " \"duration\": \"PT10M\", \"retry\": 3},"
-                    "\"bill\": {\"kind\": \"automated\", \"system\": \"billing\","
-                    " \"after\": [\"allocate\", {\"function\": \"install\", \"delay\": \"PT1H\"}]},"
-                    "\"install\": {\"kind\": \"manual\", \"duration\": \"P1D\"}}}");
-    bad = jv_parse("{\"name\": \"broadband\", \"version\": \"1.0\", \"functions\": {"
-                   "\"bill\": {\"kind\": \"automatic\", \"after\": [\"a\", \"a\", 7],"
-                   " \"retry\": 11, \"duration\": \"30s\"}}}");
+    good = parse_dq("{'name': 'broadband', 'version': '1.0.0', 'functions': {"
+                    " 'allocate': {'kind': 'automated', 'system': 'inventory',"
+                    "              'duration': 'PT10M', 'retry': 3},"
+                    " 'bill': {'kind': 'automated', 'system': 'billing',"
+                    "          'after': ['allocate', {'function': 'install',"
+                    "                                 'delay': 'PT1H'}]},"
+                    " 'install': {'kind': 'manual', 'duration': 'P1D'}}}");
+    bad = parse_dq("{'name': 'broadband', 'version': '1.0', 'functions': {"
+                   " 'bill': {'kind': 'automatic', 'after': ['a', 'a', 7],"
+                   "          'retry': 11, 'duration': '30s'}}}");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < LOOPS; i++) {
         jv p;
@@ -449,7 +482,8 @@ test_loop(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6
           + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / LOOPS;
-    is_int(valid, LOOPS / 2, "%d documents validated, half of them valid", LOOPS);
+    is_int(valid, LOOPS / 2, "%d documents validated, half of them valid",
+           LOOPS);
     is_int(problems, (long)(LOOPS / 2) * 6, "6 problems in each invalid one");
     tap_diag("%.2f us per document", us);
     jv_free(good);
@@ -469,7 +503,8 @@ main(int argc, char **argv)
     else if (srcdir)
         dir = xasprintf("%s/tests/fixtures/schema", srcdir);
     else {
-        printf("Bail out! give the fixtures directory as argument or set OSM_SRCDIR\n");
+        printf("Bail out! no fixtures directory: give it as argument "
+               "or set OSM_SRCDIR\n");
         return 1;
     }
     run_fixtures(dir);
