@@ -86,3 +86,56 @@ cli_finish_output(void)
     }
     return 0;
 }
+
+jv
+cli_error_doc(const char *source, long line, int status, const char *message)
+{
+    return JV_OBJECT(jv_string("kind"), jv_string("error"), jv_string("source"),
+                     jv_string(source), jv_string("line"), jv_number((double)line),
+                     jv_string("status"), jv_number(status), jv_string("message"),
+                     jv_string(message));
+}
+
+static int
+read_one(const char *path, int errors_to_stdout, cli_input_fn fn, void *ctx)
+{
+    osm_err err = { 0, "" };
+    json_reader *r = json_reader_open(path, &err);
+    int worst = 0, rc;
+    jv v;
+
+    if (!r) {
+        diag_error("%s", err.msg);
+        if (errors_to_stdout)
+            cli_emit(cli_error_doc(path, 0, err.code, err.msg), 0);
+        return err.code;
+    }
+    while ((rc = json_reader_next(r, &v, &err)) != 0) {
+        if (rc != 1) {
+            diag_error("%s", err.msg);
+            if (errors_to_stdout)
+                cli_emit(cli_error_doc(json_reader_name(r), json_reader_line(r), rc, err.msg), 0);
+            worst = osm_worst(worst, rc);
+            if (rc != OSM_EDATA)
+                break;
+            continue;
+        }
+        rc = fn(v, json_reader_name(r), json_reader_line(r), ctx);
+        worst = osm_worst(worst, rc);
+        if (rc >= CLI_STOP)
+            break;
+    }
+    json_reader_free(r);
+    return worst;
+}
+
+int
+cli_inputs(int nfiles, char **files, int errors_to_stdout, cli_input_fn fn, void *ctx)
+{
+    int worst = 0;
+    if (nfiles == 0)
+        return read_one("-", errors_to_stdout, fn, ctx);
+    for (int i = 0; i < nfiles && worst < CLI_STOP; i++)
+        worst = osm_worst(worst, read_one(files[i], errors_to_stdout, fn, ctx));
+    return worst;
+}

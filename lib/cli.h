@@ -39,4 +39,20 @@ int cli_emit(jv doc, int flags);
 /* Flush stdout and return OSM_EIO (with a message) if anything failed. */
 int cli_finish_output(void);
 
+/*
+ * Read every JSON value of the files named (none, or "-": standard input)
+ * and call fn(value, source, line, ctx) for each (value consumed; source
+ * the file name, line where the value began).  A bad record or an
+ * unreadable file is reported on stderr — and, when errors_to_stdout is
+ * set, as an {"kind": "error"} document on stdout — and reading goes on.
+ * fn returns a status; the worst of all is returned.  fn returning a
+ * status of CLI_STOP or more (I/O, busy store) stops the reading.
+ */
+#define CLI_STOP OSM_EIO
+typedef int (*cli_input_fn)(jv value, const char *source, long line, void *ctx);
+int cli_inputs(int nfiles, char **files, int errors_to_stdout, cli_input_fn fn, void *ctx);
+
+/* The {"kind": "error"} document for a record that could not be processed. */
+jv cli_error_doc(const char *source, long line, int status, const char *message);
+
 #endif

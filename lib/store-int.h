@@ -37,6 +37,12 @@ enum store_stmt_id {
     ST_CART_OPEN_LIST,
     ST_ORDER_ABORT,
     ST_TASKS_CANCEL,
+    ST_ORDER_INSERT,
+    ST_ITEM_INSERT,
+    ST_ORDER_FIND_KEY,
+    ST_ORDER_GET,
+    ST_ITEMS_GET,
+    ST_TASK_INSERT_FALLOUT,
     ST__COUNT
 };
 

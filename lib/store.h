@@ -25,6 +25,7 @@
 #include <jv.h>
 
 #include "diag.h"
+#include "order.h"
 
 typedef struct store store;
 
@@ -166,5 +167,37 @@ int store_cartridge_set_default(store *s, const char *name, const char *version,
 int store_cartridge_abort_orders(store *s, const char *name, const char *version,
                                  const char *actor, const char *reason,
                                  int64_t now_ms, int64_t *aborted, osm_err *err);
+
+/*
+ * Orders.
+ */
+
+/*
+ * Store a new order with its items, inside the caller's transaction, and
+ * set o->id.  An "order.created" event records it (actor: the Unix user).
+ * When fallout is non-NULL the order is stored as it stands (normally
+ * "failed") with a fallout task for the workgroup fallout->workgroup
+ * (may be NULL) holding fallout->error, and a "fallout" event.  On error
+ * nothing is stored (savepoint) and o->id is 0.
+ */
+typedef struct store_fallout {
+    const char *function;   /* what failed, e.g. "validate" */
+    const char *workgroup;
+    jv error;               /* not consumed: {message, problems...} */
+} store_fallout;
+
+int store_order_insert(store *s, order_rec *o, const store_fallout *fallout,
+                       const char *actor, osm_err *err);
+
+/*
+ * The stored order with the key (external id) given, of the cartridge
+ * name given: 0 with *id and *revision set, or OSM_ENOINPUT when there is
+ * none (no message).
+ */
+int store_order_find_key(store *s, const char *cartridge, const char *key, int64_t *id,
+                         int64_t *revision, osm_err *err);
+
+/* Load order id with its items into *o (order_rec_free it); 66 if none. */
+int store_order_get(store *s, int64_t id, order_rec *o, osm_err *err);
 
 #endif

@@ -1,0 +1,333 @@
+/*
+ * osm-submit: take customer orders in, recognise, validate and transform
+ * them, and store them (DESIGN §6, osm-submit(1)).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "clock.h"
+#include "intake.h"
+#include "json.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+    "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [--dry-run]\n"
+    "                  [--errors-to-stdout] [--pretty] [FILE...]\n"
+    "\n"
+    "Recognise, validate and store customer orders read as JSON (one value,\n"
+    "many, or NDJSON) from the FILEs or standard input; print each stored order.\n"
+    "\n"
+    "options:\n"
+    "  -d, --db PATH              order store (default $OSM_DB, else ./osm.db)\n"
+    "  -c, --cartridge NAME[@V]   use this cartridge (and version) for every order\n"
+    "  -b, --batch N              commit every N orders (default 1)\n"
+    "  -n, --dry-run              do everything but store the orders\n"
+    "      --errors-to-stdout     also print an error document for each bad order\n"
+    "      --pretty               indent JSON output\n"
+    "  -q, --quiet                no warnings\n"
+    "  -v, --verbose              more messages\n"
+    "  -h, --help                 show this help\n"
+    "  -V, --version              show the version\n";
+
+typedef struct submit {
+    store *st;
+    catalog *cat;
+    int dry_run;
+    int errors_to_stdout;
+    int json_flags;
+    long batch;
+    int in_tx;          /* a transaction is open */
+    long pending;       /* orders written in it */
+    int64_t *ids;       /* ... to print once it commits */
+    size_t nids;
+} submit;
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    if (fmt)
+        diag_error(fmt, arg);
+    fprintf(stderr, "Try 'osm-submit --help' for more information.\n");
+    return OSM_EUSAGE;
+}
+
+/* Print a stored order. */
+static int
+print_order(submit *s, int64_t id)
+{
+    osm_err err = { 0, "" };
+    order_rec o;
+    int rc = store_order_get(s->st, id, &o, &err);
+    if (rc != 0)
+        return diag_report(&err);
+    rc = cli_emit(order_document(&o), s->json_flags);
+    order_rec_free(&o);
+    return rc;
+}
+
+/* Commit the open batch and print its orders. */
+static int
+flush(submit *s)
+{
+    osm_err err = { 0, "" };
+    int rc = 0;
+
+    if (s->in_tx) {
+        s->in_tx = 0;
+        if ((rc = store_commit(s->st, &err)) != 0) {
+            diag_error("%s (%zu order%s not stored)", err.msg, s->nids,
+                       s->nids == 1 ? "" : "s");
+            s->nids = 0;
+            s->pending = 0;
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < s->nids && rc < CLI_STOP; i++)
+        rc = osm_worst(rc, print_order(s, s->ids[i]));
+    s->nids = 0;
+    s->pending = 0;
+    return rc;
+}
+
+static void
+report_problems(submit *s, const char *where, const intake *in, const char *source, long line)
+{
+    jv_array_foreach(in->problems, i, p) {
+        jv path = jv_object_get(jv_copy(p), jv_string("path"));
+        jv msg = jv_object_get(p, jv_string("message"));
+        diag_error("%s: %s: %s", where, jv_string_value(path), jv_string_value(msg));
+        jv_free(path);
+        jv_free(msg);
+    }
+    if (s->errors_to_stdout) {
+        jv doc = cli_error_doc(source, line, OSM_NEGATIVE, "order is not valid");
+        doc = jv_object_set(doc, jv_string("externalId"),
+                            in->rec.external_id ? jv_string(in->rec.external_id) : jv_null());
+        doc = jv_object_set(doc, jv_string("cartridge"), jv_string(in->c->name));
+        doc = jv_object_set(doc, jv_string("orderType"), jv_string(in->order_type));
+        doc = jv_object_set(doc, jv_string("errors"), jv_copy(in->problems));
+        cli_emit(doc, s->json_flags);
+    }
+}
+
+static int
+fail_record(submit *s, const char *source, long line, int status, const char *msg)
+{
+    diag_error("%s:%ld: %s", source, line, msg);
+    if (s->errors_to_stdout)
+        cli_emit(cli_error_doc(source, line, status, msg), s->json_flags);
+    return status;
+}
+
+static int
+store_new(submit *s, intake *in, char *where)
+{
+    osm_err err = { 0, "" };
+    store_fallout fo;
+    int rc;
+
+    if (!s->in_tx) {
+        if ((rc = store_begin(s->st, &err)) != 0)
+            return diag_report(&err);
+        s->in_tx = 1;
+    }
+    if (!jv_array_length(jv_copy(in->problems))) {
+        rc = store_order_insert(s->st, &in->rec, NULL, cli_user(), &err);
+    } else {
+        fo.function = "validate";
+        fo.workgroup = in->fallout_workgroup;
+        fo.error = JV_OBJECT(jv_string("message"), jv_string("order is not valid"),
+                             jv_string("problems"), jv_copy(in->problems));
+        free(in->rec.state_reason);
+        in->rec.state_reason = xstrdup("order is not valid");
+        rc = store_order_insert(s->st, &in->rec, &fo, cli_user(), &err);
+        jv_free(fo.error);
+    }
+    if (rc != 0) {
+        diag_error("%s: %s", where, err.msg);
+        if (rc >= CLI_STOP) {
+            store_rollback(s->st);
+            s->in_tx = 0;
+            s->nids = 0;
+        }
+        return rc;
+    }
+    s->ids = xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
+    s->ids[s->nids++] = in->rec.id;
+    if (++s->pending >= s->batch)
+        return flush(s);
+    return 0;
+}
+
+/* What to do with an order whose key is already stored. */
+static int
+existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
+{
+    if (in->rec.revision == revision) {
+        diag_info("%s: already stored as order %lld", where, (long long)id);
+        if (s->in_tx) {
+            /* keep output in input order: what came before prints first */
+            s->ids = xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
+            s->ids[s->nids++] = id;
+            return 0;
+        }
+        return print_order(s, id);
+    }
+    if (in->rec.revision < revision) {
+        diag_warn("%s: revision %lld is older than the stored revision %lld: ignored", where,
+                  (long long)in->rec.revision, (long long)revision);
+        return 0;
+    }
+    diag_error("%s: revision %lld of stored order %lld (revision %lld): revising orders in "
+               "flight is not supported yet; nothing stored",
+               where, (long long)in->rec.revision, (long long)id, (long long)revision);
+    return OSM_EUNAVAILABLE;
+}
+
+static int
+one_order(jv order, const char *source, long line, void *ctx)
+{
+    submit *s = ctx;
+    osm_err err = { 0, "" };
+    intake in;
+    char where[512], label[256];
+    int rc;
+
+    if (jv_get_kind(order) != JV_KIND_OBJECT) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "expected an order (a JSON object), got %s",
+                 jv_kind_name(jv_get_kind(order)));
+        jv_free(order);
+        return fail_record(s, source, line, OSM_EDATA, msg);
+    }
+    intake_init(&in);
+    if ((rc = intake_recognise(s->cat, order, &in, &err)) != 0) {
+        jv_free(order);
+        intake_free(&in);
+        return fail_record(s, source, line, rc, err.msg);
+    }
+    rc = intake_run(&in, order, clock_now(), &err);
+    snprintf(where, sizeof where, "%s:%ld: %s", source, line,
+             intake_label(&in, label, sizeof label));
+    if (rc != 0 && rc != OSM_NEGATIVE) {
+        diag_error("%s: %s", where, err.msg);
+        intake_free(&in);
+        return rc;
+    }
+    if (in.rec.external_id && !s->dry_run) {
+        int64_t id, revision;
+        int found = store_order_find_key(s->st, in.rec.cartridge, in.rec.external_id, &id,
+                                         &revision, &err);
+        if (found == 0) {
+            rc = existing(s, &in, where, id, revision);
+            intake_free(&in);
+            return rc;
+        }
+        if (found != OSM_ENOINPUT) {
+            intake_free(&in);
+            return diag_report(&err);
+        }
+    }
+    if (rc == OSM_NEGATIVE) {
+        report_problems(s, where, &in, source, line);
+        if (!in.fallout) {
+            intake_free(&in);
+            return OSM_NEGATIVE;
+        }
+    }
+    if (s->dry_run)
+        rc = osm_worst(rc, cli_emit(order_document(&in.rec), s->json_flags));
+    else
+        rc = osm_worst(rc, store_new(s, &in, where));
+    intake_free(&in);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_PRETTY = 256, OPT_ERRORS };
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "cartridge", required_argument, NULL, 'c' },
+        { "batch", required_argument, NULL, 'b' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
+        { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    submit s = { 0 };
+    osm_err err = { 0, "" };
+    osm_config *conf = NULL;
+    const char *db = NULL, *forced = NULL;
+    int c, rc;
+
+    diag_init(argv[0]);
+    s.batch = 1;
+    while ((c = getopt_long(argc, argv, "d:c:b:nqvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': forced = optarg; break;
+        case 'b': {
+            char *end;
+            s.batch = strtol(optarg, &end, 10);
+            if (*end || s.batch < 1 || s.batch > 1000000)
+                return usage_error("--batch: expected a number from 1 to 1000000, got \"%s\"",
+                                   optarg);
+            break;
+        }
+        case 'n': s.dry_run = 1; break;
+        case OPT_ERRORS: s.errors_to_stdout = 1; break;
+        case OPT_PRETTY: s.json_flags |= JSON_PRETTY; break;
+        case 'q': diag_set_verbosity(-1); break;
+        case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
+        case 'h': fputs(usage_text, stdout); return cli_finish_output();
+        case 'V': cli_version(); return cli_finish_output();
+        default: return usage_error(NULL, NULL);
+        }
+    }
+    if (clock_init(&err) != 0)
+        return diag_report(&err);
+    if ((rc = cli_open(cli_db_path(db), 0, &s.st, &conf, &err)) != 0)
+        return diag_report(&err);
+    s.cat = catalog_new(s.st);
+    if (forced) {
+        char *name = xstrdup(forced), *at = strchr(name, '@');
+        if (at)
+            *at++ = '\0';
+        if (!*name || (at && !*at)) {
+            free(name);
+            rc = usage_error("--cartridge: expected NAME[@VERSION], got \"%s\"", forced);
+            goto out;
+        }
+        rc = catalog_use(s.cat, name, at, &err);
+        free(name);
+    } else {
+        rc = catalog_use_deployed(s.cat, &err);
+    }
+    if (rc != 0) {
+        rc = diag_report(&err);
+        goto out;
+    }
+    rc = cli_inputs(argc - optind, argv + optind, s.errors_to_stdout, one_order, &s);
+    rc = osm_worst(rc, flush(&s));
+out:
+    if (s.in_tx)
+        store_rollback(s.st);
+    free(s.ids);
+    catalog_free(s.cat);
+    store_close(s.st);
+    siteconf_free(conf);
+    return osm_worst(rc, cli_finish_output());
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# osm-submit: recognise, validate, transform and store customer orders.
+
+load helper
+
+ORDERS=$OSM_SRCDIR/tests/fixtures/orders
+
+deploy() {
+    for c in "$@"; do osm-cartridge deploy "$FIXTURES/cartridges/$c" >/dev/null; done
+}
+
+@test "submit: a valid order is stored not_started and printed" {
+    deploy gadgets
+    run -0 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -c 'del(.order)' <<<"$output")" \
+        '{"kind":"order","id":1,"externalId":"G-1001","revision":0,"cartridge":"gadgets","cartridgeVersion":"1.0.0","orderType":"gadget","state":"not_started","priority":7,"requestedDate":"2026-12-24T12:00:00Z","createdAt":"2026-11-26T10:00:00Z","items":[{"id":"1","action":"add","spec":"G-1","reliesOn":[],"requestedDate":null,"fulfillmentState":null},{"id":"2","action":"add","spec":"G-2","reliesOn":["1"],"requestedDate":"2026-12-20T12:00:00Z","fulfillmentState":null}]}'
+    assert_equal "$(jq -c .order.customer <<<"$output")" '"ACME"'
+    assert_equal "$(sql "select external_id, revision, cartridge, cartridge_version, order_type, state, priority, json_extract(original, '$.ref'), json_extract(body, '$.customer') from orders")" \
+        'G-1001|0|gadgets|1.0.0|gadget|not_started|7|G-1001|ACME'
+    assert_equal "$(sql "select item_id, action, spec, relies_on, json_extract(data, '$.qty') from order_items order by id")" \
+        $'1|add|G-1|[]|2\n2|add|G-2|["1"]|1'
+    assert_equal "$(sql "select type, actor = '$(id -un)', json_extract(data, '$.state') from events")" 'order.created|1|not_started'
+}
+
+@test "submit: the highest relevancy that matches wins" {
+    deploy gadgets gadgets-premium
+    run -0 osm-submit "$ORDERS/premium-1.json" "$ORDERS/gadget-1.json"
+    assert_equal "$(jq -sc 'map([.externalId, .cartridge, .orderType])' <<<"$output")" \
+        '[["P-2001","gadgets-premium","premium-gadget"],["G-1001","gadgets","gadget"]]'
+}
+
+@test "submit: two order types of one relevancy matching is ambiguous (65), nothing stored" {
+    deploy gadgets gadgets-premium
+    copy_cartridge "$FIXTURES/cartridges/gadgets-premium" clone
+    jq '.name = "gadgets-clone"' clone/cartridge.json >m && mv m clone/cartridge.json
+    osm-cartridge -q deploy clone >/dev/null
+    run -65 --separate-stderr osm-submit "$ORDERS/premium-1.json"
+    assert_equal "$stderr" "osm-submit: $ORDERS/premium-1.json:1: order is ambiguous: recognised by gadgets-clone:premium-gadget and gadgets-premium:premium-gadget, all of relevancy 20"
+    assert_equal "$output" ""
+    assert_equal "$(sql 'select count(*) from orders')" 0
+}
+
+@test "submit: an order no cartridge recognises is 65 naming what was tried; the stream goes on" {
+    deploy gadgets gadgets-premium
+    run -65 --separate-stderr osm-submit "$ORDERS/unknown.json" "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" "osm-submit: $ORDERS/unknown.json:1: no cartridge recognises the order (tried gadgets-premium:premium-gadget, gadgets:gadget)"
+    assert_equal "$(jq -r .externalId <<<"$output")" G-1001
+    assert_equal "$(sql 'select external_id from orders')" G-1001
+}
+
+@test "submit: --cartridge forces the cartridge, and a version" {
+    deploy gadgets gadgets-premium
+    copy_cartridge "$FIXTURES/cartridges/gadgets" g2
+    jq '.version = "2.0.0"' g2/cartridge.json >m && mv m g2/cartridge.json
+    osm-cartridge deploy g2 >/dev/null
+    run -0 osm-submit --cartridge gadgets "$ORDERS/premium-1.json"
+    assert_equal "$(jq -c '[.cartridge, .cartridgeVersion, .orderType]' <<<"$output")" '["gadgets","2.0.0","gadget"]'
+    run -0 osm-submit -c gadgets@1.0.0 "$ORDERS/gadget-1.json"
+    assert_equal "$(jq -c '[.cartridge, .cartridgeVersion]' <<<"$output")" '["gadgets","1.0.0"]'
+    run -66 --separate-stderr osm-submit -c nosuch "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" "osm-submit: no such cartridge: nosuch"
+    run -66 --separate-stderr osm-submit -c gadgets@9.0.0 "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" "osm-submit: no such cartridge: gadgets@9.0.0"
+    run -2 --separate-stderr osm-submit -c gadgets@ "$ORDERS/gadget-1.json"
+}
+
+@test "submit: an invalid order is refused with every problem (exit 1), nothing stored" {
+    deploy gadgets
+    run -1 --separate-stderr osm-submit "$ORDERS/gadget-invalid.json"
+    assert_equal "$output" ""
+    diff -u - <(printf '%s\n' "$stderr") <<EOF
+osm-submit: $ORDERS/gadget-invalid.json:1: order G-1002: .customer: customer is required
+osm-submit: $ORDERS/gadget-invalid.json:1: order G-1002: .lines[0].qty: quantity must be a positive number
+osm-submit: $ORDERS/gadget-invalid.json:1: order G-1002: .lines[0].sku: unknown sku "G-9"
+osm-submit: $ORDERS/gadget-invalid.json:1: order G-1002: .due: due date 2026-01-01T00:00:00Z is in the past
+EOF
+    assert_equal "$(sql 'select count(*) from orders')" 0
+    assert_equal "$(sql 'select count(*) from events')" 0
+}
+
+@test "submit: --errors-to-stdout adds an error document per bad order" {
+    deploy gadgets
+    run -1 --separate-stderr osm-submit --errors-to-stdout "$ORDERS/gadget-invalid.json" "$ORDERS/gadget-1.json"
+    assert_equal "$(jq -sc '.[0] | {kind, line, status, externalId, cartridge, orderType, n: (.errors | length), first: .errors[0]}' <<<"$output")" \
+        '{"kind":"error","line":1,"status":1,"externalId":"G-1002","cartridge":"gadgets","orderType":"gadget","n":4,"first":{"path":".customer","message":"customer is required"}}'
+    assert_equal "$(jq -sc '.[1] | [.kind, .externalId]' <<<"$output")" '["order","G-1001"]'
+}
+
+@test "submit: onInvalid fallout stores the order failed with a fallout task" {
+    deploy gadgets gadgets-premium
+    run -1 --separate-stderr osm-submit "$ORDERS/premium-invalid.json"
+    assert_equal "$stderr" "osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .customer: customer is required
+osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one line is required"
+    assert_equal "$(jq -c '[.id, .state, .reason, .cartridge]' <<<"$output")" '[1,"failed","order is not valid","gadgets-premium"]'
+    assert_equal "$(sql "select kind, state, workgroup, function, json_extract(error, '$.problems[0].path') from tasks")" \
+        'fallout|waiting|fallout|validate|.customer'
+    assert_equal "$(sql 'select type from events order by id')" $'order.created\nfallout'
+}
+
+@test "submit: the same order again prints the stored order and stores nothing" {
+    deploy gadgets
+    first=$(osm-submit "$ORDERS/gadget-1.json")
+    events=$(sql 'select count(*) from events')
+    run -0 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
+    assert_equal "$output" "$first"
+    assert_equal "$(sql 'select count(*) from orders')" 1
+    assert_equal "$(sql 'select count(*) from events')" "$events"
+}
+
+@test "submit: a lower revision is ignored with a warning; a higher one is refused (69)" {
+    deploy gadgets
+    jq '.rev = 2' "$ORDERS/gadget-1.json" >rev2.json
+    jq '.rev = 1' "$ORDERS/gadget-1.json" >rev1.json
+    jq '.rev = 3' "$ORDERS/gadget-1.json" >rev3.json
+    osm-submit rev2.json >/dev/null
+    run -0 --separate-stderr osm-submit rev1.json
+    assert_equal "$output" ""
+    assert_equal "$stderr" "osm-submit: rev1.json:1: order G-1001: revision 1 is older than the stored revision 2: ignored"
+    run -69 --separate-stderr osm-submit rev3.json
+    assert_equal "$output" ""
+    assert_equal "$stderr" "osm-submit: rev3.json:1: order G-1001: revision 3 of stored order 1 (revision 2): revising orders in flight is not supported yet; nothing stored"
+    assert_equal "$(sql 'select revision from orders')" 2
+}
+
+@test "submit: a malformed record in an NDJSON stream: the others stored, 65 with line and column" {
+    deploy gadgets
+    {
+        jq -c '.ref = "S-1"' "$ORDERS/gadget-1.json"
+        echo '{"kind": "gadget", "ref": }'
+        jq -c '.ref = "S-3"' "$ORDERS/gadget-1.json"
+    } >stream.ndjson
+    run -65 --separate-stderr osm-submit <stream.ndjson
+    assert_regex "$stderr" '^osm-submit: <stdin>:2:[0-9]+: parse error: '
+    assert_equal "$(jq -sc 'map(.externalId)' <<<"$output")" '["S-1","S-3"]'
+    assert_equal "$(sql 'select external_id from orders order by id')" $'S-1\nS-3'
+}
+
+@test "submit: a value that is not an object is 65" {
+    deploy gadgets
+    run -65 --separate-stderr osm-submit <<<'[1, 2]'
+    assert_equal "$stderr" "osm-submit: <stdin>:1: expected an order (a JSON object), got array"
+}
+
+@test "submit: a 50 MB order is refused without exhausting memory; the next is read" {
+    deploy gadgets
+    { printf '{"kind":"gadget","ref":"BIG","pad":"'; head -c 52428800 /dev/zero | tr '\0' a; printf '"}\n'
+      jq -c . "$ORDERS/gadget-1.json"; } >big.ndjson
+    run -65 --separate-stderr osm-submit big.ndjson
+    assert_equal "$stderr" "osm-submit: big.ndjson:1: document larger than 16 MiB"
+    assert_equal "$(jq -r .externalId <<<"$output")" G-1001
+    assert_equal "$(sql 'select external_id from orders')" G-1001
+}
+
+@test "submit: --dry-run prints the order and stores nothing" {
+    deploy gadgets
+    run -0 osm-submit --dry-run "$ORDERS/gadget-1.json"
+    assert_equal "$(jq -c '[.id, .externalId, .state]' <<<"$output")" '[null,"G-1001","not_started"]'
+    assert_equal "$(sql 'select count(*) from orders')" 0
+}
+
+@test "submit: --batch commits every N orders and keeps the input order" {
+    deploy gadgets
+    for i in 1 2 3 4 5; do jq -c --arg r "B-$i" '.ref = $r' "$ORDERS/gadget-1.json"; done >five.ndjson
+    jq -c '.ref = "B-2"' "$ORDERS/gadget-1.json" >>five.ndjson
+    run -0 osm-submit --batch 2 five.ndjson
+    assert_equal "$(jq -sc 'map([.id, .externalId])' <<<"$output")" \
+        '[[1,"B-1"],[2,"B-2"],[3,"B-3"],[4,"B-4"],[5,"B-5"],[2,"B-2"]]'
+    assert_equal "$(sql 'select count(*) from orders')" 5
+    run -2 --separate-stderr osm-submit --batch 0 five.ndjson
+    assert_equal "${stderr_lines[0]}" 'osm-submit: --batch: expected a number from 1 to 1000000, got "0"'
+}
+
+@test "submit: items that contradict each other make the order invalid" {
+    deploy gadgets
+    jq '.lines = [{id: "1", sku: "G-1", qty: 1}, {id: "1", sku: "G-2", qty: 1, after: ["7"]}]' \
+        "$ORDERS/gadget-1.json" >dup.json
+    run -1 --separate-stderr osm-submit dup.json
+    assert_equal "$stderr" 'osm-submit: dup.json:1: order G-1001: .items[1].id: duplicate item id "1"'
+}
+
+@test "submit: dates are judged against OSM_NOW" {
+    deploy gadgets
+    OSM_NOW=2027-01-01T00:00:00Z run -1 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" "osm-submit: $ORDERS/gadget-1.json:1: order G-1001: .due: due date 2026-12-24T12:00:00Z is in the past"
+}
+
+@test "submit: no store is 66; a bad OSM_NOW is 78" {
+    run -66 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" "osm-submit: $OSM_DB: no such order store"
+    OSM_NOW=soon run -78 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
+    assert_equal "$stderr" 'osm-submit: OSM_NOW: "soon" is not an RFC 3339 instant'
+}
+
+@test "submit: the broadband examples: valid ones stored, invalid ones refused or fallen out" {
+    osm-cartridge deploy "$EXAMPLES/broadband" >/dev/null
+    run -1 --separate-stderr osm-submit "$EXAMPLES"/broadband/orders/*.json
+    assert_equal "$(sql "select count(*) from orders where state = 'not_started'")" \
+        "$(ls "$EXAMPLES"/broadband/orders/[0-9]*.json | wc -l)"
+    assert_equal "$(sql "select external_id from orders where state = 'failed'")" CRM-100106
+}
