@@ -106,7 +106,7 @@ report_problems(submit *s, const char *where, const intake *in, const char *sour
         jv_free(path);
         jv_free(msg);
     }
-    if (s->errors_to_stdout) {
+    if (s->errors_to_stdout && flush(s) == 0) {
         jv doc = cli_error_doc(source, line, OSM_NEGATIVE, "order is not valid");
         doc = jv_object_set(doc, jv_string("externalId"),
                             in->rec.external_id ? jv_string(in->rec.external_id) : jv_null());
@@ -121,9 +121,26 @@ static int
 fail_record(submit *s, const char *source, long line, int status, const char *msg)
 {
     diag_error("%s:%ld: %s", source, line, msg);
-    if (s->errors_to_stdout)
+    if (s->errors_to_stdout) {
+        /* print what came before first: output stays in input order */
+        int rc = flush(s);
         cli_emit(cli_error_doc(source, line, status, msg), s->json_flags);
+        return osm_worst(status, rc);
+    }
     return status;
+}
+
+/* Open the batch's transaction unless it is open. */
+static int
+begin(submit *s)
+{
+    osm_err err = { 0, "" };
+    if (!s->in_tx) {
+        if (store_begin(s->st, &err) != 0)
+            return diag_report(&err);
+        s->in_tx = 1;
+    }
+    return 0;
 }
 
 static int
@@ -133,11 +150,8 @@ store_new(submit *s, intake *in, char *where)
     store_fallout fo;
     int rc;
 
-    if (!s->in_tx) {
-        if ((rc = store_begin(s->st, &err)) != 0)
-            return diag_report(&err);
-        s->in_tx = 1;
-    }
+    if ((rc = begin(s)) != 0)
+        return rc;
     if (!jv_array_length(jv_copy(in->problems))) {
         rc = store_order_insert(s->st, &in->rec, NULL, cli_user(), &err);
     } else {
@@ -145,8 +159,6 @@ store_new(submit *s, intake *in, char *where)
         fo.workgroup = in->fallout_workgroup;
         fo.error = JV_OBJECT(jv_string("message"), jv_string("order is not valid"),
                              jv_string("problems"), jv_copy(in->problems));
-        free(in->rec.state_reason);
-        in->rec.state_reason = xstrdup("order is not valid");
         rc = store_order_insert(s->st, &in->rec, &fo, cli_user(), &err);
         jv_free(fo.error);
     }
@@ -166,12 +178,30 @@ store_new(submit *s, intake *in, char *where)
     return 0;
 }
 
-/* What to do with an order whose key is already stored. */
+/*
+ * What to do with an order whose key is already stored: the same order
+ * again (same revision, same content) prints the stored one; the same
+ * revision with other content is a mistake of the source.
+ */
 static int
 existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
 {
     if (in->rec.revision == revision) {
+        osm_err err = { 0, "" };
+        order_rec stored;
+        if (store_order_get(s->st, id, &stored, &err) != 0)
+            return diag_report(&err);
+        int same = jv_equal(jv_copy(stored.original), jv_copy(in->rec.original));
+        order_rec_free(&stored);
+        if (!same) {
+            diag_error("%s: revision %lld is already stored as order %lld with other "
+                       "content: a changed order needs a higher revision number",
+                       where, (long long)revision, (long long)id);
+            return OSM_EDATA;
+        }
         diag_info("%s: already stored as order %lld", where, (long long)id);
+        if (s->dry_run)
+            return print_order(s, id);
         if (s->in_tx) {
             /* keep output in input order: what came before prints first */
             s->ids = xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
@@ -221,7 +251,16 @@ one_order(jv order, const char *source, long line, void *ctx)
         intake_free(&in);
         return rc;
     }
+    /* the key is looked up inside the transaction that will store the
+     * order, so that two submitters of one order cannot both store it */
     if (in.rec.external_id && !s->dry_run) {
+        int brc = begin(s);
+        if (brc != 0) {
+            intake_free(&in);
+            return brc;
+        }
+    }
+    if (in.rec.external_id) {
         int64_t id, revision;
         int found = store_order_find_key(s->st, in.rec.cartridge, in.rec.external_id, &id,
                                          &revision, &err);
@@ -241,6 +280,8 @@ one_order(jv order, const char *source, long line, void *ctx)
             intake_free(&in);
             return OSM_NEGATIVE;
         }
+        free(in.rec.state_reason);
+        in.rec.state_reason = xstrdup("order is not valid");
     }
     if (s->dry_run)
         rc = osm_worst(rc, cli_emit(order_document(&in.rec), s->json_flags));

@@ -45,6 +45,7 @@ typedef struct validate {
     catalog *cat;
     int transform;
     int table;
+    int header_done;
     int errors_to_stdout;
     int json_flags;
 } validate;
@@ -76,13 +77,16 @@ report(validate *v, const char *source, long line, intake *in, int status, const
         errors = jv_array_append(errors, JV_OBJECT(jv_string("path"), jv_string("."),
                                                    jv_string("message"), jv_string(msg)));
     if (v->table) {
-        char where[64], type[192];
-        snprintf(where, sizeof where, "%s:%ld", source, line);
+        char type[192];
         snprintf(type, sizeof type, "%s:%s", in->c ? in->c->name : "-",
                  in->order_type ? in->order_type : "-");
-        printf("%-28s %-20s %-36s %s\n", where,
-               in->rec.external_id ? in->rec.external_id : "-", type,
-               status == 0 ? "valid" : "INVALID");
+        if (!v->header_done) {
+            printf("%-7s  %-20s  %-36s  %s\n", "RESULT", "EXTERNAL ID", "CARTRIDGE:TYPE",
+                   "SOURCE");
+            v->header_done = 1;
+        }
+        printf("%-7s  %-20s  %-36s  %s:%ld\n", status == 0 ? "valid" : "INVALID",
+               in->rec.external_id ? in->rec.external_id : "-", type, source, line);
         jv_array_foreach(errors, i, p) {
             jv path = jv_object_get(jv_copy(p), jv_string("path"));
             jv m = jv_object_get(p, jv_string("message"));

@@ -199,3 +199,48 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
         "$(ls "$EXAMPLES"/broadband/orders/[0-9]*.json | wc -l)"
     assert_equal "$(sql "select external_id from orders where state = 'failed'")" CRM-100106
 }
+
+@test "submit: the same key and revision with other content is refused (65)" {
+    deploy gadgets
+    osm-submit "$ORDERS/gadget-1.json" >/dev/null
+    jq '.customer = "Initech"' "$ORDERS/gadget-1.json" >changed.json
+    run -65 --separate-stderr osm-submit changed.json
+    assert_equal "$stderr" "osm-submit: changed.json:1: order G-1001: revision 0 is already stored as order 1 with other content: a changed order needs a higher revision number"
+    assert_equal "$(sql "select json_extract(body, '$.customer') from orders")" ACME
+}
+
+@test "submit: --dry-run also finds orders already stored" {
+    deploy gadgets
+    stored=$(osm-submit "$ORDERS/gadget-1.json")
+    run -0 osm-submit --dry-run "$ORDERS/gadget-1.json"
+    assert_equal "$output" "$stored"
+}
+
+@test "submit: concurrent submitters of one order store it once" {
+    deploy gadgets
+    for i in $(seq 8); do osm-submit -q "$ORDERS/gadget-1.json" >"out.$i" 2>"err.$i" & done
+    wait
+    assert_equal "$(sql 'select count(*) from orders')" 1
+    assert_equal "$(cat out.* | jq -r .id | sort -u)" 1
+    assert_equal "$(cat err.*)" ""
+}
+
+@test "submit: error documents keep their place among batched orders" {
+    deploy gadgets
+    { jq -c '.ref = "K-1"' "$ORDERS/gadget-1.json"; echo '[]'; jq -c '.ref = "K-2"' "$ORDERS/gadget-1.json"; } >mix.ndjson
+    run -65 --separate-stderr osm-submit --batch 10 --errors-to-stdout mix.ndjson
+    assert_equal "$(jq -sc 'map(.kind)' <<<"$output")" '["order","error","order"]'
+}
+
+@test "submit: every document printed matches its schema in specs/" {
+    deploy gadgets gadgets-premium
+    osm-submit --errors-to-stdout "$ORDERS"/*.json >out.ndjson 2>/dev/null || true
+    jq -c 'select(.kind == "order")' out.ndjson >orders.ndjson
+    jq -c 'select(.kind == "error")' out.ndjson >errors.ndjson
+    [ "$(wc -l <orders.ndjson)" -ge 2 ] && [ "$(wc -l <errors.ndjson)" -ge 2 ]
+    schemacheck -r "$OSM_SRCDIR/specs/order.schema.json" orders.ndjson
+    schemacheck -r "$OSM_SRCDIR/specs/error.schema.json" errors.ndjson
+    osm-validate -t -c "$FIXTURES/cartridges/gadgets" -c "$FIXTURES/cartridges/gadgets-premium" \
+        "$ORDERS"/*.json >reports.ndjson 2>/dev/null || true
+    schemacheck -r "$OSM_SRCDIR/specs/validation.schema.json" reports.ndjson
+}

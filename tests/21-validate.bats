@@ -52,9 +52,10 @@ GADGETS=$OSM_SRCDIR/tests/fixtures/cartridges/gadgets
 @test "validate: --format table for people" {
     cd "$ORDERS"
     run -1 osm-validate -c "$GADGETS" --format table gadget-1.json gadget-invalid.json
-    assert_line --index 0 --regexp '^gadget-1.json:1 +G-1001 +gadgets:gadget +valid$'
-    assert_line --index 1 --regexp '^gadget-invalid.json:1 +G-1002 +gadgets:gadget +INVALID$'
-    assert_line --index 2 '    .customer: customer is required'
+    assert_line --index 0 --regexp '^RESULT +EXTERNAL ID +CARTRIDGE:TYPE +SOURCE$'
+    assert_line --index 1 --regexp '^valid +G-1001 +gadgets:gadget +gadget-1.json:1$'
+    assert_line --index 2 --regexp '^INVALID +G-1002 +gadgets:gadget +gadget-invalid.json:1$'
+    assert_line --index 3 '    .customer: customer is required'
 }
 
 @test "validate: a broken cartridge is 78, a missing one 66" {

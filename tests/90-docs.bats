@@ -54,6 +54,18 @@ man_examples() {
     done < <(man_examples "$OSM_SRCDIR/man/osm-cartridge.1")
 }
 
+@test "docs: the examples of osm-submit(1) and osm-validate(1) run" {
+    for page in osm-submit osm-validate; do
+        rm -rf "$BATS_TEST_TMPDIR/$page" && mkdir "$BATS_TEST_TMPDIR/$page" && cd "$BATS_TEST_TMPDIR/$page"
+        cp -R "$EXAMPLES/broadband" broadband
+        export OSM_DB=$PWD/osm.db
+        while IFS= read -r cmd; do
+            run bash -c "$cmd"
+            [ "$status" -eq 0 ] || { echo "$page: failed ($status): $cmd"; echo "$output"; false; }
+        done < <(man_examples "$OSM_SRCDIR/man/$page.1")
+    done
+}
+
 @test "docs: the README's tour runs" {
     cp -R "$EXAMPLES" examples
     chmod -R u+w examples
