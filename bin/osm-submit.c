@@ -14,11 +14,13 @@
 #include "clock.h"
 #include "intake.h"
 #include "json.h"
+#include "plan.h"
+#include "planner.h"
 #include "store.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [--dry-run]\n"
+    "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [-p] [--dry-run]\n"
     "                  [--errors-to-stdout] [--pretty] [FILE...]\n"
     "\n"
     "Recognise, validate and store customer orders read as JSON (one value,\n"
@@ -28,6 +30,7 @@ static const char usage_text[] =
     "  -d, --db PATH              order store (default $OSM_DB, else ./osm.db)\n"
     "  -c, --cartridge NAME[@V]   use this cartridge (and version) for every order\n"
     "  -b, --batch N              commit every N orders (default 1)\n"
+    "  -p, --plan                 plan each order once stored, and print its plan\n"
     "  -n, --dry-run              do everything but store the orders\n"
     "      --errors-to-stdout     also print an error document for each bad order\n"
     "      --pretty               indent JSON output\n"
@@ -40,6 +43,7 @@ typedef struct submit {
     store *st;
     catalog *cat;
     int dry_run;
+    int plan;
     int errors_to_stdout;
     int json_flags;
     long batch;
@@ -58,13 +62,21 @@ usage_error(const char *fmt, const char *arg)
     return OSM_EUSAGE;
 }
 
-/* Print a stored order. */
+/* Print a stored order, or with --plan its plan (made now if need be). */
 static int
 print_order(submit *s, int64_t id)
 {
     osm_err err = { 0, "" };
     order_rec o;
-    int rc = store_order_get(s->st, id, &o, &err);
+    int rc;
+
+    if (s->plan) {
+        jv doc;
+        if ((rc = planner_plan(s->st, s->cat, id, s->dry_run, cli_user(), &doc, &err)) != 0)
+            return diag_report(&err);
+        return cli_emit(doc, s->json_flags);
+    }
+    rc = store_order_get(s->st, id, &o, &err);
     if (rc != 0)
         return diag_report(&err);
     rc = cli_emit(order_document(&o), s->json_flags);
@@ -283,7 +295,15 @@ one_order(jv order, const char *source, long line, void *ctx)
         free(in.rec.state_reason);
         in.rec.state_reason = xstrdup("order is not valid");
     }
-    if (s->dry_run)
+    if (s->dry_run && s->plan && rc == 0) {
+        plan p;
+        if ((rc = plan_build(in.c, &in.rec, clock_now(), &p, &err)) != 0) {
+            diag_error("%s: %s", where, err.msg);
+        } else {
+            rc = cli_emit(plan_document(&p, &in.rec), s->json_flags);
+            plan_free(&p);
+        }
+    } else if (s->dry_run)
         rc = osm_worst(rc, cli_emit(order_document(&in.rec), s->json_flags));
     else
         rc = osm_worst(rc, store_new(s, &in, where));
@@ -300,6 +320,7 @@ main(int argc, char **argv)
         { "cartridge", required_argument, NULL, 'c' },
         { "batch", required_argument, NULL, 'b' },
         { "dry-run", no_argument, NULL, 'n' },
+        { "plan", no_argument, NULL, 'p' },
         { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
@@ -316,7 +337,7 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     s.batch = 1;
-    while ((c = getopt_long(argc, argv, "d:c:b:nqvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:c:b:npqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'c': forced = optarg; break;
@@ -329,6 +350,7 @@ main(int argc, char **argv)
             break;
         }
         case 'n': s.dry_run = 1; break;
+        case 'p': s.plan = 1; break;
         case OPT_ERRORS: s.errors_to_stdout = 1; break;
         case OPT_PRETTY: s.json_flags |= JSON_PRETTY; break;
         case 'q': diag_set_verbosity(-1); break;

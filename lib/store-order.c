@@ -156,7 +156,7 @@ store_order_insert(store *s, order_rec *o, const store_fallout *fallout, const c
 }
 
 int
-store_order_find_key(store *s, const char *cartridge, const char *key, int64_t *id,
+store_order_find_key(store *s, const char *cartridge_name, const char *key, int64_t *id,
                      int64_t *revision, osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_ORDER_FIND_KEY, SQL_ORDER_FIND_KEY, err);
@@ -165,7 +165,7 @@ store_order_find_key(store *s, const char *cartridge, const char *key, int64_t *
     if (!st)
         return err ? err->code : OSM_ESOFTWARE;
     store_bind_text(st, 1, key);
-    store_bind_text(st, 2, cartridge);
+    store_bind_text(st, 2, cartridge_name);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);

@@ -26,6 +26,7 @@
 
 #include "diag.h"
 #include "order.h"
+#include "plan.h"
 
 typedef struct store store;
 
@@ -194,10 +195,34 @@ int store_order_insert(store *s, order_rec *o, const store_fallout *fallout,
  * name given: 0 with *id and *revision set, or OSM_ENOINPUT when there is
  * none (no message).
  */
-int store_order_find_key(store *s, const char *cartridge, const char *key, int64_t *id,
+int store_order_find_key(store *s, const char *cartridge_name, const char *key, int64_t *id,
                          int64_t *revision, osm_err *err);
 
 /* Load order id with its items into *o (order_rec_free it); 66 if none. */
 int store_order_get(store *s, int64_t id, order_rec *o, osm_err *err);
+
+/*
+ * Plans.
+ */
+
+/*
+ * Store plan p of order id as its first plan, inside the caller's
+ * transaction: its tasks (pending, not before their scheduled start) and
+ * dependencies, the order's start date, expected completion and
+ * lateness, an "order.planned" event and, when the plan is late, a
+ * "jeopardy" event.  Sets each task's id.  Returns 0; OSM_NEGATIVE
+ * with nothing changed when the order has been planned meanwhile.
+ */
+int store_plan_save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now,
+                    osm_err *err);
+
+/*
+ * Load the current plan of order o (loaded with store_order_get) into
+ * *p (plan_free it).  OSM_ENOINPUT (no message) when it has none.
+ */
+int store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err);
+
+/* The order's plan revision (0: not planned) into *rev. */
+int store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err);
 
 #endif

@@ -54,8 +54,9 @@ man_examples() {
     done < <(man_examples "$OSM_SRCDIR/man/osm-cartridge.1")
 }
 
-@test "docs: the examples of osm-submit(1) and osm-validate(1) run" {
-    for page in osm-submit osm-validate; do
+@test "docs: the examples of osm-submit(1), osm-validate(1) and osm-plan(1) run" {
+    export OSM_NOW=2026-11-26T09:00:00Z
+    for page in osm-submit osm-validate osm-plan; do
         rm -rf "$BATS_TEST_TMPDIR/$page" && mkdir "$BATS_TEST_TMPDIR/$page" && cd "$BATS_TEST_TMPDIR/$page"
         cp -R "$EXAMPLES/broadband" broadband
         export OSM_DB=$PWD/osm.db

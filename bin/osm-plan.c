@@ -1,0 +1,288 @@
+/*
+ * osm-plan: compute, store and print orchestration plans (DESIGN §7,
+ * osm-plan(1)).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "clock.h"
+#include "intake.h"
+#include "json.h"
+#include "plan.h"
+#include "planner.h"
+#include "planview.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+    "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]] [--format json|dot|table]\n"
+    "                [--pretty] [ID...]\n"
+    "\n"
+    "Compute and store the orchestration plan of orders given as ids or as\n"
+    "order documents on standard input, and print it.\n"
+    "\n"
+    "options:\n"
+    "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
+    "  -n, --dry-run          plan without storing\n"
+    "  -c, --cartridge C      with --dry-run: plan customer orders read on standard\n"
+    "                         input with cartridge C (a directory or archive, or\n"
+    "                         NAME[@VERSION] deployed in the store) instead of stored orders\n"
+    "      --format FMT       json (default), dot (Graphviz) or table (Gantt)\n"
+    "      --pretty           indent JSON output\n"
+    "  -q, --quiet            no warnings\n"
+    "  -v, --verbose          more messages\n"
+    "  -h, --help             show this help\n"
+    "  -V, --version          show the version\n";
+
+enum { FMT_JSON, FMT_DOT, FMT_TABLE };
+
+typedef struct planopts {
+    store *st;
+    catalog *cat;
+    int dry_run;
+    int format;
+    int json_flags;
+} planopts;
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    if (fmt)
+        diag_error(fmt, arg);
+    fprintf(stderr, "Try 'osm-plan --help' for more information.\n");
+    return OSM_EUSAGE;
+}
+
+static int
+emit(planopts *pl, jv doc)
+{
+    if (pl->format == FMT_DOT) {
+        char *text = planview_dot(doc);
+        jv_free(doc);
+        fputs(text, stdout);
+        free(text);
+        return ferror(stdout) ? OSM_EIO : 0;
+    }
+    if (pl->format == FMT_TABLE) {
+        int rc = planview_table(stdout, doc, 40);
+        jv_free(doc);
+        return rc;
+    }
+    return cli_emit(doc, pl->json_flags);
+}
+
+/* Plan (or show the plan of) stored order id. */
+static int
+plan_stored(planopts *pl, int64_t id)
+{
+    osm_err err = { 0, "" };
+    jv doc;
+    int rc = planner_plan(pl->st, pl->cat, id, pl->dry_run, cli_user(), &doc, &err);
+    if (rc != 0)
+        return diag_report(&err);
+    return emit(pl, doc);
+}
+
+/* --dry-run --cartridge: a customer order through intake, then planned. */
+static int
+plan_customer_order(planopts *pl, jv order, const char *source, long line)
+{
+    osm_err err = { 0, "" };
+    intake in;
+    plan p;
+    int rc;
+
+    intake_init(&in);
+    if ((rc = intake_recognise(pl->cat, order, &in, &err)) != 0) {
+        diag_error("%s:%ld: %s", source, line, err.msg);
+        jv_free(order);
+        intake_free(&in);
+        return rc;
+    }
+    int64_t now = clock_now();
+    rc = intake_run(&in, order, now, &err);
+    if (rc != 0) {
+        char label[256];
+        intake_label(&in, label, sizeof label);
+        if (rc == OSM_NEGATIVE) {
+            jv_array_foreach(in.problems, i, pr) {
+                jv path = jv_object_get(jv_copy(pr), jv_string("path"));
+                jv msg = jv_object_get(pr, jv_string("message"));
+                diag_error("%s:%ld: %s: %s: %s", source, line, label, jv_string_value(path),
+                           jv_string_value(msg));
+                jv_free(path);
+                jv_free(msg);
+            }
+        } else {
+            diag_error("%s:%ld: %s: %s", source, line, label, err.msg);
+        }
+        intake_free(&in);
+        return rc;
+    }
+    if ((rc = plan_build(in.c, &in.rec, now, &p, &err)) != 0) {
+        char label[256];
+        diag_error("%s:%ld: %s: %s", source, line, intake_label(&in, label, sizeof label),
+                   err.msg);
+        intake_free(&in);
+        return rc;
+    }
+    rc = emit(pl, plan_document(&p, &in.rec));
+    plan_free(&p);
+    intake_free(&in);
+    return rc;
+}
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    v = strtoll(s, &end, 10);
+    if (*end || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+/* An order id from a document on stdin: a number, a digit string, or
+ * an order, plan or status document. */
+static int
+one_input(jv v, const char *source, long line, void *ctx)
+{
+    planopts *pl = ctx;
+    int64_t id = 0;
+
+    if (pl->cat && pl->dry_run && catalog_candidates(pl->cat) > 0)
+        return plan_customer_order(pl, v, source, line);
+    if (jv_get_kind(v) == JV_KIND_NUMBER) {
+        double d = jv_number_value(v);
+        if (d >= 1 && d == (double)(int64_t)d)
+            id = (int64_t)d;
+    } else if (jv_get_kind(v) == JV_KIND_STRING) {
+        parse_id(jv_string_value(v), &id);
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv kind = jv_object_get(jv_copy(v), jv_string("kind"));
+        jv idv = jv_object_get(jv_copy(v), jv_string("id"));
+        const char *k = jv_get_kind(kind) == JV_KIND_STRING ? jv_string_value(kind) : "";
+        if ((strcmp(k, "order") == 0 || strcmp(k, "plan") == 0 || strcmp(k, "status") == 0) &&
+            jv_get_kind(idv) == JV_KIND_NUMBER && jv_number_value(idv) >= 1)
+            id = (int64_t)jv_number_value(idv);
+        jv_free(kind);
+        jv_free(idv);
+    }
+    jv_free(v);
+    if (id == 0) {
+        diag_error("%s:%ld: expected an order id or an order document", source, line);
+        return OSM_EDATA;
+    }
+    return plan_stored(pl, id);
+}
+
+static int
+is_path(const char *s)
+{
+    struct stat sb;
+    return strchr(s, '/') || stat(s, &sb) == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_PRETTY = 256, OPT_FORMAT };
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "cartridge", required_argument, NULL, 'c' },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    planopts pl = { 0 };
+    osm_err err = { 0, "" };
+    osm_config *conf = NULL;
+    const char *db = NULL, *cart = NULL;
+    int c, rc = 0;
+
+    diag_init(argv[0]);
+    while ((c = getopt_long(argc, argv, "d:nc:qvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'n': pl.dry_run = 1; break;
+        case 'c': cart = optarg; break;
+        case OPT_PRETTY: pl.json_flags |= JSON_PRETTY; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "json") == 0)
+                pl.format = FMT_JSON;
+            else if (strcmp(optarg, "dot") == 0)
+                pl.format = FMT_DOT;
+            else if (strcmp(optarg, "table") == 0)
+                pl.format = FMT_TABLE;
+            else
+                return usage_error("unknown format \"%s\" (json, dot or table)", optarg);
+            break;
+        case 'q': diag_set_verbosity(-1); break;
+        case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
+        case 'h': fputs(usage_text, stdout); return cli_finish_output();
+        case 'V': cli_version(); return cli_finish_output();
+        default: return usage_error(NULL, NULL);
+        }
+    }
+    if (cart && !pl.dry_run)
+        return usage_error("--cartridge plans customer orders without storing: add --dry-run%s", "");
+    if (cart && optind < argc)
+        return usage_error("--cartridge reads customer orders on standard input, not ids%s", "");
+    for (int i = optind; i < argc; i++) {
+        int64_t id;
+        if (parse_id(argv[i], &id) != 0)
+            return usage_error("\"%s\" is not an order id", argv[i]);
+    }
+    if (clock_init(&err) != 0)
+        return diag_report(&err);
+    if ((!cart || !is_path(cart)) &&
+        (rc = cli_open(cli_db_path(db), 0, &pl.st, &conf, &err)) != 0)
+        return diag_report(&err);
+    pl.cat = catalog_new(pl.st);
+    if (cart) {
+        if (is_path(cart)) {
+            rc = catalog_use_path(pl.cat, cart, &err);
+        } else {
+            char *name = xstrdup(cart), *at = strchr(name, '@');
+            if (at)
+                *at++ = '\0';
+            rc = catalog_use(pl.cat, name, at, &err);
+            free(name);
+        }
+        if (rc != 0) {
+            rc = diag_report(&err);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        for (int i = optind; i < argc && rc < CLI_STOP; i++) {
+            int64_t id;
+            parse_id(argv[i], &id);
+            rc = osm_worst(rc, plan_stored(&pl, id));
+        }
+    } else {
+        rc = cli_inputs(0, NULL, 0, one_input, &pl);
+    }
+out:
+    catalog_free(pl.cat);
+    store_close(pl.st);
+    siteconf_free(conf);
+    return osm_worst(rc, cli_finish_output());
+}

@@ -1,0 +1,818 @@
+/*
+ * Orchestration plans: decomposition of an order into components,
+ * dependencies, durations, the critical path and the schedule (see
+ * plan.h and osm-plan(1) for the rules).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "plan.h"
+#include "xalloc.h"
+
+#define DEFAULT_DURATION_MS 60000
+
+/* Planning state: the plan under construction and where each (item,
+ * function) went. */
+typedef struct member {
+    size_t item;            /* index in o->items */
+    const char *function;   /* borrowed from the manifest walk (copied into fn) */
+    char *fn;
+    int task;
+} member;
+
+typedef struct builder {
+    cartridge *c;
+    const order_rec *o;
+    int64_t now;
+    plan *p;
+    member *m;
+    size_t nm;
+    jv functions;           /* manifest .functions */
+    osm_err *err;
+} builder;
+
+void
+plan_init(plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->start = p->end = -1;
+}
+
+static void
+task_free(plan_task *t)
+{
+    free(t->state);
+    free(t->function);
+    free(t->kind);
+    free(t->system);
+    free(t->group);
+    free(t->workgroup);
+    jv_free(t->items);
+    for (size_t i = 0; i < t->ndeps; i++) {
+        free(t->deps[i].until);
+        free(t->deps[i].condition);
+    }
+    free(t->deps);
+}
+
+void
+plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->ntasks; i++)
+        task_free(&p->tasks[i]);
+    free(p->tasks);
+    free(p->critical_path);
+    plan_init(p);
+}
+
+static int
+fail(builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+fail(builder *b, const char *fmt, ...)
+{
+    char msg[sizeof b->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return osm_fail(b->err, OSM_EDATA, "%s", msg);
+}
+
+static jv
+member_of(jv obj, const char *key)
+{
+    if (jv_get_kind(obj) != JV_KIND_OBJECT)
+        return jv_invalid();
+    return jv_object_get(jv_copy(obj), jv_string(key));
+}
+
+/* obj[k1][k2], not consuming obj. */
+static jv
+member2(jv obj, const char *k1, const char *k2)
+{
+    jv a = member_of(obj, k1);
+    jv v = member_of(a, k2);
+    jv_free(a);
+    return v;
+}
+
+static const char *
+str_of(jv v)
+{
+    return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+/* Run the cartridge program key over item i; 1 with *out, 0 none, else a status. */
+static int
+run_item(builder *b, const char *key, size_t i, jv *out)
+{
+    char now[CLOCK_RFC3339_MAX];
+    osm_err e = { 0, "" };
+    int idx = cartridge_prog(b->c, key);
+    if (idx < 0)
+        return fail(b, "internal error: no program %s", key);
+    rfc3339_format(b->now, now);
+    jv env = JV_OBJECT(jv_string("now"), jv_string(now), jv_string("order"),
+                       jv_copy(b->o->body), jv_string("item"), jv_copy(b->o->items[i].data));
+    int rc = jqprog_first(b->c->jq, idx, jv_copy(b->o->items[i].data), env, out, &e);
+    if (rc != 0 && rc != 1)
+        return fail(b, "item %s: %s", b->o->items[i].item_id, e.msg);
+    return rc;
+}
+
+/* A duration field: fixed ISO 8601, else jq over the item (a duration or seconds). */
+static int
+duration_of(builder *b, jv holder, const char *field, const char *key, size_t i, int64_t *ms)
+{
+    jv v = member_of(holder, field);
+    int rc = 0;
+    if (jv_get_kind(v) == JV_KIND_STRING && duration_parse(jv_string_value(v), ms) == 0) {
+        jv_free(v);
+        return 1;
+    }
+    if (jv_get_kind(v) == JV_KIND_STRING) {
+        jv out;
+        rc = run_item(b, key, i, &out);
+        if (rc == 1) {
+            if (jv_get_kind(out) == JV_KIND_NUMBER && jv_number_value(out) >= 0)
+                *ms = (int64_t)(jv_number_value(out) * 1000);
+            else if (jv_get_kind(out) != JV_KIND_STRING ||
+                     duration_parse(jv_string_value(out), ms) != 0) {
+                jv_free(out);
+                jv_free(v);
+                return fail(b, "item %s: %s must give an ISO 8601 duration or seconds",
+                            b->o->items[i].item_id, key);
+            }
+        }
+        jv_free(out);
+        if (rc == 0)
+            rc = 0;
+    }
+    jv_free(v);
+    return rc;
+}
+
+static int
+find_task(plan *p, const char *fn, const char *system, const char *group)
+{
+    for (size_t i = 0; i < p->ntasks; i++) {
+        plan_task *t = &p->tasks[i];
+        if (strcmp(t->function, fn) == 0 && strcmp(t->group, group) == 0 &&
+            ((!t->system && !system) || (t->system && system && strcmp(t->system, system) == 0)))
+            return (int)i;
+    }
+    return -1;
+}
+
+static int
+task_has_item(const plan_task *t, const char *item)
+{
+    int found = 0;
+    jv_array_foreach(t->items, k, v) {
+        if (!found && strcmp(jv_string_value(v), item) == 0)
+            found = 1;
+        jv_free(v);
+    }
+    return found;
+}
+
+/* Steps 1-3 and 5: functions per item, systems, components, durations. */
+static int
+decompose(builder *b)
+{
+    jv patterns = member_of(b->c->manifest, "patterns");
+    const order_rec *o = b->o;
+    int rc = 0;
+
+    for (size_t i = 0; i < o->nitems && rc == 0; i++) {
+        const order_item *it = &o->items[i];
+        jv byspec = it->spec ? member_of(patterns, it->spec) : jv_invalid();
+        jv fns = member_of(byspec, it->action);
+        jv_free(byspec);
+        if (jv_get_kind(fns) != JV_KIND_ARRAY) {
+            jv_free(fns);
+            continue;   /* no pattern: the item needs no work */
+        }
+        jv_array_foreach(fns, k, name) {
+            const char *f = jv_string_value(name);
+            jv fn = member_of(b->functions, f);
+            char key[512], *system = NULL, *group = NULL;
+            jv kindv = member_of(fn, "kind");
+            const char *kind = str_of(kindv) ? str_of(kindv) : "automated";
+            jv out;
+
+            if (rc != 0)
+                goto next;
+            /* when */
+            snprintf(key, sizeof key, "functions.%s.when", f);
+            if (cartridge_prog(b->c, key) >= 0) {
+                int r = run_item(b, key, i, &out);
+                int applies = r == 1 && jqprog_truthy(out);
+                jv_free(out);
+                if (r != 0 && r != 1) {
+                    rc = r;
+                    goto next;
+                }
+                if (!applies)
+                    goto next;
+            }
+            /* system */
+            if (strcmp(kind, "automated") == 0) {
+                jv sys = member_of(fn, "system");
+                jv decl = member2(b->c->manifest, "systems", str_of(sys) ? str_of(sys) : "");
+                if (jv_is_valid(decl)) {
+                    system = xstrdup(str_of(sys));
+                } else {
+                    snprintf(key, sizeof key, "functions.%s.system", f);
+                    int r = run_item(b, key, i, &out);
+                    if (r == 1 && jv_get_kind(out) == JV_KIND_STRING) {
+                        jv d2 = member2(b->c->manifest, "systems", jv_string_value(out));
+                        if (jv_is_valid(d2))
+                            system = xstrdup(jv_string_value(out));
+                        else
+                            rc = fail(b, "item %s: the system selector of %s names unknown system \"%s\"",
+                                      it->item_id, f, jv_string_value(out));
+                        jv_free(d2);
+                    } else if (r == 0 || r == 1) {
+                        rc = fail(b, "item %s: the system selector of %s gives no system name",
+                                  it->item_id, f);
+                    } else {
+                        rc = r;
+                    }
+                    jv_free(out);
+                }
+                jv_free(sys);
+                jv_free(decl);
+                if (rc != 0)
+                    goto next;
+            }
+            /* group key */
+            {
+                jv g = member_of(fn, "group");
+                const char *gs = str_of(g) ? str_of(g) : "item";
+                if (strcmp(gs, "order") == 0)
+                    group = xstrdup("order");
+                else if (strcmp(gs, "system") == 0)
+                    group = xstrdup(system ? system : "order");
+                else if (strcmp(gs, "item") == 0)
+                    group = xstrdup(it->item_id);
+                else {
+                    snprintf(key, sizeof key, "functions.%s.group", f);
+                    int r = run_item(b, key, i, &out);
+                    if (r == 1) {
+                        if (jv_get_kind(out) == JV_KIND_STRING)
+                            group = xstrdup(jv_string_value(out));
+                        else {
+                            jv s = jv_dump_string(jv_copy(out), 0);
+                            group = xstrdup(jv_string_value(s));
+                            jv_free(s);
+                        }
+                    } else if (r == 0) {
+                        rc = fail(b, "item %s: the group key of %s gives no value", it->item_id, f);
+                    } else {
+                        rc = r;
+                    }
+                    jv_free(out);
+                }
+                jv_free(g);
+                if (rc != 0)
+                    goto next;
+            }
+            /* the component */
+            {
+                int t = find_task(b->p, f, system, group);
+                if (t < 0) {
+                    b->p->tasks = xrealloc(b->p->tasks, (b->p->ntasks + 1) * sizeof *b->p->tasks);
+                    plan_task *nt = &b->p->tasks[b->p->ntasks];
+                    memset(nt, 0, sizeof *nt);
+                    nt->function = xstrdup(f);
+                    nt->kind = xstrdup(kind);
+                    nt->system = system ? xstrdup(system) : NULL;
+                    nt->group = xstrdup(group);
+                    jv wg = member_of(fn, "workgroup");
+                    if (str_of(wg))
+                        nt->workgroup = xstrdup(str_of(wg));
+                    jv_free(wg);
+                    nt->items = jv_array();
+                    nt->deadline = nt->latest_start = -1;
+                    t = (int)b->p->ntasks++;
+                }
+                plan_task *pt = &b->p->tasks[t];
+                if (!task_has_item(pt, it->item_id))
+                    pt->items = jv_array_append(pt->items, jv_string(it->item_id));
+                /* duration: the longest of its items */
+                int64_t ms = -1;
+                snprintf(key, sizeof key, "functions.%s.duration", f);
+                int r = duration_of(b, fn, "duration", key, i, &ms);
+                if (r == 0 && strcmp(kind, "timer") == 0) {
+                    snprintf(key, sizeof key, "functions.%s.wait", f);
+                    r = duration_of(b, fn, "wait", key, i, &ms);
+                }
+                if (r != 0 && r != 1) {
+                    rc = r;
+                    goto next;
+                }
+                if (ms < 0)
+                    ms = DEFAULT_DURATION_MS;
+                if (ms > pt->duration_ms)
+                    pt->duration_ms = ms;
+                /* the item's deadline */
+                int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
+                if (d >= 0 && (pt->deadline < 0 || d < pt->deadline))
+                    pt->deadline = d;
+                b->m = xrealloc(b->m, (b->nm + 1) * sizeof *b->m);
+                b->m[b->nm].item = i;
+                b->m[b->nm].fn = xstrdup(f);
+                b->m[b->nm].function = b->m[b->nm].fn;
+                b->m[b->nm].task = t;
+                b->nm++;
+            }
+        next:
+            free(system);
+            free(group);
+            jv_free(kindv);
+            jv_free(fn);
+            jv_free(name);
+        }
+        jv_free(fns);
+    }
+    jv_free(patterns);
+    return rc;
+}
+
+/* The task holding (item i, function f), or -1. */
+static int
+task_of(const builder *b, size_t i, const char *f)
+{
+    for (size_t k = 0; k < b->nm; k++)
+        if (b->m[k].item == i && strcmp(b->m[k].fn, f) == 0)
+            return b->m[k].task;
+    return -1;
+}
+
+static void
+add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition)
+{
+    plan_task *pt = &p->tasks[t];
+    if (t == on)
+        return;     /* a component never waits for itself */
+    for (size_t k = 0; k < pt->ndeps; k++) {
+        plan_dep *d = &pt->deps[k];
+        if (d->task == on) {
+            if (delay > d->delay_ms)
+                d->delay_ms = delay;
+            if (until && !d->until)
+                d->until = xstrdup(until);
+            if (condition && !d->condition)
+                d->condition = xstrdup(condition);
+            return;
+        }
+    }
+    pt->deps = xrealloc(pt->deps, (pt->ndeps + 1) * sizeof *pt->deps);
+    plan_dep *d = &pt->deps[pt->ndeps++];
+    d->task = on;
+    d->delay_ms = delay;
+    d->until = until ? xstrdup(until) : NULL;
+    d->condition = condition ? xstrdup(condition) : NULL;
+}
+
+/* Does item i have a function it waits for among its own (scope item)? */
+static int
+has_own_predecessor(const builder *b, size_t i, const char *f)
+{
+    jv after = member2(b->functions, f, "after");
+    int found = 0;
+    if (jv_get_kind(after) == JV_KIND_ARRAY) {
+        jv_array_foreach(after, k, d) {
+            jv g = jv_get_kind(d) == JV_KIND_STRING ? jv_copy(d) : member_of(d, "function");
+            if (!found && str_of(g) && task_of(b, i, str_of(g)) >= 0)
+                found = 1;
+            jv_free(g);
+            jv_free(d);
+        }
+    }
+    jv_free(after);
+    return found;
+}
+
+/* Step 4: dependencies from "after", and from items relying on others. */
+static int
+link_tasks(builder *b)
+{
+    const order_rec *o = b->o;
+    int rc = 0;
+
+    for (size_t k = 0; k < b->nm && rc == 0; k++) {
+        size_t i = b->m[k].item;
+        const char *f = b->m[k].fn;
+        int t = b->m[k].task;
+        jv after = member2(b->functions, f, "after");
+        if (jv_get_kind(after) == JV_KIND_ARRAY) {
+            jv_array_foreach(after, n, d) {
+                jv g = jv_get_kind(d) == JV_KIND_STRING ? jv_copy(d) : member_of(d, "function");
+                jv scope = member_of(d, "scope");
+                int64_t delay = 0;
+                char dkey[512], ukey[512], ckey[512];
+                snprintf(dkey, sizeof dkey, "functions.%s.after.%d.delay", f, n);
+                snprintf(ukey, sizeof ukey, "functions.%s.after.%d.until", f, n);
+                snprintf(ckey, sizeof ckey, "functions.%s.after.%d.condition", f, n);
+                if (jv_get_kind(d) == JV_KIND_OBJECT) {
+                    int r = duration_of(b, d, "delay", dkey, i, &delay);
+                    if (r != 0 && r != 1)
+                        rc = r;
+                    if (delay < 0)
+                        delay = 0;
+                }
+                const char *until = cartridge_prog(b->c, ukey) >= 0 ? ukey : NULL;
+                const char *cond = cartridge_prog(b->c, ckey) >= 0 ? ckey : NULL;
+                if (rc == 0 && str_of(g)) {
+                    if (str_of(scope) && strcmp(str_of(scope), "order") == 0) {
+                        for (size_t x = 0; x < b->nm; x++)
+                            if (strcmp(b->m[x].fn, str_of(g)) == 0)
+                                add_dep(b->p, t, b->m[x].task, delay, until, cond);
+                    } else {
+                        int on = task_of(b, i, str_of(g));
+                        if (on >= 0)
+                            add_dep(b->p, t, on, delay, until, cond);
+                    }
+                }
+                jv_free(scope);
+                jv_free(g);
+                jv_free(d);
+            }
+        }
+        jv_free(after);
+        /* item relations: first functions wait for what they rely on */
+        const order_item *it = &o->items[i];
+        if (rc == 0 && jv_array_length(jv_copy(it->relies_on)) > 0 &&
+            !has_own_predecessor(b, i, f)) {
+            jv_array_foreach(it->relies_on, n, rid) {
+                /* a component shared with the item relied on cannot wait for it */
+                if (task_has_item(&b->p->tasks[t], jv_string_value(rid))) {
+                    jv_free(rid);
+                    continue;
+                }
+                for (size_t x = 0; x < b->p->ntasks; x++) {
+                    plan_task *other = &b->p->tasks[x];
+                    if (task_has_item(other, jv_string_value(rid)) &&
+                        !task_has_item(other, it->item_id))
+                        add_dep(b->p, t, (int)x, 0, NULL, NULL);
+                }
+                jv_free(rid);
+            }
+        }
+    }
+    return rc;
+}
+
+static void
+describe(strbuf *sb, const plan_task *t)
+{
+    sb_addf(sb, "%s", t->function);
+    if (t->system || strcmp(t->group, "order") != 0) {
+        sb_adds(sb, " (");
+        if (t->system)
+            sb_addf(sb, "%s", t->system);
+        if (t->system && strcmp(t->group, t->system) != 0)
+            sb_adds(sb, ", ");
+        if (!t->system || strcmp(t->group, t->system) != 0)
+            sb_addf(sb, "%s%s", strcmp(t->group, "order") == 0 ? "" : "item ", t->group);
+        sb_adds(sb, ")");
+    }
+}
+
+/* Step 4 cont.: order the tasks so that each follows those it waits
+ * for; a cycle is an error naming it. */
+static int
+sort_tasks(builder *b)
+{
+    plan *p = b->p;
+    size_t n = p->ntasks;
+    int *order = xcalloc(n ? n : 1, sizeof *order), *pos = xcalloc(n ? n : 1, sizeof *pos);
+    char *done = xcalloc(n ? n : 1, 1);
+    size_t placed = 0;
+
+    /* stable Kahn: repeatedly take the first task whose deps are placed */
+    while (placed < n) {
+        size_t k;
+        for (k = 0; k < n; k++) {
+            if (done[k])
+                continue;
+            size_t d;
+            for (d = 0; d < p->tasks[k].ndeps; d++)
+                if (!done[p->tasks[k].deps[d].task])
+                    break;
+            if (d == p->tasks[k].ndeps)
+                break;
+        }
+        if (k == n)
+            break;
+        done[k] = 1;
+        order[placed++] = (int)k;
+    }
+    if (placed < n) {
+        /* walk back from an unplaced task through unplaced deps to a repeat */
+        int *seen = xcalloc(n, sizeof *seen), *path = xcalloc(n + 1, sizeof *path);
+        int v = -1, len = 0;
+        for (size_t k = 0; k < n; k++)
+            if (!done[k]) {
+                v = (int)k;
+                break;
+            }
+        while (!seen[v]) {
+            seen[v] = len + 1;
+            path[len++] = v;
+            for (size_t d = 0; d < p->tasks[v].ndeps; d++)
+                if (!done[p->tasks[v].deps[d].task]) {
+                    v = p->tasks[v].deps[d].task;
+                    break;
+                }
+        }
+        strbuf sb = STRBUF_INIT;
+        /* path[seen[v]-1 .. len-1] is the cycle, each waiting for the
+         * next: "a -> b" reads "a waits for b", as in osm-cartridge check */
+        for (int k = seen[v] - 1; k < len; k++) {
+            describe(&sb, &p->tasks[path[k]]);
+            sb_adds(&sb, " -> ");
+        }
+        describe(&sb, &p->tasks[v]);
+        int rc = fail(b, "the plan has a cycle (-> waits for): %s", sb.buf);
+        sb_free(&sb);
+        free(seen);
+        free(path);
+        free(order);
+        free(pos);
+        free(done);
+        return rc;
+    }
+    /* renumber */
+    plan_task *sorted = xcalloc(n ? n : 1, sizeof *sorted);
+    for (size_t k = 0; k < n; k++)
+        pos[order[k]] = (int)k;
+    for (size_t k = 0; k < n; k++) {
+        sorted[k] = p->tasks[order[k]];
+        for (size_t d = 0; d < sorted[k].ndeps; d++)
+            sorted[k].deps[d].task = pos[sorted[k].deps[d].task];
+    }
+    free(p->tasks);
+    p->tasks = sorted;
+    free(order);
+    free(pos);
+    free(done);
+    return 0;
+}
+
+static int64_t
+max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Steps 5-6: schedule, lateness, critical path. */
+static void
+schedule(plan *p, int64_t now)
+{
+    size_t n = p->ntasks;
+    int64_t *lf = xcalloc(n ? n : 1, sizeof *lf);
+    const int64_t NONE = INT64_MAX;
+
+    /* backwards: latest finish from deadlines and successors */
+    for (size_t k = 0; k < n; k++)
+        lf[k] = p->tasks[k].deadline >= 0 ? p->tasks[k].deadline : NONE;
+    for (size_t k = n; k-- > 0;) {
+        plan_task *t = &p->tasks[k];
+        if (lf[k] != NONE)
+            t->latest_start = lf[k] - t->duration_ms;
+        for (size_t d = 0; d < t->ndeps; d++) {
+            int on = t->deps[d].task;
+            if (t->latest_start >= 0 || lf[k] != NONE) {
+                int64_t need = t->latest_start - t->deps[d].delay_ms;
+                if (lf[on] == NONE || need < lf[on])
+                    lf[on] = need;
+            }
+        }
+    }
+    /* forwards: earliest (dates ignored) and scheduled */
+    p->start = p->end = -1;
+    p->late_ms = 0;
+    for (size_t k = 0; k < n; k++) {
+        plan_task *t = &p->tasks[k];
+        int64_t es = now, ready = now;
+        for (size_t d = 0; d < t->ndeps; d++) {
+            const plan_task *on = &p->tasks[t->deps[d].task];
+            es = max64(es, on->earliest_start + on->duration_ms + t->deps[d].delay_ms);
+            ready = max64(ready, on->end + t->deps[d].delay_ms);
+        }
+        t->earliest_start = es;
+        t->start = t->latest_start >= 0 ? max64(ready, t->latest_start) : ready;
+        t->end = t->start + t->duration_ms;
+        if (t->deadline >= 0 && t->end - t->deadline > p->late_ms)
+            p->late_ms = t->end - t->deadline;
+        if (p->start < 0 || t->start < p->start)
+            p->start = t->start;
+        if (t->end > p->end)
+            p->end = t->end;
+    }
+    /* critical: no slack in the earliest schedule */
+    int64_t finish = now;
+    for (size_t k = 0; k < n; k++)
+        finish = max64(finish, p->tasks[k].earliest_start + p->tasks[k].duration_ms);
+    for (size_t k = 0; k < n; k++)
+        lf[k] = finish;
+    for (size_t k = n; k-- > 0;) {
+        plan_task *t = &p->tasks[k];
+        int64_t ls = lf[k] - t->duration_ms;
+        t->critical = ls == t->earliest_start;
+        for (size_t d = 0; d < t->ndeps; d++) {
+            int on = t->deps[d].task;
+            if (ls - t->deps[d].delay_ms < lf[on])
+                lf[on] = ls - t->deps[d].delay_ms;
+        }
+    }
+    free(lf);
+    if (n == 0)
+        p->start = p->end = now;
+}
+
+void
+plan_summarise(plan *p)
+{
+    size_t n = p->ntasks;
+    int64_t first = -1, finish = -1;
+    int last = -1;
+
+    free(p->critical_path);
+    p->critical_path = NULL;
+    p->ncritical = 0;
+    p->start = p->end = -1;
+    for (size_t k = 0; k < n; k++) {
+        plan_task *t = &p->tasks[k];
+        if (p->start < 0 || t->start < p->start)
+            p->start = t->start;
+        if (t->end > p->end)
+            p->end = t->end;
+        if (first < 0 || t->earliest_start < first)
+            first = t->earliest_start;
+        if (t->critical && (last < 0 || t->earliest_start + t->duration_ms > finish)) {
+            last = (int)k;
+            finish = t->earliest_start + t->duration_ms;
+        }
+    }
+    p->duration_ms = last >= 0 ? finish - first : 0;
+    /* walk back from the critical task that ends last */
+    int *rev = xcalloc(n ? n : 1, sizeof *rev);
+    size_t m = 0;
+    for (int v = last; v >= 0;) {
+        rev[m++] = v;
+        plan_task *t = &p->tasks[v];
+        int next = -1;
+        for (size_t d = 0; d < t->ndeps; d++) {
+            const plan_task *on = &p->tasks[t->deps[d].task];
+            if (on->critical && on->earliest_start + on->duration_ms + t->deps[d].delay_ms ==
+                                    t->earliest_start) {
+                next = t->deps[d].task;
+                break;
+            }
+        }
+        v = next;
+    }
+    p->critical_path = xcalloc(m ? m : 1, sizeof *p->critical_path);
+    for (size_t k = 0; k < m; k++)
+        p->critical_path[k] = rev[m - 1 - k];
+    p->ncritical = m;
+    free(rev);
+}
+
+int
+plan_build(cartridge *c, const order_rec *o, int64_t now, plan *out, osm_err *err)
+{
+    builder b = { c, o, now, out, NULL, 0, jv_null(), err };
+    int rc;
+
+    plan_init(out);
+    out->planned_at = now;
+    b.functions = member_of(c->manifest, "functions");
+    rc = decompose(&b);
+    if (rc == 0)
+        rc = link_tasks(&b);
+    if (rc == 0)
+        rc = sort_tasks(&b);
+    if (rc == 0) {
+        schedule(out, now);
+        int64_t late = out->late_ms;
+        plan_summarise(out);
+        out->late_ms = late;
+    }
+    for (size_t k = 0; k < b.nm; k++)
+        free(b.m[k].fn);
+    free(b.m);
+    jv_free(b.functions);
+    if (rc != 0)
+        plan_free(out);
+    return rc;
+}
+
+void
+plan_set_deadlines(plan *p, const order_rec *o)
+{
+    for (size_t k = 0; k < p->ntasks; k++) {
+        plan_task *t = &p->tasks[k];
+        t->deadline = -1;
+        for (size_t i = 0; i < o->nitems; i++) {
+            const order_item *it = &o->items[i];
+            int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
+            if (d >= 0 && task_has_item(t, it->item_id) && (t->deadline < 0 || d < t->deadline))
+                t->deadline = d;
+        }
+    }
+}
+
+static jv
+time_or_null(int64_t ms)
+{
+    char buf[CLOCK_RFC3339_MAX];
+    if (ms < 0)
+        return jv_null();
+    rfc3339_format(ms, buf);
+    return jv_string(buf);
+}
+
+static jv
+duration_str(int64_t ms)
+{
+    char buf[CLOCK_DURATION_MAX];
+    duration_format(ms, buf);
+    return jv_string(buf);
+}
+
+static jv
+key_of(size_t k)
+{
+    return jv_string_fmt("t%zu", k + 1);
+}
+
+jv
+plan_document(const plan *p, const order_rec *o)
+{
+    jv tasks = jv_array(), crit = jv_array();
+
+    for (size_t k = 0; k < p->ntasks; k++) {
+        const plan_task *t = &p->tasks[k];
+        jv after = jv_array();
+        for (size_t d = 0; d < t->ndeps; d++) {
+            jv dep = JV_OBJECT(jv_string("task"), key_of((size_t)t->deps[d].task));
+            if (t->deps[d].delay_ms > 0)
+                dep = jv_object_set(dep, jv_string("delay"), duration_str(t->deps[d].delay_ms));
+            if (t->deps[d].until)
+                dep = jv_object_set(dep, jv_string("until"), jv_string(t->deps[d].until));
+            if (t->deps[d].condition)
+                dep = jv_object_set(dep, jv_string("condition"), jv_string(t->deps[d].condition));
+            after = jv_array_append(after, dep);
+        }
+        jv doc = JV_OBJECT(jv_string("key"), key_of(k), jv_string("id"),
+                           t->id ? jv_number((double)t->id) : jv_null(), jv_string("function"),
+                           jv_string(t->function), jv_string("kind"), jv_string(t->kind),
+                           jv_string("system"), t->system ? jv_string(t->system) : jv_null(),
+                           jv_string("group"), jv_string(t->group));
+        doc = jv_object_set(doc, jv_string("items"), jv_copy(t->items));
+        doc = jv_object_set(doc, jv_string("state"), jv_string(t->state ? t->state : "pending"));
+        if (t->workgroup)
+            doc = jv_object_set(doc, jv_string("workgroup"), jv_string(t->workgroup));
+        doc = jv_object_set(doc, jv_string("duration"), duration_str(t->duration_ms));
+        doc = jv_object_set(doc, jv_string("earliestStart"), time_or_null(t->earliest_start));
+        doc = jv_object_set(doc, jv_string("latestStart"), time_or_null(t->latest_start));
+        doc = jv_object_set(doc, jv_string("start"), time_or_null(t->start));
+        doc = jv_object_set(doc, jv_string("end"), time_or_null(t->end));
+        doc = jv_object_set(doc, jv_string("deadline"), time_or_null(t->deadline));
+        doc = jv_object_set(doc, jv_string("critical"), jv_bool(t->critical));
+        doc = jv_object_set(doc, jv_string("after"), after);
+        tasks = jv_array_append(tasks, doc);
+    }
+    for (size_t k = 0; k < p->ncritical; k++)
+        crit = jv_array_append(crit, key_of((size_t)p->critical_path[k]));
+
+    jv doc = JV_OBJECT(jv_string("kind"), jv_string("plan"), jv_string("id"),
+                       o->id ? jv_number((double)o->id) : jv_null(), jv_string("externalId"),
+                       o->external_id ? jv_string(o->external_id) : jv_null(),
+                       jv_string("cartridge"), jv_string(o->cartridge),
+                       jv_string("cartridgeVersion"), jv_string(o->cartridge_version));
+    doc = jv_object_set(doc, jv_string("state"), jv_string(o->state ? o->state : "not_started"));
+    doc = jv_object_set(doc, jv_string("planRevision"), jv_number(1));
+    doc = jv_object_set(doc, jv_string("plannedAt"), time_or_null(p->planned_at));
+    doc = jv_object_set(doc, jv_string("startDate"), time_or_null(p->start));
+    doc = jv_object_set(doc, jv_string("expectedCompletion"), time_or_null(p->end));
+    doc = jv_object_set(doc, jv_string("requestedDate"), time_or_null(o->requested_at));
+    doc = jv_object_set(doc, jv_string("late"), jv_bool(p->late_ms > 0));
+    doc = jv_object_set(doc, jv_string("lateBy"),
+                        p->late_ms > 0 ? duration_str(p->late_ms) : jv_null());
+    doc = jv_object_set(doc, jv_string("duration"), duration_str(p->duration_ms));
+    doc = jv_object_set(doc, jv_string("criticalPath"), crit);
+    doc = jv_object_set(doc, jv_string("tasks"), tasks);
+    return doc;
+}
