@@ -211,46 +211,6 @@ cmd_check(int argc, char **argv)
 /* ------------------------------------------------------------ pack */
 
 static int
-write_file(const char *path, const void *buf, size_t len)
-{
-    FILE *f;
-    char *tmp;
-
-    if (strcmp(path, "-") == 0) {
-        if (isatty(STDOUT_FILENO)) {
-            diag_error("refusing to write an archive to a terminal: use -o FILE");
-            return OSM_EUSAGE;
-        }
-        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
-            diag_error("standard output: %s", strerror(errno));
-            return OSM_EIO;
-        }
-        return 0;
-    }
-    /* write beside and rename, so that a failure leaves no half archive */
-    tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
-    if (!(f = fopen(tmp, "wb"))) {
-        diag_error("%s: %s", path, strerror(errno));
-        free(tmp);
-        return OSM_EIO;
-    }
-    if (fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-        diag_error("%s: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return OSM_EIO;
-    }
-    if (rename(tmp, path) != 0) {
-        diag_error("%s: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return OSM_EIO;
-    }
-    free(tmp);
-    return 0;
-}
-
-static int
 cmd_pack(int argc, char **argv)
 {
     osm_err err = { 0, "" };
@@ -270,7 +230,7 @@ cmd_pack(int argc, char **argv)
     }
     char *out = opt.output ? xstrdup(opt.output)
                            : xasprintf("%s-%s.osmc", c->name, c->version);
-    rc = write_file(out, buf, len);
+    rc = cli_write_file(out, buf, len);
     if (rc == 0 && strcmp(out, "-") != 0)
         rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("archive"), jv_string("name"),
                                 jv_string(c->name), jv_string("version"),
@@ -431,7 +391,12 @@ deploy_one(store *st, const char *path)
     sc.deployed_at = clock_now();
     if ((rc = store_begin(st, &err)) != 0)
         goto fail;
-    if ((rc = store_cartridge_put(st, &sc, &created, &err)) != 0) {
+    if ((rc = store_cartridge_put(st, &sc, &created, &err)) != 0 ||
+        (created && (rc = store_event_add(st, 0, 0, "cartridge.deployed", cli_user(),
+                                          JV_OBJECT(jv_string("name"), jv_string(c->name),
+                                                    jv_string("version"), jv_string(c->version),
+                                                    jv_string("sha256"), jv_string(sha)),
+                                          sc.deployed_at, NULL, &err)) != 0)) {
         store_rollback(st);
         goto fail;
     }
@@ -466,11 +431,22 @@ cmd_deploy(int argc, char **argv)
 
     if (argc < 1)
         return usage_error("deploy: name at least one cartridge directory or archive%s", "");
-    if ((rc = open_store(1, &st, &conf)) != 0)
-        return rc;
-    for (int i = 0; i < argc; i++)
+    st = NULL;
+    conf = NULL;
+    for (int i = 0; i < argc; i++) {
+        /* check first: a broken cartridge leaves no store behind */
+        cartridge *c;
+        if ((rc = load_checked(argv[i], &c, NULL)) != 0) {
+            worst = osm_worst(worst, rc);
+            continue;
+        }
+        cartridge_free(c);
+        if (!st && (rc = open_store(1, &st, &conf)) != 0)
+            return osm_worst(worst, rc);
         worst = osm_worst(worst, deploy_one(st, argv[i]));
-    close_store(st, conf);
+    }
+    if (st)
+        close_store(st, conf);
     return worst;
 }
 
@@ -562,14 +538,22 @@ cmd_show(int argc, char **argv)
         return usage_error("show: expected NAME[@VERSION]%s", "");
     if ((rc = lookup(argv[0], 0, 1, &st, &conf, &sc)) != 0)
         return rc;
-    jv doc = cartridge_doc(&sc);
     int64_t open = 0;
     if (store_cartridge_open_orders(st, sc.name, sc.version, &open, &err) != 0) {
         rc = diag_report(&err);
         goto out;
     }
+    jv manifest = jv_parse(sc.manifest);
+    if (!jv_is_valid(manifest)) {
+        jv_free(manifest);
+        diag_error("%s@%s: the order store is damaged: its manifest is not JSON", sc.name,
+                   sc.version);
+        rc = OSM_EIO;
+        goto out;
+    }
+    jv doc = cartridge_doc(&sc);
     doc = jv_object_set(doc, jv_string("openOrders"), jv_number((double)open));
-    doc = jv_object_set(doc, jv_string("manifest"), jv_parse(sc.manifest));
+    doc = jv_object_set(doc, jv_string("manifest"), manifest);
     if ((rc = cart_files_from_archive(sc.archive, sc.archive_len, argv[0], &files, &err)) != 0) {
         jv_free(doc);
         rc = diag_report(&err);
@@ -602,7 +586,7 @@ cmd_export(int argc, char **argv)
         return usage_error("export: expected NAME@VERSION%s", "");
     if ((rc = lookup(argv[0], 1, 1, &st, &conf, &sc)) != 0)
         return rc;
-    rc = write_file(opt.output ? opt.output : "-", sc.archive, sc.archive_len);
+    rc = cli_write_file(opt.output ? opt.output : "-", sc.archive, sc.archive_len);
     store_cartridge_free(&sc);
     close_store(st, conf);
     return rc;
@@ -622,7 +606,11 @@ cmd_default(int argc, char **argv)
     if ((rc = lookup(argv[0], 1, 0, &st, &conf, &sc)) != 0)
         return rc;
     if ((rc = store_begin(st, &err)) == 0) {
-        if ((rc = store_cartridge_set_default(st, sc.name, sc.version, &err)) != 0)
+        if ((rc = store_cartridge_set_default(st, sc.name, sc.version, &err)) != 0 ||
+            (rc = store_event_add(st, 0, 0, "cartridge.default", cli_user(),
+                                  JV_OBJECT(jv_string("name"), jv_string(sc.name),
+                                            jv_string("version"), jv_string(sc.version)),
+                                  clock_now(), NULL, &err)) != 0)
             store_rollback(st);
         else
             rc = store_commit(st, &err);
@@ -679,6 +667,12 @@ cmd_undeploy(int argc, char **argv)
         goto rollback;
     if ((rc = store_cartridge_remove(st, sc.name, sc.version, &err)) != 0)
         goto rollback;
+    if ((rc = store_event_add(st, 0, 0, "cartridge.undeployed", cli_user(),
+                              JV_OBJECT(jv_string("name"), jv_string(sc.name),
+                                        jv_string("version"), jv_string(sc.version),
+                                        jv_string("abortedOrders"), jv_number((double)aborted)),
+                              clock_now(), NULL, &err)) != 0)
+        goto rollback;
     if ((rc = store_commit(st, &err)) != 0)
         goto fail;
     rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("cartridge"), jv_string("name"),
@@ -728,7 +722,8 @@ main(int argc, char **argv)
     int c, rc;
 
     diag_init(argv[0]);
-    while ((c = getopt_long(argc, argv, "d:o:fqvhV", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:o:fqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
         case 'o': opt.output = optarg; break;
@@ -744,7 +739,7 @@ main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
         }
     }
     if (optind >= argc)

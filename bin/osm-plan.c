@@ -140,20 +140,6 @@ plan_customer_order(planopts *pl, jv order, const char *source, long line)
     return rc;
 }
 
-static int
-parse_id(const char *s, int64_t *id)
-{
-    char *end;
-    long long v;
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    v = strtoll(s, &end, 10);
-    if (*end || v <= 0)
-        return -1;
-    *id = v;
-    return 0;
-}
-
 /* An order id from a document on stdin: a number, a digit string, or
  * an order, plan or status document. */
 static int
@@ -164,22 +150,8 @@ one_input(jv v, const char *source, long line, void *ctx)
 
     if (pl->cat && pl->dry_run && catalog_candidates(pl->cat) > 0)
         return plan_customer_order(pl, v, source, line);
-    if (jv_get_kind(v) == JV_KIND_NUMBER) {
-        double d = jv_number_value(v);
-        if (d >= 1 && d == (double)(int64_t)d)
-            id = (int64_t)d;
-    } else if (jv_get_kind(v) == JV_KIND_STRING) {
-        parse_id(jv_string_value(v), &id);
-    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
-        jv kind = jv_object_get(jv_copy(v), jv_string("kind"));
-        jv idv = jv_object_get(jv_copy(v), jv_string("id"));
-        const char *k = jv_get_kind(kind) == JV_KIND_STRING ? jv_string_value(kind) : "";
-        if ((strcmp(k, "order") == 0 || strcmp(k, "plan") == 0 || strcmp(k, "status") == 0) &&
-            jv_get_kind(idv) == JV_KIND_NUMBER && jv_number_value(idv) >= 1)
-            id = (int64_t)jv_number_value(idv);
-        jv_free(kind);
-        jv_free(idv);
-    }
+    if (cli_order_id(v, &id) != 0)
+        id = 0;
     jv_free(v);
     if (id == 0) {
         diag_error("%s:%ld: expected an order id or an order document", source, line);
@@ -218,7 +190,8 @@ main(int argc, char **argv)
     int c, rc = 0;
 
     diag_init(argv[0]);
-    while ((c = getopt_long(argc, argv, "d:nc:qvhV", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:nc:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'n': pl.dry_run = 1; break;
@@ -238,7 +211,7 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
         }
     }
     if (cart && !pl.dry_run)
@@ -247,7 +220,7 @@ main(int argc, char **argv)
         return usage_error("--cartridge reads customer orders on standard input, not ids%s", "");
     for (int i = optind; i < argc; i++) {
         int64_t id;
-        if (parse_id(argv[i], &id) != 0)
+        if (cli_parse_id(argv[i], &id) != 0)
             return usage_error("\"%s\" is not an order id", argv[i]);
     }
     if (clock_init(&err) != 0)
@@ -274,7 +247,7 @@ main(int argc, char **argv)
     if (optind < argc) {
         for (int i = optind; i < argc && rc < CLI_STOP; i++) {
             int64_t id;
-            parse_id(argv[i], &id);
+            cli_parse_id(argv[i], &id);
             rc = osm_worst(rc, plan_stored(&pl, id));
         }
     } else {

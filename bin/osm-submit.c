@@ -336,8 +336,9 @@ main(int argc, char **argv)
     int c, rc;
 
     diag_init(argv[0]);
+    opterr = 0;
     s.batch = 1;
-    while ((c = getopt_long(argc, argv, "d:c:b:npqvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:c:b:npqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'c': forced = optarg; break;
@@ -357,7 +358,7 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
         }
     }
     if (clock_init(&err) != 0)

@@ -186,7 +186,8 @@ main(int argc, char **argv)
     int ncarts = 0, need_store = 0, c, rc = 0;
 
     diag_init(argv[0]);
-    while ((c = getopt_long(argc, argv, "d:c:tqvhV", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:c:tqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'c': carts[ncarts++] = optarg; break;
@@ -205,7 +206,7 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': free(carts); fputs(usage_text, stdout); return cli_finish_output();
         case 'V': free(carts); cli_version(); return cli_finish_output();
-        default: free(carts); return usage_error(NULL, NULL);
+        default: free(carts); cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
         }
     }
     if (clock_init(&err) != 0) {

@@ -10,12 +10,17 @@
  * libarchive from memory in small slices so that the callback can stop a
  * gzip bomb soon after the uncompressed stream passes its cap, even in
  * the middle of a header or of data libarchive skips on its own.
+ *
+ * cart_files_extract() is the one place that writes a set to disk: into
+ * a private temporary directory renamed into place, so that a reader sees
+ * the whole tree or none of it.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -848,6 +853,128 @@ out:
     if (a)
         archive_write_free(a);
     sb_free(&sb);
+    free(v);
+    return rc;
+}
+
+/* ---------------------------------------------------------- extraction */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;           /* carry on: remove as much as we can */
+}
+
+/* Remove the tree at path, as far as it goes (symbolic links not followed). */
+static void
+rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write f below the directory open as dfd (at tmp, for messages). */
+static int
+extract_file(int dfd, const char *tmp, const cart_file *f, osm_err *err)
+{
+    char *parent = xstrdup(f->path);
+    size_t done = 0;
+    int fd, rc = 0;
+
+    for (char *s = strchr(parent, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdirat(dfd, parent, 0755) != 0 && errno != EEXIST) {
+            rc = osm_fail(err, OSM_EIO, "%s/%s: %s", tmp, parent,
+                          strerror(errno));
+            goto out;
+        }
+        *s = '/';
+    }
+    fd = openat(dfd, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                O_CLOEXEC, f->executable ? 0755 : 0644);
+    if (fd < 0) {
+        rc = osm_fail(err, OSM_EIO, "%s/%s: %s", tmp, f->path,
+                      strerror(errno));
+        goto out;
+    }
+    while (done < f->size) {
+        ssize_t k = write(fd, f->data + done, f->size - done);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = osm_fail(err, OSM_EIO, "%s/%s: %s", tmp, f->path,
+                          strerror(errno));
+            close(fd);
+            goto out;
+        }
+        done += (size_t)k;
+    }
+    if (close(fd) != 0)
+        rc = osm_fail(err, OSM_EIO, "%s/%s: %s", tmp, f->path,
+                      strerror(errno));
+out:
+    free(parent);
+    return rc;
+}
+
+int
+cart_files_extract(const cart_files *fs, const char *dir, osm_err *err)
+{
+    loader l = { dir, "directory", err, NULL, 0, 0, 0, 0 };
+    cart_file *v = NULL;
+    char *tmp = NULL;
+    struct stat st;
+    int dfd = -1, rc = 0;
+
+    /* the loaders' rules once more: nothing may land outside dir */
+    if (fs->n) {
+        v = xmalloc(fs->n * sizeof *v);
+        memcpy(v, fs->v, fs->n * sizeof *v);
+        qsort(v, fs->n, sizeof *v, cmp_file);
+    }
+    if ((rc = pack_check(&l, v, fs->n)) != 0)
+        goto out;
+    /* dirs appear whole (rename) and are named by content: done before */
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        goto out;
+
+    tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
+    rm_tree(tmp);       /* left by a crashed process that had our pid */
+    if (mkdir(tmp, 0755) != 0) {
+        rc = osm_fail(err, OSM_EIO, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        tmp = NULL;     /* not ours: leave it */
+        goto out;
+    }
+    if ((dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                    O_CLOEXEC)) < 0) {
+        rc = osm_fail(err, OSM_EIO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < fs->n && rc == 0; i++)
+        rc = extract_file(dfd, tmp, &v[i], err);
+    close(dfd);
+    if (rc != 0)
+        goto out;
+    if (rename(tmp, dir) != 0) {
+        /* another process got there first with the same files: fine */
+        if (errno != EEXIST && errno != ENOTEMPTY)
+            rc = osm_fail(err, OSM_EIO, "%s: %s", dir, strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+
+out:
+    if (tmp)
+        rm_tree(tmp);
+    free(tmp);
     free(v);
     return rc;
 }

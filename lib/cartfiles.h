@@ -5,8 +5,10 @@
  * (NAME-VERSION.osmc, a gzip-compressed tar); both load into the same
  * cart_files, and cart_files_pack() turns a set back into an archive,
  * byte for byte the same for the same set.  Nothing is ever written to
- * disk here: an archive is read from memory and checked entry by entry
- * before any of its data is kept (DESIGN §5, "unpacking is defensive").
+ * disk while loading: an archive is read from memory and checked entry by
+ * entry before any of its data is kept (DESIGN §5, "unpacking is
+ * defensive").  Only cart_files_extract() writes, to materialise a set as
+ * a directory so that its hooks can run.
  *
  * What a loader accepts:
  *   - tar (ustar, pax, GNU), plain or gzip-compressed once; nothing else;
@@ -110,5 +112,21 @@ void cart_files_free(cart_files *fs);
  */
 int cart_files_pack(const cart_files *fs, void **buf, size_t *len,
                     osm_err *err);
+
+/*
+ * Write fs out as the directory dir, whole or not at all: the files go
+ * into a temporary sibling, dir.tmp.PID (parents created; mode 0755 for
+ * an executable file, else 0644; directories 0755; all less the umask),
+ * which is then renamed to dir.  Callers name dir by the archive's
+ * content (its sha256), so a dir that already exists, or that another
+ * process renames into place first, holds the same files: that is
+ * success, and the temporary directory is removed.  dir's parent must
+ * exist.  A set the loaders would refuse (a path with "..", absolute, or
+ * not normalised, a duplicate, a cap exceeded) is refused with
+ * OSM_ECONFIG before anything is written; a write failure is OSM_EIO,
+ * "PATH: strerror", and leaves nothing behind.  Not for two threads of
+ * one process on the same dir (they would share the temporary name).
+ */
+int cart_files_extract(const cart_files *fs, const char *dir, osm_err *err);
 
 #endif

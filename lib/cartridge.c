@@ -173,7 +173,10 @@ jq_field(checker *ck, jv obj, const char *field, const char *dflt, const char *k
     strbuf p = STRBUF_INIT;
     sb_adds(&p, path);
     path_key(&p, field);
-    if (jv_get_kind(v) == JV_KIND_STRING)
+    if (jv_get_kind(v) == JV_KIND_STRING &&
+        strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)))
+        PROBLEM(ck, p.buf, "jq program holds a NUL character");
+    else if (jv_get_kind(v) == JV_KIND_STRING)
         add_prog(ck, key, p.buf, jv_string_value(v));
     else if (dflt && jv_get_kind(v) == JV_KIND_INVALID)
         add_prog(ck, key, p.buf, dflt);
@@ -590,13 +593,13 @@ check_cycles(checker *ck)
     jv fns = member(ck->c->manifest, "functions");
     fgraph g = { 0 };
 
-    if (jv_get_kind(fns) != JV_KIND_OBJECT) {
-        jv_free(fns);
+    if (jv_get_kind(fns) != JV_KIND_OBJECT || jv_object_length(jv_copy(fns)) > 500) {
+        jv_free(fns);   /* too many: the schema says so, and the matrix would be huge */
         return;
     }
     g.n = jv_object_length(jv_copy(fns));
     g.names = xcalloc((size_t)g.n, sizeof *g.names);
-    g.adj = xcalloc((size_t)g.n * (size_t)g.n, sizeof *g.adj);
+    g.adj = xcalloc((size_t)g.n * (size_t)g.n, sizeof *g.adj);  /* n <= 500 (schema) */
     g.colour = xcalloc((size_t)g.n, sizeof *g.colour);
     g.stack = xcalloc((size_t)g.n, sizeof *g.stack);
     int i = 0;

@@ -3,15 +3,19 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
+#include "xalloc.h"
 
 const char *
 cli_db_path(const char *opt)
@@ -39,7 +43,9 @@ cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err
         jv_free(w);
     }
     opts.create = create;
-    opts.busy_timeout_ms = (int)(*conf)->busy_timeout_ms;
+    /* 0 means the default to the store: wait at least a millisecond */
+    int64_t busy = (*conf)->busy_timeout_ms;
+    opts.busy_timeout_ms = busy < 1 ? 1 : busy > INT_MAX ? INT_MAX : (int)busy;
     opts.synchronous_full = (*conf)->synchronous_full;
     if ((rc = store_open(db, &opts, st, err)) != 0) {
         siteconf_free(*conf);
@@ -138,4 +144,102 @@ cli_inputs(int nfiles, char **files, int errors_to_stdout, cli_input_fn fn, void
     for (int i = 0; i < nfiles && worst < CLI_STOP; i++)
         worst = osm_worst(worst, read_one(files[i], errors_to_stdout, fn, ctx));
     return worst;
+}
+
+int
+cli_parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end || v <= 0 || errno)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+int
+cli_order_id(jv v, int64_t *id)
+{
+    int rc = -1;
+    if (jv_get_kind(v) == JV_KIND_NUMBER) {
+        double d = jv_number_value(v);
+        if (d >= 1 && d < 9e15 && d == (double)(int64_t)d) {
+            *id = (int64_t)d;
+            rc = 0;
+        }
+    } else if (jv_get_kind(v) == JV_KIND_STRING) {
+        rc = cli_parse_id(jv_string_value(v), id);
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv kind = jv_object_get(jv_copy(v), jv_string("kind"));
+        jv idv = jv_object_get(jv_copy(v), jv_string("id"));
+        const char *k = jv_get_kind(kind) == JV_KIND_STRING ? jv_string_value(kind) : "";
+        if ((strcmp(k, "order") == 0 || strcmp(k, "plan") == 0 || strcmp(k, "status") == 0) &&
+            jv_get_kind(idv) == JV_KIND_NUMBER)
+            rc = cli_order_id(idv, id);
+        jv_free(kind);
+        jv_free(idv);
+    }
+    return rc;
+}
+
+int
+cli_bad_option(char **argv, int optind_now, int optopt_now, int c)
+{
+    const char *arg = optind_now > 0 ? argv[optind_now - 1] : "";
+    if (c == ':')
+        diag_error("option \"%s\" needs an argument", arg);
+    else if (optopt_now > 0 && optopt_now < 256 && arg[0] == '-' && arg[1] != '-')
+        diag_error("unknown option -- '%c'", optopt_now);
+    else
+        diag_error("unknown option \"%s\"", arg);
+    return OSM_EUSAGE;
+}
+
+int
+cli_write_file(const char *path, const void *buf, size_t len)
+{
+    if (strcmp(path, "-") == 0) {
+        if (isatty(STDOUT_FILENO)) {
+            diag_error("refusing to write binary data to a terminal: use -o FILE");
+            return OSM_EUSAGE;
+        }
+        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+            diag_error("standard output: %s", strerror(errno));
+            return OSM_EIO;
+        }
+        return 0;
+    }
+    /* a fresh file beside the target, renamed over it: never half a file,
+     * and never through a symbolic link planted at a predictable name */
+    const char *slash = strrchr(path, '/');
+    char *tmp = slash ? xasprintf("%.*s/.osm-XXXXXX", (int)(slash - path), path)
+                      : xstrdup(".osm-XXXXXX");
+    int fd = mkstemp(tmp), rc = 0;
+    if (fd < 0) {
+        diag_error("%s: %s", path, strerror(errno));
+        free(tmp);
+        return OSM_EIO;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    if (off != len || fchmod(fd, 0666 & ~mask) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        diag_error("%s: %s", path, strerror(errno ? errno : EIO));
+        unlink(tmp);
+        rc = OSM_EIO;
+    }
+    free(tmp);
+    return rc;
 }

@@ -52,6 +52,30 @@ int cli_finish_output(void);
 typedef int (*cli_input_fn)(jv value, const char *source, long line, void *ctx);
 int cli_inputs(int nfiles, char **files, int errors_to_stdout, cli_input_fn fn, void *ctx);
 
+/*
+ * The order id a pipeline document stands for (not consumed): a number,
+ * a string of digits, or an "order", "plan" or "status" document's id.
+ * 0 with *id set, or -1.
+ */
+int cli_order_id(jv v, int64_t *id);
+
+/* Parse a command-line order id ("42"): 0, or -1 when it is not one. */
+int cli_parse_id(const char *s, int64_t *id);
+
+/*
+ * Report an option getopt_long refused, c being what it returned ('?'
+ * unknown, ':' missing argument: start optstring with ':' and set
+ * opterr = 0); returns 2.
+ */
+int cli_bad_option(char **argv, int optind_now, int optopt_now, int c);
+
+/*
+ * Write buf to path atomically (a temporary file renamed over it), or to
+ * standard output for "-" (never a terminal).  Reports failures; returns
+ * 0, OSM_EUSAGE or OSM_EIO.
+ */
+int cli_write_file(const char *path, const void *buf, size_t len);
+
 /* The {"kind": "error"} document for a record that could not be processed. */
 jv cli_error_doc(const char *source, long line, int status, const char *message);
 

@@ -14,6 +14,8 @@
 
 #include "clock.h"
 
+#define CLOCK_DURATION_LIMIT (3000LL * 365 * 86400000)
+
 static int clock_loaded;
 static int clock_fixed;
 static int64_t clock_fixed_ms;
@@ -195,7 +197,12 @@ duration_parse(const char *s, int64_t *ms)
         /* a fraction is allowed on the last component only (ISO 8601) */
         if (fraction && p[1])
             return -1;
+        /* no more than about 3000 years in all, and no overflow on the way */
+        if (whole > CLOCK_DURATION_LIMIT / units[i].ms)
+            return -1;
         total += whole * units[i].ms + frac * (units[i].ms / 1000);
+        if (total > CLOCK_DURATION_LIMIT)
+            return -1;
         next = i + 1;
         any = 1;
         p++;

@@ -574,6 +574,34 @@ max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
+void
+plan_forward(plan *p, int64_t now)
+{
+    /* forwards: earliest (dates ignored) and scheduled */
+    p->start = p->end = -1;
+    p->late_ms = 0;
+    for (size_t k = 0; k < p->ntasks; k++) {
+        plan_task *t = &p->tasks[k];
+        int64_t es = now, ready = now;
+        for (size_t d = 0; d < t->ndeps; d++) {
+            const plan_task *on = &p->tasks[t->deps[d].task];
+            es = max64(es, on->earliest_start + on->duration_ms + t->deps[d].delay_ms);
+            ready = max64(ready, on->end + t->deps[d].delay_ms);
+        }
+        t->earliest_start = es;
+        t->start = t->latest_start >= 0 ? max64(ready, t->latest_start) : ready;
+        t->end = t->start + t->duration_ms;
+        if (t->deadline >= 0 && t->end - t->deadline > p->late_ms)
+            p->late_ms = t->end - t->deadline;
+        if (p->start < 0 || t->start < p->start)
+            p->start = t->start;
+        if (t->end > p->end)
+            p->end = t->end;
+    }
+    if (p->ntasks == 0)
+        p->start = p->end = now;
+}
+
 /* Steps 5-6: schedule, lateness, critical path. */
 static void
 schedule(plan *p, int64_t now)
@@ -598,27 +626,7 @@ schedule(plan *p, int64_t now)
             }
         }
     }
-    /* forwards: earliest (dates ignored) and scheduled */
-    p->start = p->end = -1;
-    p->late_ms = 0;
-    for (size_t k = 0; k < n; k++) {
-        plan_task *t = &p->tasks[k];
-        int64_t es = now, ready = now;
-        for (size_t d = 0; d < t->ndeps; d++) {
-            const plan_task *on = &p->tasks[t->deps[d].task];
-            es = max64(es, on->earliest_start + on->duration_ms + t->deps[d].delay_ms);
-            ready = max64(ready, on->end + t->deps[d].delay_ms);
-        }
-        t->earliest_start = es;
-        t->start = t->latest_start >= 0 ? max64(ready, t->latest_start) : ready;
-        t->end = t->start + t->duration_ms;
-        if (t->deadline >= 0 && t->end - t->deadline > p->late_ms)
-            p->late_ms = t->end - t->deadline;
-        if (p->start < 0 || t->start < p->start)
-            p->start = t->start;
-        if (t->end > p->end)
-            p->end = t->end;
-    }
+    plan_forward(p, now);
     /* critical: no slack in the earliest schedule */
     int64_t finish = now;
     for (size_t k = 0; k < n; k++)
@@ -636,8 +644,6 @@ schedule(plan *p, int64_t now)
         }
     }
     free(lf);
-    if (n == 0)
-        p->start = p->end = now;
 }
 
 void

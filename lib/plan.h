@@ -78,6 +78,15 @@ jv plan_document(const plan *p, const order_rec *o);
  */
 void plan_summarise(plan *p);
 
+/*
+ * The forward pass: each task's earliest start (dependencies, dates
+ * ignored) and scheduled start and end (the later of its latest start and
+ * its dependencies), the plan's start, end and lateness, from now.
+ * Deadlines and latest starts must be set.  Used when planning and when
+ * a stored plan is loaded.
+ */
+void plan_forward(plan *p, int64_t now);
+
 /* Set each task's deadline from the requested dates of o and its items. */
 void plan_set_deadlines(plan *p, const order_rec *o);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -22,6 +23,53 @@ struct load_state {
     osm_err *err;
     int line;               /* counted by the reader below */
 };
+
+/*
+ * ini_parse_stream's reader: fgets that counts lines, refuses lines
+ * longer than libinih takes (it would cut them silently), and hides ';'
+ * inside values from libinih's inline comments (a command line may hold
+ * one): handler() turns CONF_SEMI back into ';'.
+ */
+#define CONF_SEMI '\x1f'
+
+static char *
+reader(char *str, int num, void *stream)
+{
+    struct { FILE *f; struct load_state *st; } *r = stream;
+    char *s;
+
+    if (r->st->err->code)
+        return NULL;
+    s = fgets(str, num, r->f);
+    if (!s)
+        return NULL;
+    r->st->line++;
+    size_t len = strlen(s);
+    if (len > 0 && s[len - 1] != '\n' && !feof(r->f)) {
+        osm_fail(r->st->err, OSM_ECONFIG, "%s:%d: line longer than %d bytes", r->st->c->path,
+                 r->st->line, num - 2);
+        return NULL;
+    }
+    const char *t = s + strspn(s, " \t");
+    char *eq = strchr(s, '=');
+    if (*t != ';' && *t != '#' && *t != '[' && eq)
+        for (char *p = eq; *p; p++)
+            if (*p == ';')
+                *p = CONF_SEMI;
+    return s;
+}
+
+/* The value as written, ';' restored (static storage, one at a time). */
+static const char *
+unhide(const char *value)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s", value);
+    for (char *p = buf; *p; p++)
+        if (*p == CONF_SEMI)
+            *p = ';';
+    return buf;
+}
 
 static config_system *
 system_for(osm_config *c, const char *name)
@@ -67,13 +115,14 @@ duration_value(struct load_state *st, const char *section, const char *key,
 }
 
 static int
-handler(void *user, const char *section, const char *key, const char *value)
+handler(void *user, const char *section, const char *key, const char *raw)
 {
     struct load_state *st = user;
     osm_config *c = st->c;
 
     if (key == NULL)            /* a section header: nothing to do */
         return 1;
+    const char *value = unhide(raw);
     if (strcmp(section, "store") == 0) {
         if (strcmp(key, "busy_timeout") == 0)
             return duration_value(st, section, key, value, &c->busy_timeout_ms);
@@ -126,17 +175,6 @@ handler(void *user, const char *section, const char *key, const char *value)
     return 1;
 }
 
-/* ini_parse_stream's reader: fgets that also counts lines. */
-static char *
-reader(char *str, int num, void *stream)
-{
-    struct { FILE *f; struct load_state *st; } *r = stream;
-    char *s = fgets(str, num, r->f);
-    if (s)
-        r->st->line++;
-    return s;
-}
-
 static osm_config *
 siteconf_new(void)
 {
@@ -159,6 +197,11 @@ siteconf_load_file(const char *path, osm_config **out, osm_err *err)
     if (!(f = fopen(path, "r")))
         return osm_fail(err, errno == ENOENT ? OSM_ENOINPUT : OSM_EIO, "%s: %s", path,
                         strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return osm_fail(err, OSM_ECONFIG, "%s: not a regular file", path);
+    }
     c = siteconf_new();
     c->path = xstrdup(path);
     struct load_state st = { c, &local, 0 };
@@ -186,8 +229,12 @@ siteconf_load(const char *db_path, osm_config **out, osm_err *err)
     char *path;
     int rc;
 
-    if (env && *env)
-        return siteconf_load_file(env, out, err);
+    if (env && *env) {
+        rc = siteconf_load_file(env, out, err);
+        if (rc == OSM_ENOINPUT)
+            osm_err_prefix(err, "OSM_CONFIG");
+        return rc;
+    }
     /* osm.conf beside the store */
     const char *slash = db_path ? strrchr(db_path, '/') : NULL;
     if (slash)

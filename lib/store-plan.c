@@ -108,7 +108,9 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         sqlite3_bind_text(st, 6, jv_string_value(items), -1, SQLITE_TRANSIENT);
         store_bind_text(st, 7, t->kind);
         store_bind_text(st, 8, t->workgroup);
-        bind_time(st, 9, t->start);
+        /* not before its latest start when a date pushes it later than
+         * now; dependencies, not their expected durations, decide the rest */
+        bind_time(st, 9, t->latest_start > now ? t->latest_start : -1);
         sqlite3_bind_int64(st, 10, t->duration_ms);
         bind_time(st, 11, t->earliest_start);
         bind_time(st, 12, t->latest_start);
@@ -225,8 +227,7 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         t->duration_ms = sqlite3_column_int64(st, 8);
         t->earliest_start = col_time(st, 9);
         t->latest_start = col_time(st, 10);
-        t->start = col_time(st, 11);
-        t->end = t->start >= 0 ? t->start + t->duration_ms : -1;
+        (void)col_time(st, 11);     /* not_before: execution's, not the plan's */
         t->critical = sqlite3_column_int(st, 12);
     }
     store_stmt_done(st);
@@ -268,10 +269,10 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
     }
     p->planned_at = planned_at;
     plan_set_deadlines(p, o);
-    int64_t late = 0;
-    for (size_t k = 0; k < p->ntasks; k++)
-        if (p->tasks[k].deadline >= 0 && p->tasks[k].end - p->tasks[k].deadline > late)
-            late = p->tasks[k].end - p->tasks[k].deadline;
+    /* the schedule as planned: recomputed from what was stored, as of
+     * the planning time (the stored not-before is for execution) */
+    plan_forward(p, planned_at >= 0 ? planned_at : 0);
+    int64_t late = p->late_ms;
     plan_summarise(p);
     p->late_ms = late;
     return 0;

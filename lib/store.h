@@ -225,4 +225,107 @@ int store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err);
 /* The order's plan revision (0: not planned) into *rev. */
 int store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err);
 
+/*
+ * Tasks at run time.
+ */
+
+typedef struct store_task {
+    int64_t id, order_id;
+    char *function, *kind, *system, *state, *workgroup, *group;
+    jv items;                   /* item ids */
+    int attempts, temp_failures;
+    int64_t fencing, not_before, expected_ms, started_at;
+    char *cartridge, *cartridge_version, *order_state;
+    int plan_revision;
+} store_task;
+
+typedef struct store_task_filter {
+    jv orders;                  /* array of order ids, or jv_null(): every order */
+    const char *system, *cartridge, *function;   /* NULL: any */
+} store_task_filter;
+
+/*
+ * Up to limit tasks that may run now (*out, *n; store_tasks_free them):
+ * pending tasks of not_started or in_progress orders whose dependencies
+ * are all completed or skipped and whose not-before time has come;
+ * running tasks whose lease has expired (a dead worker's); waiting timer
+ * tasks whose time has come.  Highest order priority first.
+ */
+int store_task_candidates(store *s, const store_task_filter *f, int64_t now, int limit,
+                          store_task **out, size_t *n, osm_err *err);
+void store_tasks_free(store_task *t, size_t n);
+
+/*
+ * The waits on task id's dependencies: *ready_at the latest of each
+ * dependency's end plus its delay; *conds an array of {until, condition}
+ * program keys still to be evaluated (either may be absent).
+ */
+int store_task_waits(store *s, int64_t id, int64_t *ready_at, jv *conds, osm_err *err);
+
+/*
+ * Claim task id for owner until lease_until, inside the caller's
+ * transaction: pending or waiting → running, or running with an expired
+ * lease → running again; the fencing token goes up, and attempts too
+ * unless count_attempt is 0.  *fencing and *attempts are the new values.
+ * OSM_NEGATIVE when it is no longer claimable (another worker has it).
+ */
+int store_task_claim(store *s, int64_t id, const char *owner, int64_t lease_until, int64_t now,
+                     int count_attempt, int64_t *fencing, int *attempts, osm_err *err);
+
+/* Keep a pending task pending until not_before. */
+int store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err);
+
+typedef struct task_outcome {
+    const char *state;          /* completed, failed, pending (retry), waiting */
+    int64_t not_before;         /* pending/waiting: not before this (-1: none) */
+    const char *request;        /* JSON text or NULL (unchanged) */
+    const char *response;       /* JSON text or NULL (unchanged) */
+    const char *external_status;/* or NULL (unchanged) */
+    const char *error;          /* or NULL (cleared) */
+    const char *correlation_id; /* or NULL (unchanged) */
+    int attempts_delta;         /* added to attempts (-1: this one did not count) */
+    int temp_failures_delta;
+    int64_t deadline_at;        /* waiting: time out at (-1: none) */
+} task_outcome;
+
+/*
+ * Record the outcome of task id run under fencing token fencing, inside
+ * the caller's transaction, with a "task.state" event.  OSM_NEGATIVE
+ * (nothing changed) when the lease was lost: another worker retook the
+ * task, or an operator changed it.
+ */
+int store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
+                      const char *actor, int64_t now, osm_err *err);
+
+/* The state of order id into *state (malloc'ed). */
+int store_order_state(store *s, int64_t id, char **state, osm_err *err);
+
+/*
+ * Move order id to state to, if it is in one of the states of from (a
+ * comma-separated list), with an "order.state" event {from, to, reason}.
+ * OSM_NEGATIVE when it is not.  Terminal states set its end time.
+ */
+int store_order_transition(store *s, int64_t id, const char *from, const char *to,
+                           const char *reason, const char *actor, int64_t now, osm_err *err);
+
+/* Replace order id's transformed order (responses merged into it). */
+int store_order_set_body(store *s, int64_t id, jv body, int64_t now, osm_err *err);
+
+/* A fallout task for failed task task_id of order_id, with a "fallout" event. */
+int store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *function,
+                      const char *workgroup, jv error, const char *actor, int64_t now,
+                      osm_err *err);
+
+/*
+ * Roll order id's state up from its tasks: every task of the current
+ * plan completed or skipped → completed; a failed task and nothing else
+ * able to proceed → failed.  *to (may be NULL) is the new state or NULL
+ * when unchanged.
+ */
+int store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const char **to,
+                       osm_err *err);
+
+/* The states of the orders in ids (array), as an object id -> state. */
+int store_order_states(store *s, jv ids, jv *out, osm_err *err);
+
 #endif

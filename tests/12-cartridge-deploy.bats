@@ -17,6 +17,8 @@ version_of_minimal() {
     assert_equal "$(jq -r .sha256 <<<"$output")" "$(sha256sum <m.osmc | cut -d' ' -f1)"
     assert_equal "$(sql 'select name, version, length(archive) from cartridges')" "minimal|1.0.0|$(stat -c %s m.osmc)"
     assert_equal "$(sql 'select manifest from cartridges' | jq -r .name)" minimal
+    assert_equal "$(sql "select type, order_id is null, actor = '$(id -un)', json_extract(data, '$.version') from events")" \
+        'cartridge.deployed|1|1|1.0.0'
 }
 
 @test "deploy: the same cartridge again is a no-op, directory or archive" {
@@ -54,6 +56,7 @@ version_of_minimal() {
         '[["1.10.0",true],["1.10.0-rc1",false],["1.2.0",false]]'
     run -0 osm-cartridge default minimal@1.2.0
     assert_equal "$(jq -c '[.version, .default]' <<<"$output")" '["1.2.0",true]'
+    assert_equal "$(sql "select json_extract(data, '$.version') from events where type = 'cartridge.default'")" 1.2.0
     run -0 osm-cartridge show minimal
     assert_equal "$(jq -r .version <<<"$output")" 1.2.0
 }

@@ -3,13 +3,15 @@
  * makes is refused with status 78 and a message naming the entry and the
  * reason; good archives and directories load; directory -> pack -> load
  * gives the same set; packing is byte-for-byte reproducible; the
- * directory walker refuses what the archive reader refuses.
+ * directory walker refuses what the archive reader refuses; extraction
+ * writes the set back out whole, atomically, and races harmlessly.
  *
  * The archives come from tests/mkarchive.c itself, #included here, so
  * that the program the bats tests call and these tests cannot drift.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cartfiles.h"
@@ -496,6 +499,163 @@ test_paths(void)
     free(p);
 }
 
+/* The mode bits of tmpdir/rel, or -1. */
+static int
+mode_of(const char *rel)
+{
+    char *path = xasprintf("%s/%s", tmpdir, rel);
+    struct stat st;
+    int rc = stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+
+    free(path);
+    return rc;
+}
+
+/* Entries of tmpdir whose name starts with prefix. */
+static int
+count_prefixed(const char *prefix)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void
+test_extract(void)
+{
+    cart_files fs, back;
+    cart_file bad[1];
+    cart_files badset = { bad, 1 };
+    osm_err err;
+    mode_t old = umask(022);
+    char *out = xasprintf("%s/xout", tmpdir), *race, *want;
+    int all = 1;
+
+    mkdir_rel("xsrc");
+    mkdir_rel("xsrc/hooks");
+    mkdir_rel("xsrc/a");
+    mkdir_rel("xsrc/a/b");
+    put("xsrc/cartridge.json", "{\"name\": \"x\", \"version\": \"1.0.0\"}\n",
+        0644);
+    put("xsrc/hooks/run.sh", "#!/bin/sh\necho ok\n", 0755);
+    put("xsrc/a/b/deep.txt", "deep\n", 0600);
+    put("xsrc/empty", "", 0644);
+    want = xasprintf("%s/xsrc", tmpdir);
+    if (!ok(cart_files_from_dir(want, &fs, &err) == 0, "extract: source loads"))
+        tap_diag("%s", err.msg);
+    free(want);
+
+    if (!ok(cart_files_extract(&fs, out, &err) == 0, "extract"))
+        tap_diag("%s", err.msg);
+    if (!ok(cart_files_from_dir(out, &back, &err) == 0,
+            "extract: the result loads"))
+        tap_diag("%s", err.msg);
+    ok(same_set(&fs, &back), "extract: same paths, bytes and exec bits");
+    cart_files_free(&back);
+    is_int(mode_of("xout/hooks/run.sh"), 0755, "extract: executable 0755");
+    is_int(mode_of("xout/a/b/deep.txt"), 0644, "extract: others 0644");
+    is_int(mode_of("xout/a/b"), 0755, "extract: directories 0755");
+    is_int(count_prefixed("xout.tmp."), 0, "extract: no temporary left");
+
+    is_int(cart_files_extract(&fs, out, &err), 0, "extract again: fine");
+    is_int(count_prefixed("xout.tmp."), 0, "extract again: no temporary left");
+
+    /* a stale temporary of a crashed process with our pid is replaced */
+    race = xasprintf("xstale.tmp.%ld", (long)getpid());
+    mkdir_rel(race);
+    free(race);
+    race = xasprintf("xstale.tmp.%ld/junk", (long)getpid());
+    put(race, "junk\n", 0644);
+    free(race);
+    race = xasprintf("%s/xstale", tmpdir);
+    is_int(cart_files_extract(&fs, race, &err), 0,
+           "extract over a stale temporary");
+    ok(mode_of("xstale/junk") == -1 && count_prefixed("xstale.tmp.") == 0,
+       "the stale temporary is gone, not renamed in");
+    free(race);
+
+    /* eight processes extracting the same cartridge at once */
+    race = xasprintf("%s/xrace", tmpdir);
+    {
+        int gate[2];
+        pid_t kids[8];
+
+        if (pipe(gate) != 0)
+            diag_die(OSM_EIO, "pipe: %s", strerror(errno));
+        fflush(stdout);
+        for (int i = 0; i < 8; i++) {
+            kids[i] = fork();
+            if (kids[i] == 0) {
+                char c;
+                int rc;
+
+                close(gate[1]);
+                while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+                    ;
+                rc = cart_files_extract(&fs, race, NULL);
+                /* for valgrind, which checks the children too */
+                cart_files_free(&fs);
+                free(race);
+                free(out);
+                _exit(rc);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]);         /* go */
+        for (int i = 0; i < 8; i++) {
+            int st = -1;
+
+            all &= kids[i] > 0 && waitpid(kids[i], &st, 0) == kids[i] &&
+                   WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        }
+    }
+    ok(all, "eight racing extracts all succeed");
+    if (!ok(cart_files_from_dir(race, &back, &err) == 0 &&
+            same_set(&fs, &back), "racing extracts: the same set"))
+        tap_diag("%s", err.msg);
+    cart_files_free(&back);
+    is_int(count_prefixed("xrace.tmp."), 0, "racing extracts: no temporary left");
+    free(race);
+
+    /* the loaders' rules, defensively */
+    bad[0].path = "../evil";
+    bad[0].data = (unsigned char *)"x";
+    bad[0].size = 1;
+    bad[0].executable = 0;
+    race = xasprintf("%s/xbad", tmpdir);
+    want = xasprintf("%s: entry \"../evil\": path leaves the cartridge (..)",
+                     race);
+    is_int(cart_files_extract(&badset, race, &err), OSM_ECONFIG,
+           "extract refuses \"..\" with 78");
+    is_str(err.msg, want, "extract \"..\": message");
+    free(want);
+    bad[0].path = "/etc/evil";
+    is_int(cart_files_extract(&badset, race, &err), OSM_ECONFIG,
+           "extract refuses an absolute path with 78");
+    ok(mode_of("xbad") == -1 && count_prefixed("xbad") == 0,
+       "refused: nothing written");
+    free(race);
+
+    race = xasprintf("%s/no-such-dir/x", tmpdir);
+    want = xasprintf("%s/no-such-dir/x.tmp.%ld: No such file or directory",
+                     tmpdir, (long)getpid());
+    is_int(cart_files_extract(&fs, race, &err), OSM_EIO,
+           "extract into a missing parent: 74");
+    is_str(err.msg, want, "extract into a missing parent: message");
+    free(want);
+    free(race);
+
+    cart_files_free(&fs);
+    free(out);
+    umask(old);
+}
+
 int
 main(void)
 {
@@ -512,6 +672,7 @@ main(void)
     test_dir_and_pack();
     test_dir_refusals();
     test_paths();
+    test_extract();
 
     rm_rf(tmpdir);
     return done_testing();

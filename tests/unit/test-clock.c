@@ -66,7 +66,7 @@ main(void)
     duration("P1.5D", 129600000, "P1DT12H");
 
     static const char *badd[] = { "", "P", "PT", "30S", "PT5", "P1H", "PT1D", "P1.5DT1H", "PT0.5M1S",
-                                  "PT1S2M", "P-1D", "PT1H2H" };
+                                  "PT1S2M", "P-1D", "PT1H2H", "P99999999Y", "P9999Y" };
     for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++)
         is_int(duration_parse(badd[i], &ms), -1, "refuse duration \"%s\"", badd[i]);
 

@@ -95,8 +95,30 @@ main(void)
 
     setenv("OSM_CONFIG", "/nonexistent/osm.conf", 1);
     is_int(siteconf_load(db, &c, &err), OSM_ENOINPUT, "OSM_CONFIG naming a missing file");
-    is_str(err.msg, "/nonexistent/osm.conf: No such file or directory", "missing file message");
+    is_str(err.msg, "OSM_CONFIG: /nonexistent/osm.conf: No such file or directory", "missing file message");
 
+    path = write_conf("semi.conf", "[system.crm]\ncommand = cd /opt/crm ; ./adapter --x=1\n");
+    setenv("OSM_CONFIG", path, 1);
+    is_int(siteconf_load(db, &c, &err), 0, "a ';' inside a value");
+    is_str(c ? siteconf_system(c, "crm")->command : NULL, "cd /opt/crm ; ./adapter --x=1",
+           "is part of the value, not a comment");
+    siteconf_free(c);
+    c = NULL;
+    char longline[400];
+    memset(longline, 'x', sizeof longline);
+    longline[0] = '[';
+    memcpy(longline, "[system.crm]\ncommand = ", 23);
+    longline[sizeof longline - 2] = '\n';
+    longline[sizeof longline - 1] = '\0';
+    path = write_conf("long.conf", longline);
+    setenv("OSM_CONFIG", path, 1);
+    is_int(siteconf_load(db, &c, &err), OSM_ECONFIG, "a line too long for libinih is refused");
+    snprintf(want, sizeof want, "%s:2: line longer than 198 bytes", path);
+    is_str(err.msg, want, "naming file and line");
+    setenv("OSM_CONFIG", dir, 1);
+    is_int(siteconf_load(db, &c, &err), OSM_ECONFIG, "a directory is refused");
+    unlink(write_conf("semi.conf", ""));
+    unlink(write_conf("long.conf", ""));
     unlink(write_conf("osm.conf", ""));
     unlink(write_conf("bad.conf", ""));
     unlink(write_conf("syntax.conf", ""));

@@ -1,0 +1,298 @@
+/*
+ * osm-run: drive orders through their plans — claim ready tasks, run
+ * them, record outcomes (DESIGN §8, osm-run(1)).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "clock.h"
+#include "engine.h"
+#include "json.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+    "usage: osm-run [-qv] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
+    "               [--wait [--timeout DURATION]] [--system NAME] [--cartridge NAME]\n"
+    "               [--function NAME] [--max-tasks N] [--pretty] [ID...]\n"
+    "\n"
+    "Run the tasks of the orders given as ids or as order documents on standard\n"
+    "input until they can go no further now, and print each order.\n"
+    "\n"
+    "options:\n"
+    "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
+    "  -a, --all              every order with work to do\n"
+    "  -l, --loop             keep going until signalled (alias --daemon)\n"
+    "      --interval DUR     pause between idle rounds of --loop (default PT1S)\n"
+    "  -w, --wait             hold until the given orders end\n"
+    "      --timeout DUR      give up waiting after DUR (exit 75)\n"
+    "  -j, --jobs N           run up to N hooks at once (default 1)\n"
+    "      --system NAME      only tasks for this system\n"
+    "      --cartridge NAME   only orders of this cartridge\n"
+    "      --function NAME    only tasks of this fulfillment function\n"
+    "      --max-tasks N      start at most N tasks, then finish\n"
+    "      --pretty           indent JSON output\n"
+    "  -q, --quiet            no warnings\n"
+    "  -v, --verbose          more messages\n"
+    "  -h, --help             show this help\n"
+    "  -V, --version          show the version\n";
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    if (fmt)
+        diag_error(fmt, arg);
+    fprintf(stderr, "Try 'osm-run --help' for more information.\n");
+    return OSM_EUSAGE;
+}
+
+typedef struct ids {
+    jv list;        /* array of order ids */
+} ids;
+
+static int
+collect_id(jv v, const char *source, long line, void *ctx)
+{
+    ids *x = ctx;
+    int64_t id;
+    int rc = cli_order_id(v, &id);
+    jv_free(v);
+    if (rc != 0) {
+        diag_error("%s:%ld: expected an order id or an order document", source, line);
+        return OSM_EDATA;
+    }
+    x->list = jv_array_append(x->list, jv_number((double)id));
+    return 0;
+}
+
+static void
+pause_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (!stop_signal && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int
+parse_count(const char *opt, const char *arg, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || v < 1 || v > 1000000) {
+        diag_error("%s: expected a number from 1 to 1000000, got \"%s\"", opt, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+ended(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "cancelled") == 0 ||
+           strcmp(state, "aborted") == 0 || strcmp(state, "failed") == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM, OPT_CARTRIDGE,
+           OPT_FUNCTION, OPT_MAX };
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "all", no_argument, NULL, 'a' },
+        { "loop", no_argument, NULL, 'l' },
+        { "daemon", no_argument, NULL, 'l' },
+        { "interval", required_argument, NULL, OPT_INTERVAL },
+        { "wait", no_argument, NULL, 'w' },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "jobs", required_argument, NULL, 'j' },
+        { "system", required_argument, NULL, OPT_SYSTEM },
+        { "cartridge", required_argument, NULL, OPT_CARTRIDGE },
+        { "function", required_argument, NULL, OPT_FUNCTION },
+        { "max-tasks", required_argument, NULL, OPT_MAX },
+        { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    osm_err err = { 0, "" };
+    osm_config *conf = NULL;
+    store *st = NULL;
+    catalog *cat = NULL;
+    engine *e = NULL;
+    engine_opts eo = { 0 };
+    const char *db = NULL;
+    int all = 0, loop = 0, wait = 0, json_flags = 0, c, rc = 0;
+    long jobs = 1, max_tasks = 0;
+    int64_t interval = 1000, timeout = -1;
+    ids given = { jv_array() };
+
+    diag_init(argv[0]);
+    opterr = 0;
+    eo.filter.orders = jv_null();
+    while ((c = getopt_long(argc, argv, ":d:alwj:qvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'a': all = 1; break;
+        case 'l': loop = 1; break;
+        case 'w': wait = 1; break;
+        case 'j':
+            if (parse_count("--jobs", optarg, &jobs) != 0)
+                return usage_error(NULL, NULL);
+            break;
+        case OPT_MAX:
+            if (parse_count("--max-tasks", optarg, &max_tasks) != 0)
+                return usage_error(NULL, NULL);
+            break;
+        case OPT_INTERVAL:
+        case OPT_TIMEOUT: {
+            int64_t ms;
+            if (duration_parse(optarg, &ms) != 0)
+                return usage_error(c == OPT_INTERVAL
+                                       ? "--interval: expected an ISO 8601 duration (e.g. PT5S), got \"%s\""
+                                       : "--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
+                                   optarg);
+            if (c == OPT_INTERVAL)
+                interval = ms;
+            else
+                timeout = ms;
+            break;
+        }
+        case OPT_SYSTEM: eo.filter.system = optarg; break;
+        case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;
+        case OPT_FUNCTION: eo.filter.function = optarg; break;
+        case OPT_PRETTY: json_flags |= JSON_PRETTY; break;
+        case 'q': diag_set_verbosity(-1); break;
+        case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
+        case 'h': fputs(usage_text, stdout); return cli_finish_output();
+        case 'V': cli_version(); return cli_finish_output();
+        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        }
+    }
+    if (all && optind < argc)
+        return usage_error("--all runs every order: give no ids%s", "");
+    if (wait && (all || loop))
+        return usage_error("--wait holds for the given orders: not with --all or --loop%s", "");
+    for (int i = optind; i < argc; i++) {
+        int64_t id;
+        if (cli_parse_id(argv[i], &id) != 0)
+            return usage_error("\"%s\" is not an order id", argv[i]);
+        given.list = jv_array_append(given.list, jv_number((double)id));
+    }
+    if (clock_init(&err) != 0)
+        return diag_report(&err);
+    if ((rc = cli_open(cli_db_path(db), 0, &st, &conf, &err)) != 0) {
+        jv_free(given.list);
+        return diag_report(&err);
+    }
+    if (!all && !loop && optind >= argc)
+        rc = cli_inputs(0, NULL, 0, collect_id, &given);
+    int targeted = !all && !loop;
+    if (targeted || (loop && jv_array_length(jv_copy(given.list)) > 0))
+        eo.filter.orders = jv_copy(given.list);
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    cat = catalog_new(st);
+    /* hooks run in the cartridge's directory: give them an absolute path */
+    char *dbabs = realpath(cli_db_path(db), NULL);
+    eo.db_path = dbabs ? dbabs : cli_db_path(db);
+    eo.conf = conf;
+    eo.actor = cli_user();
+    eo.jobs = (int)jobs;
+    eo.max_tasks = max_tasks;
+    e = engine_new(st, cat, &eo);
+
+    int64_t started = clock_monotonic_ms();
+    int stopping = 0;
+    for (;;) {
+        int progress = 0, r;
+        if (stop_signal && !stopping) {
+            diag_info("signal %d: finishing running hooks", (int)stop_signal);
+            engine_stop(e);
+            stopping = 1;
+        }
+        r = engine_step(e, 200, &progress, &err);
+        if (r != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+            break;
+        }
+        if (progress || engine_running(e))
+            continue;
+        if (stopping)
+            break;
+        if (max_tasks && engine_started(e) >= max_tasks)
+            break;
+        if (loop) {
+            pause_ms(interval);
+            continue;
+        }
+        if (wait) {
+            jv states;
+            int all_ended = 1;
+            if (store_order_states(st, given.list, &states, &err) != 0) {
+                rc = osm_worst(rc, diag_report(&err));
+                break;
+            }
+            jv_object_foreach(states, k, v) {
+                if (!ended(jv_string_value(v)))
+                    all_ended = 0;
+                jv_free(k);
+                jv_free(v);
+            }
+            jv_free(states);
+            if (all_ended)
+                break;
+            if (timeout >= 0 && clock_monotonic_ms() - started >= timeout) {
+                diag_error("--timeout: the orders have not ended");
+                rc = osm_worst(rc, OSM_ETEMPFAIL);
+                break;
+            }
+            pause_ms(interval < 200 ? interval : 200);
+            continue;
+        }
+        break;  /* nothing more can run now */
+    }
+
+    /* the given orders as they stand */
+    jv_array_foreach(given.list, i, idv) {
+        order_rec o;
+        if (store_order_get(st, (int64_t)jv_number_value(idv), &o, &err) != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+        } else {
+            if (wait && strcmp(o.state, "completed") != 0)
+                rc = osm_worst(rc, OSM_NEGATIVE);
+            rc = osm_worst(rc, cli_emit(order_document(&o), json_flags));
+            order_rec_free(&o);
+        }
+        jv_free(idv);
+    }
+    engine_free(e);
+    catalog_free(cat);
+    jv_free(given.list);
+    jv_free(eo.filter.orders);
+    store_close(st);
+    siteconf_free(conf);
+    free(dbabs);
+    return osm_worst(rc, cli_finish_output());
+}

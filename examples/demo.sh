@@ -1,0 +1,51 @@
+#!/bin/sh
+# The demo behind `make demo`: deploy the example cartridges into a fresh
+# store, take their valid sample orders in and plan them, drive them with
+# the simulated external systems while the clock moves on, and show
+# where every order stands.  Usage: demo.sh BINDIR DEMODIR
+set -eu
+bin=$1
+demo=$2
+examples=$(cd "$(dirname "$0")" && pwd)
+PATH=$bin:$PATH
+OSM_DB=$demo/osm.db
+OSM_SIM_DIR=$demo/sim
+export PATH OSM_DB OSM_SIM_DIR
+unset OSM_CONFIG
+
+# The sample orders are dated for this instant; the clock then moves on.
+clock() { OSM_NOW=$1; export OSM_NOW; echo "== $1"; }
+
+clock 2026-11-26T09:00:00Z
+for c in "$examples"/*/; do osm-cartridge -q deploy "$c" >/dev/null; done
+osm-cartridge list --format table
+echo
+
+echo "== orders taken in and planned"
+osm-submit --plan "$examples"/*/orders/[0-9]*.json |
+    jq -r '[.id, .externalId, .cartridge, (.tasks | length), .startDate, .expectedCompletion] | @tsv' |
+    awk -F '\t' 'BEGIN { printf "%-4s %-12s %-10s %5s  %-20s %s\n", "ID", "EXTERNAL", "CARTRIDGE", "TASKS", "START", "EXPECTED" }
+                 { printf "%-4s %-12s %-10s %5s  %-20s %s\n", $1, $2, $3, $4, $5, $6 }'
+echo
+
+# Drive everything that can run, then let time pass: delays, timers and
+# future-dated orders come due.
+for t in 2026-11-26T09:00:00Z 2026-11-26T12:00:00Z 2026-11-28T12:00:00Z \
+         2026-12-20T12:00:00Z 2027-03-02T12:00:00Z; do
+    clock "$t"
+    osm-run --all -j 2
+done
+echo
+
+echo "== where the orders stand (manual tasks wait for people: field technicians, packers)"
+ids=$(sqlite3 "$OSM_DB" 'select id from orders order by id' 2>/dev/null || seq 1 14)
+osm-plan $ids |
+    jq -r '[.id, .externalId, .cartridge, .state,
+            "\([.tasks[] | select(.state == "completed")] | length)/\(.tasks | length)",
+            ([.tasks[] | select(.state == "waiting") | .function] | join(","))] | @tsv' |
+    awk -F '\t' 'BEGIN { printf "%-4s %-12s %-10s %-12s %-6s %s\n", "ID", "EXTERNAL", "CARTRIDGE", "STATE", "DONE", "WAITING" }
+                 { printf "%-4s %-12s %-10s %-12s %-6s %s\n", $1, $2, $3, $4, $5, $6 }'
+echo
+echo "== why the invalid sample orders are refused"
+cd "$examples"
+osm-validate -q --format table */orders/[a-z]*.json || test $? -le 65
