@@ -296,8 +296,8 @@ outcome_free(outcome *oc)
     jv_free(oc->fallout);
 }
 
-static const char *
-fallout_workgroup(cartridge *c, const char *function)
+const char *
+engine_fallout_workgroup(cartridge *c, const char *function)
 {
     static char name[128];
     jv fns = mget(c->manifest, "functions");
@@ -431,7 +431,7 @@ failure(outcome *oc, cartridge *c, const char *function, const char *system, int
         oc->fallout = JV_OBJECT(jv_string("message"), jv_string(error), jv_string("attempts"),
                                 jv_number(attempts));
         oc->fallout_function = function;
-        oc->fallout_wg = fallout_workgroup(c, function);
+        oc->fallout_wg = engine_fallout_workgroup(c, function);
     }
 }
 
@@ -443,7 +443,7 @@ fallout_now(outcome *oc, cartridge *c, const char *function, const char *error)
     oc->t.error = error;
     oc->fallout = JV_OBJECT(jv_string("message"), jv_string(error));
     oc->fallout_function = function;
-    oc->fallout_wg = fallout_workgroup(c, function);
+    oc->fallout_wg = engine_fallout_workgroup(c, function);
 }
 
 static jv
@@ -461,9 +461,9 @@ excerpt(const char *text, size_t len)
  * {order, response, task}, else the response's data merged into the
  * order.  Returns 0 with *body, or OSM_EDATA with err.
  */
-static int
-map_response(cartridge *c, const char *function, const order_rec *o, jv response, jv task,
-             jv *body, osm_err *err)
+int
+engine_map_response(cartridge *c, const char *function, const order_rec *o, jv response,
+                    jv task, jv *body, osm_err *err)
 {
     char key[300];
     snprintf(key, sizeof key, "functions.%s.response", function);
@@ -590,7 +590,7 @@ hook_outcome(engine *e, running *r, hook_result *res, outcome *oc, char **errbuf
             jv task = JV_OBJECT(jv_string("id"), jv_number((double)r->task_id),
                                 jv_string("function"), jv_string(r->function),
                                 jv_string("system"), jv_string(r->system));
-            if (map_response(c, r->function, &o, jv_copy(resp), task, &body, &err) != 0) {
+            if (engine_map_response(c, r->function, &o, jv_copy(resp), task, &body, &err) != 0) {
                 *errbuf = xasprintf("response mapping failed: %s", err.msg);
                 fallout_now(oc, c, r->function, *errbuf);
             } else {

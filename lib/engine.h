@@ -45,6 +45,18 @@ void engine_stop(engine *e);
 /* Tasks started so far. */
 long engine_started(const engine *e);
 
+/*
+ * Merge a response into order o: function's response mapping over
+ * {order, response, task} (response and task consumed), else the
+ * response's data merged recursively into the order.  0 with *body (the
+ * new order, or jv_invalid() when unchanged), or OSM_EDATA.
+ */
+int engine_map_response(cartridge *c, const char *function, const order_rec *o, jv response,
+                        jv task, jv *body, osm_err *err);
+
+/* The workgroup that gets function's fallout (static storage), or NULL. */
+const char *engine_fallout_workgroup(cartridge *c, const char *function);
+
 /* Kill running hooks (their leases expire; another worker retakes them). */
 void engine_free(engine *e);
 

@@ -1,0 +1,2 @@
+# A TMF622 ProductOrder of the bench category.
+.["@type"] == "ProductOrder" and .category == "bench"

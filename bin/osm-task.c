@@ -1,0 +1,508 @@
+/*
+ * osm-task: people's side of orders — workgroups, manual tasks, fallout,
+ * and order operations (DESIGN §9, osm-task(1)).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "clock.h"
+#include "json.h"
+#include "store-ops.h"
+#include "store.h"
+#include "taskops.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+    "usage: osm-task [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
+    "\n"
+    "tasks:\n"
+    "  list [--workgroup W] [--state S] [--mine] [--order ID]\n"
+    "                         manual and fallout tasks (open ones unless --state)\n"
+    "  show ID                a task, its order and its history\n"
+    "  claim ID               take a task of your workgroup\n"
+    "  release ID             give it back\n"
+    "  assign ID --to USER    give it to a member of its workgroup\n"
+    "  complete ID [--status S] [--data FILE|-]\n"
+    "                         finish a manual task; data is merged into the order\n"
+    "  fail ID --reason TEXT  a manual task cannot be done: fallout\n"
+    "  retry ID [--data FILE|-]\n"
+    "                         run a failed task again, after fixing order data\n"
+    "  skip ID --reason TEXT  mark a failed task done without running it\n"
+    "orders (ids as arguments, or order documents on standard input):\n"
+    "  order suspend|resume|resolve [ID...]\n"
+    "  order abort|fail --reason TEXT [ID...]\n"
+    "  suspend|resume|resolve [ID...], abort --reason TEXT [ID...]\n"
+    "                         the same, without \"order\"\n"
+    "workgroups:\n"
+    "  workgroup add|remove GROUP USER...\n"
+    "  workgroup list [GROUP]\n"
+    "\n"
+    "options:\n"
+    "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
+    "  -w, --workgroup W      list: only this workgroup's tasks\n"
+    "  -s, --state S          list: only tasks in this state\n"
+    "  -m, --mine             list: only tasks assigned to you\n"
+    "  -o, --order ID         list: only this order's tasks\n"
+    "  -t, --to USER          assign: the member to give the task to\n"
+    "  -r, --reason TEXT      why (fail, skip, abort)\n"
+    "      --status S         complete: the external status to record\n"
+    "      --data FILE        complete, retry: JSON object merged into the order ('-': stdin)\n"
+    "      --format FMT       json (default) or table\n"
+    "      --pretty           indent JSON output\n"
+    "  -q, --quiet            no warnings\n"
+    "  -v, --verbose          more messages\n"
+    "  -h, --help             show this help\n"
+    "  -V, --version          show the version\n";
+
+static struct {
+    const char *db, *workgroup, *state, *to, *reason, *status, *data;
+    int64_t order;
+    int mine, table, json_flags;
+} opt;
+
+static taskops ops;
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    if (fmt)
+        diag_error(fmt, arg);
+    fprintf(stderr, "Try 'osm-task --help' for more information.\n");
+    return OSM_EUSAGE;
+}
+
+/* --data FILE|-: one JSON object, or jv_null() when not given. */
+static int
+read_data(jv *out)
+{
+    osm_err err = { 0, "" };
+    *out = jv_null();
+    if (!opt.data)
+        return 0;
+    json_reader *r = json_reader_open(opt.data, &err);
+    if (!r)
+        return diag_report(&err);
+    jv v;
+    int rc = json_reader_next(r, &v, &err);
+    json_reader_free(r);
+    if (rc == 0) {
+        diag_error("%s: no JSON value", opt.data);
+        return OSM_EDATA;
+    }
+    if (rc != 1)
+        return diag_report(&err);
+    if (jv_get_kind(v) != JV_KIND_OBJECT) {
+        jv_free(v);
+        diag_error("%s: expected a JSON object to merge into the order", opt.data);
+        return OSM_EDATA;
+    }
+    *out = v;
+    return 0;
+}
+
+static char *
+when(jv t, const char *key, char *buf)
+{
+    jv v = jv_object_get(jv_copy(t), jv_string(key));
+    if (jv_get_kind(v) == JV_KIND_NUMBER)
+        rfc3339_format((int64_t)jv_number_value(v), buf);
+    else
+        snprintf(buf, CLOCK_RFC3339_MAX, "-");
+    jv_free(v);
+    return buf;
+}
+
+/* Times as RFC 3339 in a task document. */
+static jv
+task_times(jv t)
+{
+    static const char *const keys[] = { "createdAt", "updatedAt", "startedAt", "endedAt" };
+    char buf[CLOCK_RFC3339_MAX];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        jv v = jv_object_get(jv_copy(t), jv_string(keys[i]));
+        int has = jv_get_kind(v) == JV_KIND_NUMBER;
+        jv_free(v);
+        t = jv_object_set(t, jv_string(keys[i]), has ? jv_string(when(t, keys[i], buf)) : jv_null());
+    }
+    return t;
+}
+
+static const char *
+s_or(jv t, const char *key, char *buf, size_t len, const char *dflt)
+{
+    jv v = jv_object_get(jv_copy(t), jv_string(key));
+    if (jv_get_kind(v) == JV_KIND_STRING)
+        snprintf(buf, len, "%s", jv_string_value(v));
+    else if (jv_get_kind(v) == JV_KIND_NUMBER)
+        snprintf(buf, len, "%.0f", jv_number_value(v));
+    else if (jv_get_kind(v) == JV_KIND_OBJECT || jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv m = jv_object_get(jv_copy(v), jv_string("message"));
+        if (jv_get_kind(m) == JV_KIND_STRING)
+            snprintf(buf, len, "%s", jv_string_value(m));
+        else
+            snprintf(buf, len, "%s", dflt);
+        jv_free(m);
+    } else
+        snprintf(buf, len, "%s", dflt);
+    jv_free(v);
+    return buf;
+}
+
+static int
+cmd_list(void)
+{
+    osm_err err = { 0, "" };
+    store_task_query q = { opt.workgroup, opt.state, opt.mine ? ops.user : NULL, opt.order, 1 };
+    jv list;
+    int rc;
+
+    if ((rc = store_task_list(ops.st, &q, &list, &err)) != 0)
+        return diag_report(&err);
+    if (opt.table)
+        printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", "TASK", "ORDER", "FUNCTION", "KIND",
+               "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
+    jv_array_foreach(list, i, t) {
+        if (opt.table) {
+            char a[32], b[32], c[64], d[16], e[16], f[64], g[64], h[256];
+            printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", s_or(t, "id", a, sizeof a, "-"),
+                   s_or(t, "order", b, sizeof b, "-"), s_or(t, "function", c, sizeof c, "-"),
+                   s_or(t, "taskKind", d, sizeof d, "-"), s_or(t, "state", e, sizeof e, "-"),
+                   s_or(t, "workgroup", f, sizeof f, "-"), s_or(t, "assignee", g, sizeof g, "-"),
+                   s_or(t, "error", h, sizeof h, ""));
+            jv_free(t);
+        } else {
+            rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
+                                                                  jv_string("task")),
+                                                        task_times(t)),
+                                        opt.json_flags));
+        }
+    }
+    jv_free(list);
+    return rc;
+}
+
+static int
+cmd_show(int64_t id)
+{
+    osm_err err = { 0, "" };
+    jv t;
+    order_rec o;
+    int rc;
+
+    if ((rc = store_task_get(ops.st, id, &t, &err)) != 0)
+        return diag_report(&err);
+    jv order = jv_object_get(jv_copy(t), jv_string("order"));
+    rc = store_order_get(ops.st, (int64_t)jv_number_value(order), &o, &err);
+    jv_free(order);
+    if (rc != 0) {
+        jv_free(t);
+        return diag_report(&err);
+    }
+    jv doc = jv_object_merge(JV_OBJECT(jv_string("kind"), jv_string("task")), task_times(t));
+    doc = jv_object_set(doc, jv_string("orderDocument"), order_document(&o));
+    order_rec_free(&o);
+    jv history;
+    if ((rc = store_task_events(ops.st, id, &history, &err)) != 0) {
+        jv_free(doc);
+        jv_free(history);
+        return diag_report(&err);
+    }
+    jv events = jv_array();
+    jv_array_foreach(history, i, ev) {
+        char buf[CLOCK_RFC3339_MAX];
+        events = jv_array_append(events, jv_object_set(ev, jv_string("at"),
+                                                       jv_string(when(ev, "at", buf))));
+    }
+    jv_free(history);
+    doc = jv_object_set(doc, jv_string("history"), events);
+    return cli_emit(doc, opt.json_flags);
+}
+
+static int
+task_verb(const char *verb, int argc, char **argv)
+{
+    osm_err err = { 0, "" };
+    int64_t id;
+    jv data = jv_null(), doc;
+    int rc;
+
+    if (argc != 1 || cli_parse_id(argv[0], &id) != 0)
+        return usage_error("%s: expected one task id", verb);
+    if (strcmp(verb, "show") == 0)
+        return cmd_show(id);
+    if (strcmp(verb, "assign") == 0 && !opt.to)
+        return usage_error("assign: --to USER is required%s", "");
+    if ((strcmp(verb, "fail") == 0 || strcmp(verb, "skip") == 0) && !opt.reason)
+        return usage_error("%s: --reason is required", verb);
+    if ((rc = read_data(&data)) != 0)
+        return rc;
+    rc = taskops_task(&ops, verb, id, opt.to, opt.status, opt.reason, data, &doc, &err);
+    if (rc != 0)
+        return diag_report(&err);
+    return cli_emit(task_times(doc), opt.json_flags);
+}
+
+typedef struct order_op {
+    const char *op;
+    int worst;
+} order_op;
+
+static int
+apply(order_op *o, int64_t id)
+{
+    osm_err err = { 0, "" };
+    jv doc;
+    int rc = taskops_order(&ops, o->op, id, opt.reason, &doc, &err);
+    if (rc != 0)
+        return diag_report(&err);
+    return cli_emit(doc, opt.json_flags);
+}
+
+static int
+order_input(jv v, const char *source, long line, void *ctx)
+{
+    int64_t id;
+    int rc = cli_order_id(v, &id);
+    jv_free(v);
+    if (rc != 0) {
+        diag_error("%s:%ld: expected an order id or an order document", source, line);
+        return OSM_EDATA;
+    }
+    return apply(ctx, id);
+}
+
+static int
+order_verb(const char *op, int argc, char **argv)
+{
+    order_op o = { op, 0 };
+    if ((strcmp(op, "abort") == 0 || strcmp(op, "fail") == 0) && !opt.reason)
+        return usage_error("%s: --reason is required", op);
+    if (argc == 0)
+        return cli_inputs(0, NULL, 0, order_input, &o);
+    for (int i = 0; i < argc; i++) {
+        int64_t id;
+        if (cli_parse_id(argv[i], &id) != 0)
+            return usage_error("\"%s\" is not an order id", argv[i]);
+    }
+    for (int i = 0; i < argc; i++) {
+        int64_t id;
+        cli_parse_id(argv[i], &id);
+        o.worst = osm_worst(o.worst, apply(&o, id));
+    }
+    return o.worst;
+}
+
+/* Is name a workgroup declared by a deployed cartridge?  Then it exists. */
+static int
+declared(const char *name, osm_err *err)
+{
+    jv list;
+    int found = 0, fallout = 0, rc;
+    char cart[128] = "";
+    if ((rc = store_cartridge_list(ops.st, &list, err)) != 0)
+        return rc;
+    jv_array_foreach(list, i, c) {
+        jv n = jv_object_get(jv_copy(c), jv_string("name"));
+        jv v = jv_object_get(c, jv_string("version"));
+        store_cartridge sc = { 0 };
+        if (!found && store_cartridge_get(ops.st, jv_string_value(n), jv_string_value(v), 0, &sc,
+                                          NULL) == 0) {
+            jv m = jv_parse(sc.manifest);
+            jv wg = jv_object_get(jv_object_get(m, jv_string("workgroups")), jv_string(name));
+            if (jv_get_kind(wg) == JV_KIND_OBJECT) {
+                found = 1;
+                jv f = jv_object_get(jv_copy(wg), jv_string("fallout"));
+                fallout = jv_get_kind(f) == JV_KIND_TRUE;
+                jv_free(f);
+                snprintf(cart, sizeof cart, "%s", sc.name);
+            }
+            jv_free(wg);
+            store_cartridge_free(&sc);
+        }
+        jv_free(n);
+        jv_free(v);
+    }
+    jv_free(list);
+    if (found)
+        return store_workgroup_ensure(ops.st, name, cart, fallout, clock_now(), err);
+    return OSM_ENOINPUT;
+}
+
+static int
+cmd_workgroup(int argc, char **argv)
+{
+    osm_err err = { 0, "" };
+    int rc = 0;
+
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        jv list;
+        if (argc > 2)
+            return usage_error("workgroup list: at most one workgroup%s", "");
+        if ((rc = store_members(ops.st, argc == 2 ? argv[1] : NULL, &list, &err)) != 0)
+            return diag_report(&err);
+        jv_array_foreach(list, i, m) {
+            char buf[CLOCK_RFC3339_MAX];
+            jv at = jv_object_get(jv_copy(m), jv_string("addedAt"));
+            int has = jv_get_kind(at) == JV_KIND_NUMBER;
+            if (has)
+                rfc3339_format((int64_t)jv_number_value(at), buf);
+            jv_free(at);
+            m = jv_object_set(m, jv_string("addedAt"), has ? jv_string(buf) : jv_null());
+            rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
+                                                                  jv_string("member")), m),
+                                        opt.json_flags));
+        }
+        jv_free(list);
+        return rc;
+    }
+    if (argc < 3 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0))
+        return usage_error("workgroup: expected add|remove GROUP USER... or list [GROUP]%s", "");
+    if (!taskops_is_admin(&ops)) {
+        diag_error("workgroup %s: only an administrator may change workgroups", argv[1]);
+        return OSM_ENOPERM;
+    }
+    if ((rc = store_begin(ops.st, &err)) != 0)
+        return diag_report(&err);
+    int exists = 0;
+    if ((rc = store_workgroup_exists(ops.st, argv[1], &exists, &err)) == 0 && !exists) {
+        rc = declared(argv[1], &err);
+        if (rc == OSM_ENOINPUT)
+            osm_fail(&err, OSM_ENOINPUT, "no such workgroup: %s (no deployed cartridge declares it)",
+                     argv[1]);
+    }
+    for (int i = 2; i < argc && rc == 0; i++) {
+        int changed;
+        if (strcmp(argv[0], "add") == 0)
+            rc = store_member_add(ops.st, argv[1], argv[i], ops.user, clock_now(), &changed, &err);
+        else
+            rc = store_member_remove(ops.st, argv[1], argv[i], &changed, &err);
+        if (rc == 0 && changed)
+            rc = store_event_add(ops.st, 0, 0, strcmp(argv[0], "add") == 0 ? "workgroup.add"
+                                                                            : "workgroup.remove",
+                                 ops.user,
+                                 JV_OBJECT(jv_string("workgroup"), jv_string(argv[1]),
+                                           jv_string("user"), jv_string(argv[i])),
+                                 clock_now(), NULL, &err);
+    }
+    if (rc != 0) {
+        store_rollback(ops.st);
+        return diag_report(&err);
+    }
+    if ((rc = store_commit(ops.st, &err)) != 0)
+        return diag_report(&err);
+    char *args[2] = { "list", argv[1] };
+    return cmd_workgroup(2, args);
+}
+
+int
+main(int argc, char **argv)
+{
+    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_STATUS, OPT_DATA };
+    static const struct option longopts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "workgroup", required_argument, NULL, 'w' },
+        { "state", required_argument, NULL, 's' },
+        { "mine", no_argument, NULL, 'm' },
+        { "order", required_argument, NULL, 'o' },
+        { "to", required_argument, NULL, 't' },
+        { "reason", required_argument, NULL, 'r' },
+        { "status", required_argument, NULL, OPT_STATUS },
+        { "data", required_argument, NULL, OPT_DATA },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *const task_verbs[] = { "show", "claim", "release", "assign", "complete",
+                                              "retry", "skip" };
+    static const char *const order_verbs[] = { "suspend", "resume", "abort", "resolve" };
+    osm_err err = { 0, "" };
+    osm_config *conf = NULL;
+    int c, rc;
+
+    diag_init(argv[0]);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:w:s:mo:t:r:qvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': opt.db = optarg; break;
+        case 'w': opt.workgroup = optarg; break;
+        case 's': opt.state = optarg; break;
+        case 'm': opt.mine = 1; break;
+        case 'o':
+            if (cli_parse_id(optarg, &opt.order) != 0)
+                return usage_error("--order: \"%s\" is not an order id", optarg);
+            break;
+        case 't': opt.to = optarg; break;
+        case 'r': opt.reason = optarg; break;
+        case OPT_STATUS: opt.status = optarg; break;
+        case OPT_DATA: opt.data = optarg; break;
+        case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "table") == 0)
+                opt.table = 1;
+            else if (strcmp(optarg, "json") != 0)
+                return usage_error("unknown format \"%s\" (json or table)", optarg);
+            break;
+        case 'q': diag_set_verbosity(-1); break;
+        case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
+        case 'h': fputs(usage_text, stdout); return cli_finish_output();
+        case 'V': cli_version(); return cli_finish_output();
+        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("missing verb%s", "");
+    const char *verb = argv[optind];
+    int nargs = argc - optind - 1;
+    char **args = argv + optind + 1;
+    int known = strcmp(verb, "list") == 0 || strcmp(verb, "workgroup") == 0 ||
+                strcmp(verb, "fail") == 0 || strcmp(verb, "order") == 0;
+    for (size_t i = 0; i < sizeof task_verbs / sizeof task_verbs[0]; i++)
+        known |= strcmp(verb, task_verbs[i]) == 0;
+    for (size_t i = 0; i < sizeof order_verbs / sizeof order_verbs[0]; i++)
+        known |= strcmp(verb, order_verbs[i]) == 0;
+    if (!known)
+        return usage_error("unknown verb \"%s\"", verb);
+    if (clock_init(&err) != 0)
+        return diag_report(&err);
+    if ((rc = cli_open(cli_db_path(opt.db), 0, &ops.st, &conf, &err)) != 0)
+        return diag_report(&err);
+    ops.cat = catalog_new(ops.st);
+    ops.conf = conf;
+    ops.user = cli_user();
+
+    if (strcmp(verb, "list") == 0) {
+        rc = nargs ? usage_error("list: unexpected argument%s", "") : cmd_list();
+    } else if (strcmp(verb, "workgroup") == 0) {
+        rc = cmd_workgroup(nargs, args);
+    } else if (strcmp(verb, "order") == 0) {
+        if (nargs < 1)
+            rc = usage_error("order: expected suspend, resume, abort, fail or resolve%s", "");
+        else if (!taskops_order_allows(args[0], "") && strcmp(args[0], "suspend") &&
+                 strcmp(args[0], "resume") && strcmp(args[0], "abort") &&
+                 strcmp(args[0], "fail") && strcmp(args[0], "resolve"))
+            rc = usage_error("order: unknown operation \"%s\"", args[0]);
+        else
+            rc = order_verb(args[0], nargs - 1, args + 1);
+    } else if (strcmp(verb, "fail") == 0) {
+        rc = task_verb("fail", nargs, args);
+    } else {
+        int is_task = 0;
+        for (size_t i = 0; i < sizeof task_verbs / sizeof task_verbs[0]; i++)
+            is_task |= strcmp(verb, task_verbs[i]) == 0;
+        rc = is_task ? task_verb(verb, nargs, args) : order_verb(verb, nargs, args);
+    }
+    catalog_free(ops.cat);
+    store_close(ops.st);
+    siteconf_free(conf);
+    return osm_worst(rc, cli_finish_output());
+}
