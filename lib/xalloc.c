@@ -94,6 +94,10 @@ sb_grow(strbuf *sb, size_t extra)
 void
 sb_add(strbuf *sb, const void *data, size_t n)
 {
+    if (n == 0) {
+        sb_grow(sb, 0);
+        return;
+    }
     sb_grow(sb, n);
     memcpy(sb->buf + sb->len, data, n);
     sb->len += n;
