@@ -815,9 +815,21 @@ check_compile(checker *ck)
         jv_free(problems);
         return;
     }
+    jv seen = jv_object();     /* a file used by several fields: report it once */
     jv_array_foreach(problems, i, p) {
         jv name = jv_object_get(jv_copy(p), jv_string("name"));
         jv msg = jv_object_get(p, jv_string("message"));
+        jv key = jv_string_fmt("%s\n%s", jv_string_value(name), jv_string_value(msg));
+        jv dup = jv_object_get(jv_copy(seen), jv_copy(key));
+        if (jv_is_valid(dup)) {
+            jv_free(dup);
+            jv_free(key);
+            jv_free(name);
+            jv_free(msg);
+            continue;
+        }
+        jv_free(dup);
+        seen = jv_object_set(seen, key, jv_true());
         const char *file = MANIFEST, *path = ".";
         for (size_t k = 0; k < c->nprogs; k++) {
             const char *pn = jqprog_name(c->jq, c->progs[k].index);
@@ -835,6 +847,7 @@ check_compile(checker *ck)
         jv_free(name);
         jv_free(msg);
     }
+    jv_free(seen);
     jv_free(problems);
 }
 

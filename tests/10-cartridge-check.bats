@@ -67,3 +67,13 @@ check_fixture() {
         assert_equal "$(jq -r .valid <<<"$output")" true
     done
 }
+
+@test "check: a broken jq file used by several fields is reported once" {
+    copy_cartridge "$FIXTURES/cartridges/minimal" shared
+    echo '.a |' >shared/v.jq
+    jq '.orderTypes.thing.validate = "@v.jq" | .orderTypes.other = {recognize: ".type == \"other\"", relevancy: 6, validate: "@v.jq"}' \
+        shared/cartridge.json >m && mv m shared/cartridge.json
+    run -78 --separate-stderr osm-cartridge -q check shared
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_regex "$stderr" '^osm-cartridge: shared: v\.jq: \.: jq does not compile \(used by \.orderTypes\.[a-z]+\.validate\): '
+}
