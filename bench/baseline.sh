@@ -188,7 +188,7 @@ cmd_run_order() {
                   order: {id: $oid, externalId: .externalId}, mode: "do", attempt: 1,
                   idempotencyKey: "\($oid)-\($tid)"}')
         resp=$(printf '%s\n' "$req" | (cd "$cart" && OSM_ORDER_ID=$oid OSM_TASK_ID=$tid \
-            OSM_FUNCTION=$fn OSM_SYSTEM=$sys OSM_MODE=do OSM_ATTEMPT=1 OSM_DB=$db sh -c "$cmd"))
+            OSM_FUNCTION=$fn OSM_SYSTEM=$sys OSM_MODE="do" OSM_ATTEMPT=1 OSM_DB=$db sh -c "$cmd"))
         rc=$?
         st=$(printf '%s\n' "$resp" | jq -r '.status? // empty' 2>/dev/null)
         if [ $rc -eq 0 ] && [ "$st" = completed ]; then state=completed; else state=failed; fi

@@ -108,6 +108,7 @@ age_text(int64_t ms, char *buf, size_t size)
 typedef struct table {
     char **cells;
     size_t ncols, ncells, cap;
+    size_t *keep;           /* widths carried from table to table, or NULL */
 } table;
 
 static void
@@ -139,6 +140,8 @@ static int
 table_print(FILE *f, table *t)
 {
     size_t *w = xcalloc(t->ncols, sizeof *w);
+    if (t->keep)
+        memcpy(w, t->keep, t->ncols * sizeof *w);
     for (size_t i = 0; i < t->ncells; i++) {
         size_t len = strlen(t->cells[i]);
         if (len > w[i % t->ncols])
@@ -161,6 +164,8 @@ table_print(FILE *f, table *t)
     for (size_t i = 0; i < t->ncells; i++)
         free(t->cells[i]);
     free(t->cells);
+    if (t->keep)
+        memcpy(t->keep, w, t->ncols * sizeof *w);
     free(w);
     memset(t, 0, sizeof *t);
     return ferror(f) ? OSM_EIO : 0;
@@ -201,7 +206,7 @@ status_view_order(FILE *f, jv doc)
         fprintf(f, "fallout      %lld open\n", count(doc, "openFallout"));
     jv_free(progress);
 
-    table t = { NULL, 4, 0, 0 };
+    table t = { NULL, 4, 0, 0, NULL };
     jv items = get(doc, "items");
     if (jv_get_kind(items) == JV_KIND_ARRAY && jv_array_length(jv_copy(items)) > 0) {
         fputc('\n', f);
@@ -264,14 +269,16 @@ status_view_order(FILE *f, jv doc)
 /* ------------------------------------------------------------ listing */
 
 int
-status_view_list(FILE *f, jv docs, int header, int64_t now)
+status_view_list(FILE *f, jv docs, status_list_widths *widths, int64_t now)
 {
-    table t = { NULL, 8, 0, 0 };
+    table t = { NULL, STATUS_LIST_COLUMNS, 0, 0, widths->w };
+    int header = !widths->header_done;
     char a[64], b[64];
 
     if (header) {
         cell(&t, "ID"), cell(&t, "EXTERNAL"), cell(&t, "CARTRIDGE"), cell(&t, "STATE");
         cell(&t, "PROGRESS"), cell(&t, "AGE"), cell(&t, "EXPECTED"), cell(&t, "FLAGS");
+        widths->header_done = 1;
     }
     if (jv_get_kind(docs) == JV_KIND_ARRAY) {
         jv_array_foreach(docs, i, doc) {
@@ -383,7 +390,7 @@ status_view_event(FILE *f, jv ev)
 int
 status_view_summary(FILE *f, jv sum)
 {
-    table t = { NULL, 2, 0, 0 };
+    table t = { NULL, 2, 0, 0, NULL };
     jv by_state = get(sum, "byState"), by_cart = get(sum, "byCartridge");
 
     fprintf(f, "%lld orders at %s: %lld open fallout, %lld in jeopardy, %lld late\n\n",

@@ -83,6 +83,12 @@ status_new(store *st)
     return c;
 }
 
+store *
+status_store(status_ctx *c)
+{
+    return c->st;
+}
+
 void
 status_free(status_ctx *c)
 {
@@ -123,7 +129,7 @@ model_of(status_ctx *c, const char *name, const char *version, fulfil_model **ou
     } else if (rc != 0) {
         return rc;
     } else {
-        manifest = jv_parse(json);
+        manifest = json ? jv_parse(json) : jv_null();
         free(json);
     }
     c->models = xrealloc(c->models, (c->nmodels + 1) * sizeof *c->models);
@@ -294,9 +300,9 @@ status_document_row(status_ctx *c, const store_status_order *o, int64_t now, int
             if (flags & STATUS_BRIEF)
                 continue;
             fallout_error(t->error, &message, &details);
+            jv failed_task = t->fallout_of >= 0 ? jv_number((double)t->fallout_of) : jv_null();
             fallout = jv_array_append(
-                fallout, JV_OBJECT(jv_string("task"),
-                                   t->fallout_of >= 0 ? jv_number((double)t->fallout_of) : jv_null(),
+                fallout, JV_OBJECT(jv_string("task"), failed_task,
                                    jv_string("falloutTask"), jv_number((double)t->id),
                                    jv_string("function"), str_or_null(t->function),
                                    jv_string("workgroup"), str_or_null(t->workgroup),

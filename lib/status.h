@@ -8,6 +8,8 @@
  *   lib/status.c         documents: status, event, summary, purge
  *   lib/status-fulfil.c  fulfillment-state model and composition rules
  *   lib/status-view.c    tables and Prometheus text exposition
+ *   lib/status-ops.c     listings through --jq, histories, the event feed,
+ *                        waiting for orders, purging
  *
  * Ownership follows jv.h: jv arguments are consumed unless documented
  * as borrowed; documents returned are the caller's.  Times are int64 ms
@@ -16,6 +18,7 @@
 #ifndef OSM_STATUS_H
 #define OSM_STATUS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +118,9 @@ typedef struct status_ctx status_ctx;
 status_ctx *status_new(store *st);
 void status_free(status_ctx *c);
 
+/* The store c reads. */
+store *status_store(status_ctx *c);
+
 /* Documents without items, tasks and fallout (listings). */
 #define STATUS_BRIEF 1
 
@@ -147,6 +153,77 @@ jv status_event_document(const store_status_event *e);
  */
 jv status_summary_document(jv counts, int64_t now);
 
+/* ------------------------------------------------------------ operations */
+
+/* A --jq predicate, compiled once (about 20 ms: jq 1.6 compiles its builtins). */
+typedef struct status_pred status_pred;
+
+/* Compile expr; OSM_ECONFIG "--jq: MESSAGE" when it does not compile. */
+int status_pred_new(const char *expr, status_pred **out, osm_err *err);
+void status_pred_free(status_pred *p);
+
+/*
+ * Where the operations below send what they find: doc gets each document
+ * (consumed) and returns 0, or a status that stops the operation and is
+ * returned by it; warn (may be NULL) gets a one-line warning, such as a
+ * predicate failing on an order ("order 12: --jq: MESSAGE"), which then
+ * counts as not holding.
+ */
+typedef struct status_sink {
+    int (*doc)(jv doc, void *ctx);
+    void (*warn)(const char *msg, void *ctx);
+    void *ctx;
+} status_sink;
+
+/*
+ * The brief status documents of the orders f selects and, when pred is
+ * not NULL, for whose internal order pred holds; f's offset and limit
+ * then count the orders pred lets through.
+ */
+int status_list(status_ctx *c, const store_status_filter *f, status_pred *pred, int64_t now,
+                const status_sink *out, osm_err *err);
+
+/* The events of order id with ids above after (and for which pred holds); 66 if no such order. */
+int status_history(status_ctx *c, int64_t id, int64_t after, status_pred *pred, int64_t now,
+                   const status_sink *out, osm_err *err);
+
+/*
+ * The event feed: events as they are committed, with ids above after (-1:
+ * after the latest event now), of the orders in orders (an array, not
+ * consumed) or of cartridge cartridge_name's orders, when given, and for
+ * which pred holds; the store is looked at again every poll_ms when
+ * nothing was new, until *stop is set (returns 0).  A store busy for a
+ * moment is looked at again later.
+ */
+int status_follow(status_ctx *c, jv orders, const char *cartridge_name, int64_t after,
+                  status_pred *pred, int poll_ms, volatile sig_atomic_t *stop,
+                  const status_sink *out, osm_err *err);
+
+/* An order in state s has ended for --wait: terminal, failed or waiting_for_revision. */
+int status_has_ended(const char *s);
+
+/*
+ * Wait until every order of ids (an array of existing order ids, not
+ * consumed) has ended or is gone, looking every 50 ms at first, then
+ * less often, up to every 500 ms.  Returns 0; OSM_ETEMPFAIL "--timeout:
+ * the orders have not ended" once timeout_ms (-1: none; real time) has
+ * passed; 128 + the signal when *stop is set to one.
+ */
+int status_wait(status_ctx *c, jv ids, int64_t timeout_ms, volatile sig_atomic_t *stop,
+                osm_err *err);
+
+/*
+ * Delete the orders that ended before before (store_status_purge), batch
+ * orders per transaction, until none is left or *stop (may be NULL) is
+ * set; progress (may be NULL) is told the running total after each
+ * batch.  *deleted is how many went (also on error: what was committed).
+ * When some did, an "orders.purged" event {before, deleted} by actor
+ * records it.
+ */
+int status_purge(status_ctx *c, int64_t before, int batch, const char *actor,
+                 volatile sig_atomic_t *stop, void (*progress)(int64_t total, void *ctx),
+                 void *ctx, int64_t *deleted, osm_err *err);
+
 /* ------------------------------------------------------------ renderings */
 
 /*
@@ -161,10 +238,17 @@ int status_view_order(FILE *f, jv doc);
 /*
  * Status documents (an array, brief or not) as rows of a listing: id,
  * external id, cartridge, state, a progress bar, age (now - createdAt),
- * expected completion and flags (late, jeopardy, fallout).  With header,
- * a column header line first.  Column widths fit the rows given.
+ * expected completion and flags (late, jeopardy, fallout).  A listing
+ * printed in several calls keeps its layout in *widths (zeroed before
+ * the first call, which prints the column header): columns only grow.
  */
-int status_view_list(FILE *f, jv docs, int header, int64_t now);
+#define STATUS_LIST_COLUMNS 8
+typedef struct status_list_widths {
+    size_t w[STATUS_LIST_COLUMNS];
+    int header_done;
+} status_list_widths;
+
+int status_view_list(FILE *f, jv docs, status_list_widths *widths, int64_t now);
 
 /* One event document as one line: id, time, order, task, type, actor, details. */
 int status_view_event(FILE *f, jv event);

@@ -45,8 +45,14 @@ static const char SQL_TASKS[] =
     " items, attempts, temp_failures, expected_ms, started_at, ended_at, jeopardy_at,"
     " created_at, fallout_of"
     " FROM tasks WHERE order_id = ?1 AND (plan_revision = ?2 OR kind = 'fallout') ORDER BY id";
+/* SQLite's JSON parser cuts the manifest down: parsing all of it with jq's costs more. */
 static const char SQL_MANIFEST[] =
-    "SELECT manifest FROM cartridges WHERE name = ?1 AND version = ?2";
+    "SELECT CASE WHEN json_valid(manifest) THEN json_object("
+    "  'fulfillmentStates', json_extract(manifest, '$.fulfillmentStates'),"
+    "  'systems', (SELECT json_group_object(key, json_object('statuses',"
+    "                                                        json_extract(value, '$.statuses')))"
+    "              FROM json_each(manifest, '$.systems'))) END"
+    " FROM cartridges WHERE name = ?1 AND version = ?2";
 
 /*
  * The listing statements.  ?1 states (JSON array), ?2 cartridge, ?3
@@ -78,16 +84,20 @@ static const char SQL_COUNTS[] =
  * Late and in jeopardy, as lib/status.c defines them: late when the
  * requested date is past, or the expected completion after it; in
  * jeopardy when late, when a jeopardy was raised, or when a task of the
- * current plan runs past its expected duration.
+ * current plan runs past its expected duration.  The state terms repeat
+ * the WHERE clauses of the partial indexes orders_open and tasks_active
+ * (share/migrations/002-status.sql) word for word, so that only those
+ * small covering indexes are read.
  */
 static const char SQL_LATE[] =
     "SELECT coalesce(sum(late), 0),"
-    " coalesce(sum(late OR jeopardy_at IS NOT NULL OR (id, plan_revision) IN ("
-    "   SELECT order_id, plan_revision FROM tasks WHERE state IN " ACTIVE_TASK_STATES
-    "   AND kind <> 'fallout' AND started_at + expected_ms < ?1)), 0)"
+    " coalesce(sum(late OR jeopardy_at IS NOT NULL OR EXISTS ("
+    "   SELECT 1 FROM tasks t WHERE t.order_id = x.id AND t.plan_revision = x.plan_revision"
+    "   AND t.state IN " ACTIVE_TASK_STATES " AND t.kind <> 'fallout'"
+    "   AND t.started_at + t.expected_ms < ?1)), 0)"
     " FROM (SELECT id, plan_revision, jeopardy_at,"
     "       requested_at IS NOT NULL AND max(coalesce(expected_at, -1), ?1) > requested_at AS late"
-    "       FROM orders WHERE state IN " OPEN_STATES ")";
+    "       FROM orders WHERE state IN " OPEN_STATES ") x";
 static const char SQL_FALLOUT_OPEN[] =
     "SELECT count(*) FROM tasks WHERE state IN ('waiting', 'claimed') AND kind = 'fallout'";
 
@@ -103,10 +113,14 @@ static const char SQL_EVENTS_ALL[] =
     " ORDER BY e.id LIMIT ?4";
 static const char SQL_LAST_EVENT[] = "SELECT coalesce(max(id), 0) FROM events";
 
-/* The foreign keys cascade to everything that belongs to the order. */
+/*
+ * The foreign keys cascade to everything that belongs to the order.  The
+ * oldest first, along orders_ended ("+state": not along orders_state,
+ * which would sort every completed order for each batch).
+ */
 static const char SQL_PURGE[] =
     "DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE ended_at < ?1"
-    " AND state IN ('completed', 'cancelled', 'aborted') ORDER BY ended_at LIMIT ?2)";
+    " AND +state IN ('completed', 'cancelled', 'aborted') ORDER BY ended_at LIMIT ?2)";
 
 static int
 stmt_fail(osm_err *err)

@@ -78,9 +78,12 @@ int store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status
 void store_status_tasks_free(store_status_task *t, size_t n);
 
 /*
- * The manifest (JSON text, malloc'ed, into *json) of cartridge
- * name@version, deployed or kept for ended orders.  66 when the store has
- * no such version.
+ * What the fulfillment model needs of the manifest of cartridge
+ * name@version (deployed, or kept for ended orders), as JSON text
+ * (malloc'ed, into *json): {"fulfillmentStates": ..., "systems": {NAME:
+ * {"statuses": ...}}}, members null where the manifest has none; *json
+ * NULL when the manifest is not JSON.  66 when the store has no such
+ * version.
  */
 int store_status_manifest(store *s, const char *name, const char *version, char **json,
                           osm_err *err);

@@ -32,6 +32,7 @@
  */
 static const char *const migrations[] = {
     "migrations/001-initial.sql",
+    "migrations/002-status.sql",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

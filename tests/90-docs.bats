@@ -86,6 +86,15 @@ man_examples() {
     done < <(man_examples "$OSM_SRCDIR/man/osm-task.1")
 }
 
+@test "docs: the examples of osm-status(1) run" {
+    export OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    cp -R "$FIXTURES/cartridges/runner" runner
+    while IFS= read -r cmd; do
+        run bash -c "$cmd"
+        [ "$status" -eq 0 ] || { echo "failed ($status): $cmd"; echo "$output"; false; }
+    done < <(man_examples "$OSM_SRCDIR/man/osm-status.1")
+}
+
 @test "docs: the README's tour runs" {
     cp -R "$EXAMPLES" examples
     chmod -R u+w examples

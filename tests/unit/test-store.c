@@ -183,7 +183,7 @@ test_create_and_reopen(void)
 
     db = raw_open(path);
     is_int(raw_int(db, "PRAGMA user_version"), store_schema_version(), "user_version set");
-    is_int(store_schema_version(), 1, "schema version 1");
+    is_int(store_schema_version(), 2, "schema version 2");
     is_int(raw_int(db, "PRAGMA application_id"), 0x4f534d31, "application_id set");
     is_str(raw_text(db, "PRAGMA journal_mode"), "wal", "WAL mode");
     is_int(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
@@ -198,7 +198,7 @@ test_create_and_reopen(void)
     db = store_sqlite(s);
     is_int(raw_int(db, "PRAGMA synchronous"), 2, "synchronous FULL on request");
     is_int(raw_int(db, "PRAGMA busy_timeout"), 250, "busy timeout as asked");
-    is_int(raw_int(db, "PRAGMA user_version"), 1, "still version 1");
+    is_int(raw_int(db, "PRAGMA user_version"), store_schema_version(), "still the latest version");
     store_close(s);
 
     o = (store_opts){ .readonly = 1 };
@@ -271,7 +271,8 @@ test_refusals(void)
     sqlite3_close(db);
     before = slurp(path, &len0);
     is_int(store_open(path, NULL, &s, &err), OSM_ECONFIG, "newer store: 78");
-    want = xasprintf("%s: order store version 99 is newer than this program supports (1)", path);
+    want = xasprintf("%s: order store version 99 is newer than this program supports (%d)", path,
+                     store_schema_version());
     is_str(err.msg, want, "newer store: message");
     free(want);
     after = slurp(path, &len1);
@@ -333,7 +334,7 @@ test_concurrent_migration(void)
     }
     is_int(good, N, "%d processes opening one new store at once all succeed", N);
     db = raw_open(path);
-    is_int(raw_int(db, "PRAGMA user_version"), 1, "migrated once to version 1");
+    is_int(raw_int(db, "PRAGMA user_version"), store_schema_version(), "migrated once to the latest version");
     is_int(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'tasks'"), 1,
            "schema present once");
     sqlite3_close(db);
