@@ -37,15 +37,11 @@ for t in 2026-11-26T09:00:00Z 2026-11-26T12:00:00Z 2026-11-28T12:00:00Z \
 done
 echo
 
-echo "== where the orders stand (manual tasks wait for people: field technicians, packers)"
-ids=$(sqlite3 "$OSM_DB" 'select id from orders order by id' 2>/dev/null || seq 1 14)
-osm-plan $ids |
-    jq -r '[.id, .externalId, .cartridge, .state,
-            "\([.tasks[] | select(.state == "completed")] | length)/\(.tasks | length)",
-            ([.tasks[] | select(.state == "waiting") | .function] | join(","))] | @tsv' |
-    awk -F '\t' 'BEGIN { printf "%-4s %-12s %-10s %-12s %-6s %s\n", "ID", "EXTERNAL", "CARTRIDGE", "STATE", "DONE", "WAITING" }
-                 { printf "%-4s %-12s %-10s %-12s %-6s %s\n", $1, $2, $3, $4, $5, $6 }'
-echo
 echo "== why the invalid sample orders are refused"
-cd "$examples"
-osm-validate -q --format table */orders/[a-z]*.json || test $? -le 65
+(cd "$examples" && osm-validate -q --format table */orders/[a-z]*.json) || test $? -le 65
+echo
+
+# Last, where every order stands.  Manual tasks wait for people (field
+# technicians, packers): those orders stay in progress.
+echo "== where the orders stand"
+osm-status --all --format table </dev/null
