@@ -19,7 +19,11 @@
 # again without running JQ: a retried request is not done twice.
 # OSM_SIM_FAIL_SYSTEM=N (the system's name in capitals, '-' as '_') makes
 # the first N calls fail with exit status 1, for trying out retries and
-# fallout.  Order data is read from stdin only, never from the command line.
+# fallout.  OSM_SIM_HANG_SYSTEM=SECONDS makes every call hang that long
+# (for trying out timeouts); OSM_SIM_ASYNC_SYSTEM=1 makes the system answer
+# {"status": "accepted", "correlationId": ...} and do the work later (an
+# asynchronous system).  Order data is read from stdin only, never from
+# the command line.
 
 sim_run() {
     sim_system=$1
@@ -30,6 +34,22 @@ sim_run() {
     case $sim_var in
     *[!A-Z0-9_]*) echo "$0: bad system name '$sim_system'" >&2; exit 2 ;;
     esac
+    sim_upper=${sim_var#OSM_SIM_FAIL_}
+    sim_hang=
+    eval "sim_hang=\${OSM_SIM_HANG_$sim_upper:-}"
+    case $sim_hang in
+    '') ;;
+    *[!0-9]*) echo "$0: OSM_SIM_HANG_$sim_upper must be a number of seconds" >&2; exit 2 ;;
+    *) cat >/dev/null; sleep "$sim_hang" ;;
+    esac
+    sim_async=
+    eval "sim_async=\${OSM_SIM_ASYNC_$sim_upper:-}"
+    if [ "$sim_async" = 1 ]; then
+        cat >/dev/null
+        printf '{"status":"accepted","externalStatus":"QUEUED","correlationId":"%s-%s"}\n' \
+            "$sim_system" "${OSM_IDEMPOTENCY_KEY:-${OSM_TASK_ID:-0}}"
+        exit 0
+    fi
     sim_fail=0
     eval "sim_fail=\${$sim_var:-0}"
     case $sim_fail in
