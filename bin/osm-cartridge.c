@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cartridge.h"
+#include "carttest.h"
 #include "cli.h"
 #include "clock.h"
 #include "embedded.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "  export NAME@VERSION [-o FILE]\n"
     "                               write a deployed cartridge's archive\n"
     "  default NAME@VERSION         make VERSION the default for new orders\n"
+    "  test DIR|FILE...             run the cartridge's tests (TAP)\n"
     "\n"
     "options:\n"
     "  -d, --db PATH        order store (default $OSM_DB, else ./osm.db)\n"
@@ -323,6 +325,34 @@ cmd_init(int argc, char **argv)
                               jv_string("name"), jv_string(name), jv_string("path"),
                               jv_string(dir), jv_string("files"), jv_number(n)),
                     opt.json_flags);
+}
+
+/*
+ * test DIR|FILE...: each cartridge's tests/NAME.order.json through a
+ * throwaway store, TAP on stdout; 1 when any test failed.
+ */
+static int
+cmd_test(int argc, char **argv)
+{
+    int rc = 0;
+    if (argc < 1)
+        return usage_error("test: expected a cartridge directory or archive%s", "");
+    for (int i = 0; i < argc; i++) {
+        osm_err err = { 0, "" };
+        int failed = 0, r;
+        if (argc > 1)
+            printf("# %s\n", argv[i]);
+        r = carttest_run(argv[i], stdout, &failed, &err);
+        if (r != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+            continue;
+        }
+        if (failed) {
+            diag_error("%s: %d test%s failed", argv[i], failed, failed == 1 ? "" : "s");
+            rc = osm_worst(rc, OSM_NEGATIVE);
+        }
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------ store verbs */
@@ -700,6 +730,7 @@ static const struct verb {
     { "init", cmd_init },         { "check", cmd_check },   { "pack", cmd_pack },
     { "deploy", cmd_deploy },     { "undeploy", cmd_undeploy }, { "list", cmd_list },
     { "show", cmd_show },         { "export", cmd_export }, { "default", cmd_default },
+    { "test", cmd_test },
 };
 
 int

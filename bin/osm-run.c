@@ -17,13 +17,14 @@
 #include "clock.h"
 #include "engine.h"
 #include "json.h"
+#include "notify.h"
 #include "store.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
     "usage: osm-run [-qv] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
     "               [--wait [--timeout DURATION]] [--system NAME] [--cartridge NAME]\n"
-    "               [--function NAME] [--max-tasks N] [--pretty] [ID...]\n"
+    "               [--function NAME] [--max-tasks N] [--notify-only] [--pretty] [ID...]\n"
     "\n"
     "Run the tasks of the orders given as ids or as order documents on standard\n"
     "input until they can go no further now, and print each order.\n"
@@ -40,6 +41,7 @@ static const char usage_text[] =
     "      --cartridge NAME   only orders of this cartridge\n"
     "      --function NAME    only tasks of this fulfillment function\n"
     "      --max-tasks N      start at most N tasks, then finish\n"
+    "      --notify-only      deliver pending notifications and run nothing\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -114,7 +116,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM, OPT_CARTRIDGE,
-           OPT_FUNCTION, OPT_MAX };
+           OPT_FUNCTION, OPT_MAX, OPT_NOTIFY_ONLY };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -128,6 +130,7 @@ main(int argc, char **argv)
         { "cartridge", required_argument, NULL, OPT_CARTRIDGE },
         { "function", required_argument, NULL, OPT_FUNCTION },
         { "max-tasks", required_argument, NULL, OPT_MAX },
+        { "notify-only", no_argument, NULL, OPT_NOTIFY_ONLY },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -142,7 +145,7 @@ main(int argc, char **argv)
     engine *e = NULL;
     engine_opts eo = { 0 };
     const char *db = NULL;
-    int all = 0, loop = 0, wait = 0, json_flags = 0, c, rc = 0;
+    int all = 0, loop = 0, wait = 0, notify_only = 0, json_flags = 0, c, rc = 0;
     long jobs = 1, max_tasks = 0;
     int64_t interval = 1000, timeout = -1;
     ids given = { jv_array() };
@@ -181,6 +184,7 @@ main(int argc, char **argv)
         case OPT_SYSTEM: eo.filter.system = optarg; break;
         case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;
         case OPT_FUNCTION: eo.filter.function = optarg; break;
+        case OPT_NOTIFY_ONLY: notify_only = 1; break;
         case OPT_PRETTY: json_flags |= JSON_PRETTY; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
@@ -205,9 +209,12 @@ main(int argc, char **argv)
         jv_free(given.list);
         return diag_report(&err);
     }
-    if (!all && !loop && optind >= argc)
+    if (notify_only && (wait || loop))
+        return usage_error("--notify-only delivers and ends: not with --wait or --loop%s", "");
+    if (!all && !loop && !notify_only && optind >= argc)
         rc = cli_inputs(0, NULL, 0, collect_id, &given);
-    int targeted = !all && !loop;
+    /* --notify-only without ids: every order's notifications */
+    int targeted = !all && !loop && (!notify_only || optind < argc);
     if (targeted || (loop && jv_array_length(jv_copy(given.list)) > 0))
         eo.filter.orders = jv_copy(given.list);
 
@@ -224,9 +231,22 @@ main(int argc, char **argv)
     e = engine_new(st, cat, &eo);
 
     int64_t started = clock_monotonic_ms();
-    int stopping = 0;
+    int stopping = 0, housekeep = 1;
     for (;;) {
         int progress = 0, r;
+        if (notify_only) {
+            if ((r = notify_deliver(e, NULL, NULL, &err)) != 0)
+                rc = osm_worst(rc, diag_report(&err));
+            break;
+        }
+        if (housekeep && !stopping) {
+            /* kept answers, response timeouts, jeopardy: once a round */
+            housekeep = 0;
+            if ((r = engine_housekeep(e, &err)) != 0) {
+                rc = osm_worst(rc, diag_report(&err));
+                break;
+            }
+        }
         if (stop_signal && !stopping) {
             diag_info("signal %d: finishing running hooks", (int)stop_signal);
             engine_stop(e);
@@ -239,6 +259,12 @@ main(int argc, char **argv)
         }
         if (progress || engine_running(e))
             continue;
+        /* the round is done: tell the notification hook what happened */
+        housekeep = 1;
+        if ((r = notify_deliver(e, NULL, NULL, &err)) != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+            break;
+        }
         if (stopping)
             break;
         if (max_tasks && engine_started(e) >= max_tasks)

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "json.h"
+#include "respond.h"
 #include "store-ops.h"
 #include "store.h"
 #include "taskops.h"
@@ -34,6 +35,8 @@ static const char usage_text[] =
     "  retry ID [--data FILE|-]\n"
     "                         run a failed task again, after fixing order data\n"
     "  skip ID --reason TEXT  mark a failed task done without running it\n"
+    "  respond --correlation ID [FILE|-]\n"
+    "                         an external system's later answer to a waiting task\n"
     "orders (ids as arguments, or order documents on standard input):\n"
     "  order suspend|resume|resolve [ID...]\n"
     "  order abort|fail --reason TEXT [ID...]\n"
@@ -51,6 +54,7 @@ static const char usage_text[] =
     "  -o, --order ID         list: only this order's tasks\n"
     "  -t, --to USER          assign: the member to give the task to\n"
     "  -r, --reason TEXT      why (fail, skip, abort)\n"
+    "  -c, --correlation ID   respond: the correlation id the system gave\n"
     "      --status S         complete: the external status to record\n"
     "      --data FILE        complete, retry: JSON object merged into the order ('-': stdin)\n"
     "      --format FMT       json (default) or table\n"
@@ -61,7 +65,7 @@ static const char usage_text[] =
     "  -V, --version          show the version\n";
 
 static struct {
-    const char *db, *workgroup, *state, *to, *reason, *status, *data;
+    const char *db, *workgroup, *state, *to, *reason, *status, *data, *correlation;
     int64_t order;
     int mine, table, json_flags;
 } opt;
@@ -248,6 +252,42 @@ task_verb(const char *verb, int argc, char **argv)
     return cli_emit(task_times(doc), opt.json_flags);
 }
 
+/* One answer of the stream given to respond. */
+static int
+answer(jv v, const char *source, long line, void *ctx)
+{
+    osm_err err = { 0, "" };
+    jv doc;
+    int kept;
+    (void)ctx;
+    int rc = respond_deliver(ops.st, ops.cat, ops.user, opt.correlation, v, &doc, &kept, &err);
+    if (rc != 0) {
+        if (rc == OSM_EDATA)
+            osm_err_prefix(&err, "%s:%ld", source, line);
+        return diag_report(&err);
+    }
+    if (kept) {
+        jv o = jv_object_get(jv_copy(doc), jv_string("order"));
+        jv s = jv_object_get(jv_copy(doc), jv_string("orderState"));
+        diag_info("order %.0f is %s: the answer is kept until it resumes", jv_number_value(o),
+                  jv_string_value(s));
+        jv_free(o);
+        jv_free(s);
+    }
+    return cli_emit(task_times(doc), opt.json_flags);
+}
+
+/* respond --correlation ID [FILE|-]: answers (one or more JSON objects) in order. */
+static int
+cmd_respond(int argc, char **argv)
+{
+    if (!opt.correlation)
+        return usage_error("respond: --correlation ID is required%s", "");
+    if (argc > 1)
+        return usage_error("respond: at most one FILE%s", "");
+    return cli_inputs(argc, argv, 0, answer, NULL);
+}
+
 typedef struct order_op {
     const char *op;
     int worst;
@@ -412,6 +452,7 @@ main(int argc, char **argv)
         { "order", required_argument, NULL, 'o' },
         { "to", required_argument, NULL, 't' },
         { "reason", required_argument, NULL, 'r' },
+        { "correlation", required_argument, NULL, 'c' },
         { "status", required_argument, NULL, OPT_STATUS },
         { "data", required_argument, NULL, OPT_DATA },
         { "format", required_argument, NULL, OPT_FORMAT },
@@ -431,7 +472,7 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:w:s:mo:t:r:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:w:s:mo:t:r:c:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
         case 'w': opt.workgroup = optarg; break;
@@ -443,6 +484,7 @@ main(int argc, char **argv)
             break;
         case 't': opt.to = optarg; break;
         case 'r': opt.reason = optarg; break;
+        case 'c': opt.correlation = optarg; break;
         case OPT_STATUS: opt.status = optarg; break;
         case OPT_DATA: opt.data = optarg; break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
@@ -465,6 +507,7 @@ main(int argc, char **argv)
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     int known = strcmp(verb, "list") == 0 || strcmp(verb, "workgroup") == 0 ||
+                strcmp(verb, "respond") == 0 ||
                 strcmp(verb, "fail") == 0 || strcmp(verb, "order") == 0;
     for (size_t i = 0; i < sizeof task_verbs / sizeof task_verbs[0]; i++)
         known |= strcmp(verb, task_verbs[i]) == 0;
@@ -480,7 +523,9 @@ main(int argc, char **argv)
     ops.conf = conf;
     ops.user = cli_user();
 
-    if (strcmp(verb, "list") == 0) {
+    if (strcmp(verb, "respond") == 0) {
+        rc = cmd_respond(nargs, args);
+    } else if (strcmp(verb, "list") == 0) {
         rc = nargs ? usage_error("list: unexpected argument%s", "") : cmd_list();
     } else if (strcmp(verb, "workgroup") == 0) {
         rc = cmd_workgroup(nargs, args);

@@ -22,7 +22,10 @@
 #include "engine.h"
 #include "hook.h"
 #include "json.h"
+#include "notify.h"
+#include "respond.h"
 #include "sha256.h"
+#include "store-async.h"
 #include "xalloc.h"
 
 #define DEFAULT_TIMEOUT_MS (5 * 60 * 1000)
@@ -216,9 +219,27 @@ task_doc(const store_task *t, int attempt)
                      jv_number(attempt));
 }
 
+store *
+engine_store(engine *e)
+{
+    return e->st;
+}
+
+catalog *
+engine_catalog(engine *e)
+{
+    return e->cat;
+}
+
+const engine_opts *
+engine_options(const engine *e)
+{
+    return &e->o;
+}
+
 /* Where the cartridge's files are on disk, extracting them once. */
-static const char *
-cartridge_dir(engine *e, cartridge *c, osm_err *err)
+const char *
+engine_cartridge_dir(engine *e, cartridge *c, osm_err *err)
 {
     void *buf;
     size_t len;
@@ -331,14 +352,18 @@ engine_fallout_workgroup(cartridge *c, const char *function)
 
 /* Record an outcome of task id (run under fencing) in one transaction. */
 static int
-record(engine *e, int64_t order_id, int64_t task_id, int64_t fencing, outcome *oc,
+record(engine *e, cartridge *c, int64_t order_id, int64_t task_id, int64_t fencing, outcome *oc,
        osm_err *err)
 {
-    int64_t now = clock_now();
-    int rc;
+    int64_t now = clock_now(), mark = 0;
+    int notify = notify_subscribes(c), rc;
 
     if ((rc = store_begin(e->st, err)) != 0)
         return rc;
+    if (notify && (rc = notify_mark(e->st, &mark, err)) != 0) {
+        store_rollback(e->st);
+        return rc;
+    }
     rc = store_task_finish(e->st, task_id, fencing, &oc->t, e->o.actor, now, err);
     if (rc == OSM_NEGATIVE) {
         store_rollback(e->st);
@@ -354,6 +379,8 @@ record(engine *e, int64_t order_id, int64_t task_id, int64_t fencing, outcome *o
                                oc->fallout_wg, jv_copy(oc->fallout), e->o.actor, now, err);
     if (rc == 0)
         rc = store_order_rollup(e->st, order_id, e->o.actor, now, NULL, err);
+    if (rc == 0 && notify)
+        rc = notify_enqueue_order(e->st, mark, order_id, c, err);
     if (rc != 0) {
         store_rollback(e->st);
         return rc;
@@ -692,7 +719,7 @@ start_hook(engine *e, cartridge *c, const store_task *t, const order_rec *o, int
     } else {
         request = input;
     }
-    const char *dir = cartridge_dir(e, c, err);
+    const char *dir = engine_cartridge_dir(e, c, err);
     if (!dir || (rc = hook_setup(e, c, t, &spec, err)) != 0) {
         jv_free(request);
         jv_free(taskdoc);
@@ -891,10 +918,10 @@ held(engine *e, cartridge *c, const store_task *t, const order_rec *o, int64_t n
 
 /* Claim t (and start its order), in one transaction. */
 static int
-claim(engine *e, const store_task *t, int64_t lease_until, int count, int64_t *fencing,
-      int *attempts, osm_err *err)
+claim(engine *e, cartridge *c, const store_task *t, int64_t lease_until, int count,
+      int64_t *fencing, int *attempts, osm_err *err)
 {
-    int64_t now = clock_now();
+    int64_t now = clock_now(), mark = 0;
     int rc;
     char owner[128], host[64] = "localhost";
     gethostname(host, sizeof host - 1);
@@ -903,10 +930,15 @@ claim(engine *e, const store_task *t, int64_t lease_until, int count, int64_t *f
         return rc;
     rc = store_task_claim(e->st, t->id, owner, lease_until, now, count, fencing, attempts, err);
     if (rc == 0 && strcmp(t->order_state, "not_started") == 0) {
-        rc = store_order_transition(e->st, t->order_id, "not_started", "in_progress", NULL,
-                                    e->o.actor, now, err);
+        if (notify_subscribes(c))
+            rc = notify_mark(e->st, &mark, err);
+        if (rc == 0)
+            rc = store_order_transition(e->st, t->order_id, "not_started", "in_progress", NULL,
+                                        e->o.actor, now, err);
         if (rc == OSM_NEGATIVE)
             rc = 0;
+        else if (rc == 0 && notify_subscribes(c))
+            rc = notify_enqueue_order(e->st, mark, t->order_id, c, err);
     }
     if (rc != 0) {
         store_rollback(e->st);
@@ -942,7 +974,7 @@ start_task(engine *e, const store_task *t, osm_err *err)
         spec_free(&spec);
     }
     int count = strcmp(t->kind, "timer") != 0 && strcmp(t->kind, "manual") != 0;
-    rc = claim(e, t, now + lease + LEASE_MARGIN_MS, count, &fencing, &attempts, err);
+    rc = claim(e, c, t, now + lease + LEASE_MARGIN_MS, count, &fencing, &attempts, err);
     if (rc == OSM_NEGATIVE) {
         order_rec_free(&o);
         return 0;   /* another worker took it */
@@ -979,7 +1011,7 @@ start_task(engine *e, const store_task *t, osm_err *err)
         oc.t.state = "waiting";
     }
     order_rec_free(&o);
-    rc = record(e, t->order_id, t->id, fencing, &oc, err);
+    rc = record(e, c, t->order_id, t->id, fencing, &oc, err);
     outcome_free(&oc);
     free(errbuf);
     return rc == OSM_NEGATIVE ? 1 : (rc == 0 ? 1 : rc);
@@ -1045,7 +1077,7 @@ engine_step(engine *e, int64_t wait_ms, int *progress, osm_err *err)
         hook_collect(r->h, &res);
         outcome_init(&oc);
         hook_outcome(e, r, &res, &oc, &errbuf);
-        int rr = record(e, r->order_id, r->task_id, r->fencing, &oc, err);
+        int rr = record(e, r->c, r->order_id, r->task_id, r->fencing, &oc, err);
         outcome_free(&oc);
         free(errbuf);
         hook_result_free(&res);
@@ -1057,4 +1089,30 @@ engine_step(engine *e, int64_t wait_ms, int *progress, osm_err *err)
             rc = rr;
     }
     return rc;
+}
+
+/* ------------------------------------------------------------ housekeeping */
+
+int
+engine_housekeep(engine *e, osm_err *err)
+{
+    int rc, applied;
+
+    if ((rc = store_begin(e->st, err)) != 0)
+        return rc;
+    int64_t mark;
+    rc = notify_mark(e->st, &mark, err);
+    if (rc == 0)
+        rc = respond_apply_kept(e->st, e->cat, e->o.actor, &e->o.filter, &applied, err);
+    if (rc == 0)
+        rc = store_jeopardy_raise(e->st, &e->o.filter, e->o.actor, clock_now(), NULL, err);
+    if (rc == 0)
+        rc = notify_enqueue(e->st, mark, err);
+    if (rc != 0) {
+        store_rollback(e->st);
+        return rc;
+    }
+    if ((rc = store_commit(e->st, err)) != 0)
+        return rc;
+    return respond_timeouts(e->st, e->cat, e->o.actor, &e->o.filter, NULL, err);
 }

@@ -57,6 +57,21 @@ int engine_map_response(cartridge *c, const char *function, const order_rec *o, 
 /* The workgroup that gets function's fallout (static storage), or NULL. */
 const char *engine_fallout_workgroup(cartridge *c, const char *function);
 
+/*
+ * Work that is not a task, for each round of osm-run before its steps:
+ * answers kept while their order was suspended are applied, waiting
+ * tasks past their response timeout fall out, and jeopardy is raised on
+ * tasks and orders running late.  Returns 0 or a store status.
+ */
+int engine_housekeep(engine *e, osm_err *err);
+
+/* Where cartridge c's files are on disk (extracted once per store). */
+const char *engine_cartridge_dir(engine *e, cartridge *c, osm_err *err);
+
+store *engine_store(engine *e);
+catalog *engine_catalog(engine *e);
+const engine_opts *engine_options(const engine *e);
+
 /* Kill running hooks (their leases expire; another worker retakes them). */
 void engine_free(engine *e);
 

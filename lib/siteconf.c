@@ -180,7 +180,7 @@ siteconf_new(void)
 {
     osm_config *c = xcalloc(1, sizeof *c);
     c->busy_timeout_ms = 5000;
-    c->notify_timeout_ms = 30000;
+    c->notify_timeout_ms = -1;        /* not set: the cartridge's, else the default */
     c->warnings = jv_array();
     return c;
 }

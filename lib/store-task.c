@@ -13,17 +13,26 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
+#include "store-async.h"
 #include "store-int.h"
 #include "store.h"
 #include "xalloc.h"
 
 #define DONE_STATES "('completed', 'skipped')"
 
-static const char SQL_TASK_CANDIDATES[] =
-    "SELECT t.id, t.order_id, t.function, t.kind, t.system, t.state, t.workgroup,"
-    " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"
-    " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision"
+#define TASK_ROW                                                                        \
+    "SELECT t.id, t.order_id, t.function, t.kind, t.system, t.state, t.workgroup,"      \
+    " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"       \
+    " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision" \
     " FROM tasks t JOIN orders o ON o.id = t.order_id"
+#define TASK_FILTER                                                                     \
+    " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"              \
+    " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
+    " AND (?4 IS NULL OR t.function = ?4)"
+
+static const char SQL_TASK_CANDIDATES[] =
+    TASK_ROW
     " WHERE t.plan_revision = o.plan_revision AND t.kind <> 'fallout'"
     " AND o.state IN ('not_started', 'in_progress')"
     " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
@@ -80,6 +89,47 @@ static const char SQL_ORDER_ROLLUP[] =
     " WHERE t.order_id = ?1 AND t.kind <> 'fallout' AND t.plan_revision = o.plan_revision";
 static const char SQL_ORDER_STATES[] =
     "SELECT id, state FROM orders WHERE id IN (SELECT value FROM json_each(?1))";
+static const char SQL_ASYNC_TASK_FIND[] =
+    TASK_ROW " WHERE (?1 > 0 AND t.id = ?1) OR (?1 <= 0 AND t.correlation_id = ?2)";
+static const char SQL_ASYNC_ANSWER[] =
+    "UPDATE tasks SET state = ?2, response = coalesce(?3, response),"
+    " external_status = coalesce(?4, external_status), error = ?5,"
+    " deadline_at = CASE WHEN ?2 = 'waiting' THEN deadline_at END, updated_at = ?6,"
+    " ended_at = CASE WHEN ?2 IN ('completed', 'failed') THEN ?6 END"
+    " WHERE id = ?1 AND state = 'waiting'"
+    " RETURNING order_id, function, attempts";
+static const char SQL_ASYNC_RESPONSE_ADD[] =
+    "INSERT INTO responses (task_id, correlation_id, actor, body, received_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_ASYNC_RESPONSES_PENDING[] =
+    "SELECT r.id, r.task_id, t.order_id, r.body FROM responses r"
+    " JOIN tasks t ON t.id = r.task_id JOIN orders o ON o.id = t.order_id"
+    " WHERE r.applied_at IS NULL AND o.state NOT IN ('suspended', 'amending')"
+    " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    " AND (?2 IS NULL OR o.cartridge = ?2)"
+    " ORDER BY r.id";
+static const char SQL_ASYNC_RESPONSE_APPLIED[] =
+    "UPDATE responses SET applied_at = ?2 WHERE id = ?1";
+static const char SQL_JEOPARDY_TASKS[] =
+    "UPDATE tasks SET jeopardy_at = ?5 WHERE id IN (SELECT t.id FROM tasks t"
+    " JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state IN ('running', 'waiting', 'claimed') AND t.kind NOT IN ('timer', 'fallout')"
+    " AND t.jeopardy_at IS NULL AND t.expected_ms > 0 AND t.started_at + t.expected_ms < ?5"
+    " AND t.plan_revision = o.plan_revision AND o.state = 'in_progress'" TASK_FILTER ")"
+    " RETURNING id, order_id, function, expected_ms, started_at";
+static const char SQL_JEOPARDY_ORDERS[] =
+    "UPDATE orders SET jeopardy_at = ?3 WHERE id IN (SELECT o.id FROM orders o"
+    " WHERE o.state IN ('not_started', 'in_progress') AND o.jeopardy_at IS NULL"
+    " AND o.requested_at IS NOT NULL AND max(coalesce(o.expected_at, 0), ?3) > o.requested_at"
+    " AND (?1 IS NULL OR o.id IN (SELECT value FROM json_each(?1)))"
+    " AND (?2 IS NULL OR o.cartridge = ?2))"
+    " RETURNING id, requested_at, expected_at";
+static const char SQL_ASYNC_ORDER_EVENTS[] =
+    "SELECT type FROM events WHERE order_id = ?1 ORDER BY id";
+static const char SQL_ASYNC_OVERDUE[] =
+    TASK_ROW " WHERE t.state = 'waiting' AND t.deadline_at IS NOT NULL AND t.deadline_at < ?5"
+    " AND o.state IN ('not_started', 'in_progress')" TASK_FILTER
+    " ORDER BY t.deadline_at, t.id";
 
 static int
 stmt_fail(osm_err *err)
@@ -120,17 +170,43 @@ store_tasks_free(store_task *t, size_t n)
     free(t);
 }
 
-int
-store_task_candidates(store *s, const store_task_filter *f, int64_t now, int limit,
-                      store_task **out, size_t *n, osm_err *err)
+/* A row of TASK_ROW into *t. */
+static void
+read_task(sqlite3_stmt *st, store_task *t)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_CANDIDATES, SQL_TASK_CANDIDATES, err);
-    int rc;
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    t->order_id = sqlite3_column_int64(st, 1);
+    t->function = store_col_strdup(st, 2);
+    t->kind = store_col_strdup(st, 3);
+    t->system = store_col_strdup(st, 4);
+    t->state = store_col_strdup(st, 5);
+    t->workgroup = store_col_strdup(st, 6);
+    t->group = store_col_strdup(st, 7);
+    const char *items = (const char *)sqlite3_column_text(st, 8);
+    t->items = items ? jv_parse(items) : jv_array();
+    if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
+        jv_free(t->items);
+        t->items = jv_array();
+    }
+    t->attempts = sqlite3_column_int(st, 9);
+    t->temp_failures = sqlite3_column_int(st, 10);
+    t->fencing = sqlite3_column_int64(st, 11);
+    t->not_before = col_time(st, 12);
+    t->expected_ms = col_time(st, 13);
+    t->started_at = col_time(st, 14);
+    t->cartridge = store_col_strdup(st, 15);
+    t->cartridge_version = store_col_strdup(st, 16);
+    t->order_state = store_col_strdup(st, 17);
+    t->plan_revision = sqlite3_column_int(st, 18);
+}
 
-    *out = NULL;
-    *n = 0;
-    if (!st)
-        return stmt_fail(err);
+/* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */
+static void
+bind_filter(sqlite3_stmt *st, const store_task_filter *f)
+{
+    if (!f)
+        return;
     if (jv_get_kind(f->orders) == JV_KIND_ARRAY) {
         jv text = jv_dump_string(jv_copy(f->orders), 0);
         sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
@@ -139,36 +215,16 @@ store_task_candidates(store *s, const store_task_filter *f, int64_t now, int lim
     store_bind_text(st, 2, f->system);
     store_bind_text(st, 3, f->cartridge);
     store_bind_text(st, 4, f->function);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int(st, 6, limit);
+}
+
+/* Step st (TASK_ROW rows) to the end into *out, *n; hands st back. */
+static int
+collect_tasks(store *s, sqlite3_stmt *st, store_task **out, size_t *n, osm_err *err)
+{
+    int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *out = xrealloc(*out, (*n + 1) * sizeof **out);
-        store_task *t = &(*out)[(*n)++];
-        memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
-        t->order_id = sqlite3_column_int64(st, 1);
-        t->function = store_col_strdup(st, 2);
-        t->kind = store_col_strdup(st, 3);
-        t->system = store_col_strdup(st, 4);
-        t->state = store_col_strdup(st, 5);
-        t->workgroup = store_col_strdup(st, 6);
-        t->group = store_col_strdup(st, 7);
-        const char *items = (const char *)sqlite3_column_text(st, 8);
-        t->items = items ? jv_parse(items) : jv_array();
-        if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
-            jv_free(t->items);
-            t->items = jv_array();
-        }
-        t->attempts = sqlite3_column_int(st, 9);
-        t->temp_failures = sqlite3_column_int(st, 10);
-        t->fencing = sqlite3_column_int64(st, 11);
-        t->not_before = col_time(st, 12);
-        t->expected_ms = col_time(st, 13);
-        t->started_at = col_time(st, 14);
-        t->cartridge = store_col_strdup(st, 15);
-        t->cartridge_version = store_col_strdup(st, 16);
-        t->order_state = store_col_strdup(st, 17);
-        t->plan_revision = sqlite3_column_int(st, 18);
+        read_task(st, &(*out)[(*n)++]);
     }
     if (rc != SQLITE_DONE) {
         rc = store_sqlfail(s, rc, err);
@@ -180,6 +236,22 @@ store_task_candidates(store *s, const store_task_filter *f, int64_t now, int lim
     }
     store_stmt_done(st);
     return 0;
+}
+
+int
+store_task_candidates(store *s, const store_task_filter *f, int64_t now, int limit,
+                      store_task **out, size_t *n, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_TASK_CANDIDATES, SQL_TASK_CANDIDATES, err);
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return stmt_fail(err);
+    bind_filter(st, f);
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int(st, 6, limit);
+    return collect_tasks(s, st, out, n, err);
 }
 
 int
@@ -486,6 +558,249 @@ store_order_states(store *s, jv ids, jv *out, osm_err *err)
         *out = jv_object_set(*out, jv_string(key),
                              jv_string((const char *)sqlite3_column_text(st, 1)));
     }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------ asynchronous answers */
+
+int
+store_task_find(store *s, int64_t id, const char *corr, store_task **out, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_TASK_FIND, SQL_ASYNC_TASK_FIND, err);
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    if (!st)
+        return stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    store_bind_text(st, 2, corr);
+    if ((rc = collect_tasks(s, st, out, &n, err)) != 0)
+        return rc;
+    if (n == 0) {
+        if (id > 0)
+            return osm_fail(err, OSM_ENOINPUT, "no such task: %lld", (long long)id);
+        return osm_fail(err, OSM_ENOINPUT, "no task waits for correlation id \"%s\"",
+                        corr ? corr : "");
+    }
+    return 0;
+}
+
+int
+store_task_answer(store *s, int64_t id, const task_outcome *o, const char *actor, int64_t now,
+                  osm_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = store_in_tx(s, "store_task_answer", err)) != 0)
+        return rc;
+    if (!(st = store_stmt(s, ST_ASYNC_ANSWER, SQL_ASYNC_ANSWER, err)))
+        return stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    store_bind_text(st, 2, o->state);
+    store_bind_text(st, 3, o->response);
+    store_bind_text(st, 4, o->external_status);
+    store_bind_text(st, 5, o->error);
+    sqlite3_bind_int64(st, 6, now);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? OSM_NEGATIVE : store_sqlfail(s, rc, err);
+        store_stmt_done(st);
+        return rc;
+    }
+    int64_t order_id = sqlite3_column_int64(st, 0);
+    char *function = store_col_strdup(st, 1);
+    int attempts = sqlite3_column_int(st, 2);
+    store_stmt_done(st);
+    if (strcmp(o->state, "waiting") == 0) {
+        free(function);
+        return 0;
+    }
+    jv data = JV_OBJECT(jv_string("function"), jv_string(function), jv_string("from"),
+                        jv_string("waiting"), jv_string("to"), jv_string(o->state),
+                        jv_string("attempts"), jv_number(attempts));
+    if (o->error)
+        data = jv_object_set(data, jv_string("error"), jv_string(o->error));
+    free(function);
+    return store_event_add(s, order_id, id, "task.state", actor, data, now, NULL, err);
+}
+
+int
+store_response_add(store *s, int64_t task_id, const char *corr, const char *actor, jv body,
+                   int64_t now, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_ADD, SQL_ASYNC_RESPONSE_ADD, err);
+    int rc;
+    if (!st) {
+        jv_free(body);
+        return stmt_fail(err);
+    }
+    jv text = jv_dump_string(body, 0);
+    sqlite3_bind_int64(st, 1, task_id);
+    store_bind_text(st, 2, corr);
+    store_bind_text(st, 3, actor);
+    sqlite3_bind_text(st, 4, jv_string_value(text), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, now);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    jv_free(text);
+    return rc;
+}
+
+int
+store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSES_PENDING, SQL_ASYNC_RESPONSES_PENDING, err);
+    int rc;
+
+    *out = jv_array();
+    if (!st)
+        return stmt_fail(err);
+    if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
+        jv text = jv_dump_string(jv_copy(f->orders), 0);
+        sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+        jv_free(text);
+    }
+    if (f)
+        store_bind_text(st, 2, f->cartridge);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(st, 3);
+        *out = jv_array_append(*out, JV_OBJECT(jv_string("id"),
+                                               jv_number((double)sqlite3_column_int64(st, 0)),
+                                               jv_string("task"),
+                                               jv_number((double)sqlite3_column_int64(st, 1)),
+                                               jv_string("order"),
+                                               jv_number((double)sqlite3_column_int64(st, 2)),
+                                               jv_string("body"), jv_parse(body ? body : "null")));
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_response_applied(store *s, int64_t id, int64_t now, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_APPLIED, SQL_ASYNC_RESPONSE_APPLIED, err);
+    int rc;
+    if (!st)
+        return stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_tasks_overdue(store *s, const store_task_filter *f, int64_t now, store_task **out,
+                    size_t *n, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_OVERDUE, SQL_ASYNC_OVERDUE, err);
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return stmt_fail(err);
+    bind_filter(st, f);
+    sqlite3_bind_int64(st, 5, now);
+    return collect_tasks(s, st, out, n, err);
+}
+
+/* ------------------------------------------------------------ jeopardy */
+
+int
+store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, int64_t now,
+                     int *n, osm_err *err)
+{
+    sqlite3_stmt *st;
+    jv raised = jv_array();
+    int rc;
+    char a[CLOCK_RFC3339_MAX], b[CLOCK_RFC3339_MAX], d[CLOCK_DURATION_MAX];
+
+    if (n)
+        *n = 0;
+    if ((rc = store_in_tx(s, "store_jeopardy_raise", err)) != 0 ||
+        !(st = store_stmt(s, ST_JEOPARDY_TASKS, SQL_JEOPARDY_TASKS, err))) {
+        jv_free(raised);
+        return rc ? rc : stmt_fail(err);
+    }
+    bind_filter(st, f);
+    sqlite3_bind_int64(st, 5, now);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        duration_format(sqlite3_column_int64(st, 3), d);
+        rfc3339_format(sqlite3_column_int64(st, 4), a);
+        raised = jv_array_append(
+            raised, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 1)),
+                             jv_number((double)sqlite3_column_int64(st, 0)),
+                             JV_OBJECT(jv_string("reason"), jv_string("task late"),
+                                       jv_string("function"),
+                                       jv_string((const char *)sqlite3_column_text(st, 2)),
+                                       jv_string("expectedDuration"), jv_string(d),
+                                       jv_string("startedAt"), jv_string(a))));
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    if (rc == 0 && (st = store_stmt(s, ST_JEOPARDY_ORDERS, SQL_JEOPARDY_ORDERS, err))) {
+        if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
+            jv text = jv_dump_string(jv_copy(f->orders), 0);
+            sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+            jv_free(text);
+        }
+        if (f)
+            store_bind_text(st, 2, f->cartridge);
+        sqlite3_bind_int64(st, 3, now);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t req = sqlite3_column_int64(st, 1), exp = col_time(st, 2);
+            if (exp < now)
+                exp = now;
+            rfc3339_format(req, a);
+            rfc3339_format(exp, b);
+            duration_format(exp - req, d);
+            raised = jv_array_append(
+                raised, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 0)), jv_number(0),
+                                 JV_OBJECT(jv_string("reason"), jv_string("late"),
+                                           jv_string("requestedDate"), jv_string(a),
+                                           jv_string("expectedCompletion"), jv_string(b),
+                                           jv_string("lateBy"), jv_string(d))));
+        }
+        rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+        store_stmt_done(st);
+    } else if (rc == 0) {
+        rc = stmt_fail(err);
+    }
+    jv_array_foreach(raised, i, r) {
+        jv oid = jv_array_get(jv_copy(r), 0), tid = jv_array_get(jv_copy(r), 1);
+        if (rc == 0)
+            rc = store_event_add(s, (int64_t)jv_number_value(oid),
+                                 (int64_t)jv_number_value(tid), "jeopardy", actor,
+                                 jv_array_get(jv_copy(r), 2), now, NULL, err);
+        if (rc == 0 && n)
+            (*n)++;
+        jv_free(oid);
+        jv_free(tid);
+        jv_free(r);
+    }
+    jv_free(raised);
+    return rc;
+}
+
+int
+store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_ORDER_EVENTS, SQL_ASYNC_ORDER_EVENTS, err);
+    int rc;
+    *out = jv_array();
+    if (!st)
+        return stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *out = jv_array_append(*out, jv_string((const char *)sqlite3_column_text(st, 0)));
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;

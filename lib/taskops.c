@@ -12,6 +12,8 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "notify.h"
+#include "respond.h"
 #include "store-ops.h"
 #include "taskops.h"
 #include "xalloc.h"
@@ -214,6 +216,10 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
         jv_free(data);
         return rc;
     }
+    task = jv_invalid();
+    int64_t mark;
+    if ((rc = notify_mark(t->st, &mark, err)) != 0)
+        goto fail;
     if ((rc = store_task_get(t->st, id, &task, err)) != 0)
         goto fail;
     /* retry and skip also take the fallout task of the failed one */
@@ -333,6 +339,8 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
     }
     if (rc == 0)
         rc = store_order_rollup(t->st, order_id, t->user, now, NULL, err);
+    if (rc == 0)
+        rc = notify_enqueue(t->st, mark, err);
     if (rc != 0)
         goto fail;
     if ((rc = store_commit(t->st, err)) != 0) {
@@ -370,6 +378,9 @@ taskops_order(taskops *t, const char *op, int64_t id, const char *reason, jv *do
         return osm_fail(err, OSM_EUSAGE, "unknown operation \"%s\"", op);
     if ((rc = store_begin(t->st, err)) != 0)
         return rc;
+    int64_t mark;
+    if ((rc = notify_mark(t->st, &mark, err)) != 0)
+        goto fail;
     if ((rc = store_order_state(t->st, id, &state, err)) != 0)
         goto fail;
     if (!in_csv(order_table[i].from, state)) {
@@ -383,6 +394,12 @@ taskops_order(taskops *t, const char *op, int64_t id, const char *reason, jv *do
         rc = store_order_suspend(t->st, id, order_table[i].from, t->user, now, err);
     } else if (strcmp(op, "resume") == 0) {
         rc = store_order_resume(t->st, id, t->user, now, err);
+        if (rc == 0) {
+            /* the answers kept while it was suspended */
+            store_task_filter f = { JV_ARRAY(jv_number((double)id)), NULL, NULL, NULL };
+            rc = respond_apply_kept(t->st, t->cat, t->user, &f, NULL, err);
+            jv_free(f.orders);
+        }
     } else if (strcmp(op, "abort") == 0) {
         rc = store_order_cancel_tasks(t->st, id, now, err);
         if (rc == 0)
@@ -404,6 +421,8 @@ taskops_order(taskops *t, const char *op, int64_t id, const char *reason, jv *do
         if (rc == 0)
             rc = store_order_rollup(t->st, id, t->user, now, NULL, err);
     }
+    if (rc == 0)
+        rc = notify_enqueue(t->st, mark, err);
     if (rc != 0)
         goto fail;
     if ((rc = store_commit(t->st, err)) != 0)
