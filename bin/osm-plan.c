@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -160,13 +159,6 @@ one_input(jv v, const char *source, long line, void *ctx)
     return plan_stored(pl, id);
 }
 
-static int
-is_path(const char *s)
-{
-    struct stat sb;
-    return strchr(s, '/') || stat(s, &sb) == 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -225,21 +217,12 @@ main(int argc, char **argv)
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
-    if ((!cart || !is_path(cart)) &&
+    if ((!cart || !catalog_ref_is_path(cart)) &&
         (rc = cli_open(cli_db_path(db), 0, &pl.st, &conf, &err)) != 0)
         return diag_report(&err);
     pl.cat = catalog_new(pl.st);
     if (cart) {
-        if (is_path(cart)) {
-            rc = catalog_use_path(pl.cat, cart, &err);
-        } else {
-            char *name = xstrdup(cart), *at = strchr(name, '@');
-            if (at)
-                *at++ = '\0';
-            rc = catalog_use(pl.cat, name, at, &err);
-            free(name);
-        }
-        if (rc != 0) {
+        if ((rc = catalog_use_ref(pl.cat, cart, 1, &err)) != 0) {
             rc = diag_report(&err);
             goto out;
         }

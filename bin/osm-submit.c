@@ -367,16 +367,7 @@ main(int argc, char **argv)
         return diag_report(&err);
     s.cat = catalog_new(s.st);
     if (forced) {
-        char *name = xstrdup(forced), *at = strchr(name, '@');
-        if (at)
-            *at++ = '\0';
-        if (!*name || (at && !*at)) {
-            free(name);
-            rc = usage_error("--cartridge: expected NAME[@VERSION], got \"%s\"", forced);
-            goto out;
-        }
-        rc = catalog_use(s.cat, name, at, &err);
-        free(name);
+        rc = catalog_use_ref(s.cat, forced, 0, &err);
     } else {
         rc = catalog_use_deployed(s.cat, &err);
     }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -153,13 +152,6 @@ one_order(jv order, const char *source, long line, void *ctx)
     return rc;
 }
 
-static int
-is_path(const char *s)
-{
-    struct stat sb;
-    return strchr(s, '/') || stat(s, &sb) == 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -215,7 +207,7 @@ main(int argc, char **argv)
     }
     need_store = ncarts == 0;
     for (int i = 0; i < ncarts; i++)
-        if (!is_path(carts[i]))
+        if (!catalog_ref_is_path(carts[i]))
             need_store = 1;
     if (need_store && (rc = cli_open(cli_db_path(db), 0, &st, &conf, &err)) != 0) {
         free(carts);
@@ -223,15 +215,7 @@ main(int argc, char **argv)
     }
     v.cat = catalog_new(st);
     for (int i = 0; i < ncarts && rc == 0; i++) {
-        if (is_path(carts[i])) {
-            rc = catalog_use_path(v.cat, carts[i], &err);
-        } else {
-            char *name = xstrdup(carts[i]), *at = strchr(name, '@');
-            if (at)
-                *at++ = '\0';
-            rc = catalog_use(v.cat, name, at, &err);
-            free(name);
-        }
+        rc = catalog_use_ref(v.cat, carts[i], 1, &err);
     }
     if (rc == 0 && ncarts == 0)
         rc = catalog_use_deployed(v.cat, &err);

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog.h"
 #include "xalloc.h"
@@ -168,6 +169,30 @@ catalog_use_path(catalog *cat, const char *path, osm_err *err)
     e->candidate = 1;
     types_reset(cat);
     return 0;
+}
+
+int
+catalog_ref_is_path(const char *ref)
+{
+    struct stat sb;
+    return strchr(ref, '/') || stat(ref, &sb) == 0;
+}
+
+int
+catalog_use_ref(catalog *cat, const char *ref, int allow_path, osm_err *err)
+{
+    if (allow_path && catalog_ref_is_path(ref))
+        return catalog_use_path(cat, ref, err);
+    char *name = xstrdup(ref), *at = strchr(name, '@');
+    int rc;
+    if (at)
+        *at++ = '\0';
+    if (!*name || (at && !*at))
+        rc = osm_fail(err, OSM_EUSAGE, "--cartridge: expected NAME[@VERSION], got \"%s\"", ref);
+    else
+        rc = catalog_use(cat, name, at, err);
+    free(name);
+    return rc;
 }
 
 size_t

@@ -35,6 +35,17 @@ int catalog_use(catalog *cat, const char *name, const char *version, osm_err *er
 /* Load a cartridge directory or archive and make it a candidate. */
 int catalog_use_path(catalog *cat, const char *path, osm_err *err);
 
+/* Does ref name a cartridge directory or archive (it holds a '/' or
+ * exists), rather than NAME[@VERSION]? */
+int catalog_ref_is_path(const char *ref);
+
+/*
+ * Make the cartridge ref a candidate: a directory or archive when
+ * allow_path and catalog_ref_is_path(ref), else NAME[@VERSION] from the
+ * store.  OSM_EUSAGE for a malformed NAME@VERSION ("x@", "@1.0.0").
+ */
+int catalog_use_ref(catalog *cat, const char *ref, int allow_path, osm_err *err);
+
 /* Number of candidate cartridges. */
 size_t catalog_candidates(const catalog *cat);
 
