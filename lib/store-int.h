@@ -161,6 +161,18 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *text);
 /* Column i as a new string (NULL for SQL NULL). */
 char *store_col_strdup(sqlite3_stmt *st, int i);
 
+/* Step st, which returns no rows, and hand it back: 0 or the mapped error. */
+int store_step_done(store *s, sqlite3_stmt *st, osm_err *err);
+
+/* What to return when store_stmt() gave NULL: its status, else 70. */
+int store_stmt_fail(osm_err *err);
+
+/* Bind ms, or SQL NULL when ms < 0. */
+void store_bind_time(sqlite3_stmt *st, int i, int64_t ms);
+
+/* Column i as ms, or -1 for SQL NULL. */
+int64_t store_col_time(sqlite3_stmt *st, int i);
+
 /* For white-box tests only. */
 sqlite3 *store_sqlite(store *s);
 

@@ -45,21 +45,6 @@ static const char SQL_NOTIFY_RETRY[] =
     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3"
     " WHERE event_id = ?1";
 
-static int
-stmt_fail(osm_err *err)
-{
-    return err && err->code ? err->code : OSM_ESOFTWARE;
-}
-
-static int
-step_done(store *s, sqlite3_stmt *st, osm_err *err)
-{
-    int rc = sqlite3_step(st);
-    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
-    store_stmt_done(st);
-    return rc;
-}
-
 int
 store_notify_mark(store *s, int64_t *mark, osm_err *err)
 {
@@ -67,7 +52,7 @@ store_notify_mark(store *s, int64_t *mark, osm_err *err)
     int rc;
     *mark = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *mark = sqlite3_column_int64(st, 0);
@@ -87,11 +72,11 @@ store_notify_enqueue(store *s, int64_t mark, int64_t order_id, const char *types
     if ((rc = store_in_tx(s, "store_notify_enqueue", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_NOTIFY_ENQUEUE, SQL_NOTIFY_ENQUEUE, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, mark);
     store_bind_text(st, 2, types);
     sqlite3_bind_int64(st, 3, order_id);
-    return step_done(s, st, err);
+    return store_step_done(s, st, err);
 }
 
 int
@@ -103,7 +88,7 @@ store_notify_due(store *s, const store_task_filter *f, int64_t now, int limit, j
 
     *out = jv_array();
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, limit);
     if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
@@ -143,11 +128,11 @@ store_notify_claim(store *s, int64_t event_id, int64_t now, int64_t until, osm_e
     sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_CLAIM, SQL_NOTIFY_CLAIM, err);
     int rc;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, event_id);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, until);
-    if ((rc = step_done(s, st, err)) != 0)
+    if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     return sqlite3_changes(store_sqlite(s)) == 1 ? 0 : OSM_NEGATIVE;
 }
@@ -157,10 +142,10 @@ store_notify_done(store *s, int64_t event_id, int64_t now, osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_DONE, SQL_NOTIFY_DONE, err);
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, event_id);
     sqlite3_bind_int64(st, 2, now);
-    return step_done(s, st, err);
+    return store_step_done(s, st, err);
 }
 
 int
@@ -168,9 +153,9 @@ store_notify_retry(store *s, int64_t event_id, int64_t next_at, const char *erro
 {
     sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_RETRY, SQL_NOTIFY_RETRY, err);
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, event_id);
     sqlite3_bind_int64(st, 2, next_at);
     store_bind_text(st, 3, error);
-    return step_done(s, st, err);
+    return store_step_done(s, st, err);
 }

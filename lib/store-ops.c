@@ -75,33 +75,18 @@ static const char SQL_OPS_TASKS_CANCEL[] =
 static const char SQL_OPS_TASK_EVENTS[] =
     "SELECT id, at, type, actor, data FROM events WHERE task_id = ?1 ORDER BY id";
 
-static int
-fail_stmt(osm_err *err)
-{
-    return err && err->code ? err->code : OSM_ESOFTWARE;
-}
-
-static int
-step_done(store *s, sqlite3_stmt *st, osm_err *err)
-{
-    int rc = sqlite3_step(st);
-    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
-    store_stmt_done(st);
-    return rc;
-}
-
 int
 store_workgroup_ensure(store *s, const char *name, const char *cartridge_name, int fallout,
                        int64_t now, osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_WG_ENSURE, SQL_WG_ENSURE, err);
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, cartridge_name);
     sqlite3_bind_int(st, 3, fallout ? 1 : 0);
     sqlite3_bind_int64(st, 4, now);
-    return step_done(s, st, err);
+    return store_step_done(s, st, err);
 }
 
 static int
@@ -112,7 +97,7 @@ exists_query(store *s, enum store_stmt_id id, const char *sql, const char *a, co
     int rc;
     *yes = 0;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, a);
     if (b)
         store_bind_text(st, 2, b);
@@ -146,12 +131,12 @@ store_member_add(store *s, const char *workgroup, const char *user, const char *
     sqlite3_stmt *st = store_stmt(s, ST_MEMBER_ADD, SQL_MEMBER_ADD, err);
     int rc;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
     store_bind_text(st, 2, user);
     sqlite3_bind_int64(st, 3, now);
     store_bind_text(st, 4, by);
-    rc = step_done(s, st, err);
+    rc = store_step_done(s, st, err);
     *changed = rc == 0 && sqlite3_changes(store_sqlite(s)) > 0;
     return rc;
 }
@@ -163,10 +148,10 @@ store_member_remove(store *s, const char *workgroup, const char *user, int *chan
     sqlite3_stmt *st = store_stmt(s, ST_MEMBER_REMOVE, SQL_MEMBER_REMOVE, err);
     int rc;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
     store_bind_text(st, 2, user);
-    rc = step_done(s, st, err);
+    rc = store_step_done(s, st, err);
     *changed = rc == 0 && sqlite3_changes(store_sqlite(s)) > 0;
     return rc;
 }
@@ -206,7 +191,7 @@ store_members(store *s, const char *workgroup, jv *out, osm_err *err)
     int rc;
     *out = jv_array();
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, JV_OBJECT(jv_string("workgroup"), col_str_or_null(st, 0),
@@ -249,7 +234,7 @@ store_task_get(store *s, int64_t id, jv *out, osm_err *err)
     int rc;
     *out = jv_null();
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -271,7 +256,7 @@ store_task_list(store *s, const store_task_query *q, jv *out, osm_err *err)
     int rc;
     *out = jv_array();
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, q->workgroup);
     store_bind_text(st, 2, q->state);
     store_bind_text(st, 3, q->assignee);
@@ -317,7 +302,7 @@ store_task_set(store *s, int64_t id, const char *from, const char *to, const cha
     sqlite3_stmt *st = store_stmt(s, ST_OPS_TASK_SET, SQL_OPS_TASK_SET, err);
     if (!st) {
         free(cur);
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     }
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, cur);
@@ -353,7 +338,7 @@ store_fallout_close(store *s, int64_t failed_task, const char *actor, int64_t no
     int64_t ids[64], orders[64];
     int n = 0, rc;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, failed_task);
     sqlite3_bind_int64(st, 2, now);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -379,7 +364,7 @@ store_fallout_open(store *s, int64_t order_id, int64_t *n, osm_err *err)
     int rc;
     *n = 0;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, order_id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -404,9 +389,9 @@ store_order_suspend(store *s, int64_t id, const char *from, const char *actor, i
         return rc;
     free(cur);
     if (!(st = store_stmt(s, ST_OPS_ORDER_SUSPEND, SQL_OPS_ORDER_SUSPEND, err)))
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
-    if ((rc = step_done(s, st, err)) != 0)
+    if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     return store_order_transition(s, id, from, "suspended", NULL, actor, now, err);
 }
@@ -418,7 +403,7 @@ store_order_resume(store *s, int64_t id, const char *actor, int64_t now, osm_err
     char *to = NULL;
     int rc;
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -440,10 +425,10 @@ store_order_cancel_tasks(store *s, int64_t id, int64_t now, osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_OPS_TASKS_CANCEL, SQL_OPS_TASKS_CANCEL, err);
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
-    return step_done(s, st, err);
+    return store_step_done(s, st, err);
 }
 
 int
@@ -453,7 +438,7 @@ store_task_events(store *s, int64_t id, jv *out, osm_err *err)
     int rc;
     *out = jv_array();
     if (!st)
-        return fail_stmt(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, JV_OBJECT(jv_string("id"), col_num_or_null(st, 0),

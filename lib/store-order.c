@@ -36,15 +36,6 @@ static const char SQL_TASK_INSERT_FALLOUT[] =
     " workgroup, error, created_at, updated_at)"
     " VALUES (?1, 0, ?2, 'order', 'fallout', 'waiting', ?3, ?4, ?5, ?5)";
 
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t ms)
-{
-    if (ms >= 0)
-        sqlite3_bind_int64(st, i, ms);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Bind the JSON text of v (not consumed). */
 static void
 bind_json(sqlite3_stmt *st, int i, jv v)
@@ -52,15 +43,6 @@ bind_json(sqlite3_stmt *st, int i, jv v)
     jv text = jv_dump_string(jv_copy(v), 0);
     sqlite3_bind_text(st, i, jv_string_value(text), -1, SQLITE_TRANSIENT);
     jv_free(text);
-}
-
-static int
-step_done(store *s, sqlite3_stmt *st, osm_err *err)
-{
-    int rc = sqlite3_step(st);
-    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
-    store_stmt_done(st);
-    return rc;
 }
 
 static int
@@ -76,11 +58,11 @@ insert_items(store *s, const order_rec *o, osm_err *err)
         store_bind_text(st, 2, it->item_id);
         store_bind_text(st, 3, it->action);
         store_bind_text(st, 4, it->spec);
-        bind_time(st, 5, it->requested_at);
+        store_bind_time(st, 5, it->requested_at);
         bind_json(st, 6, it->relies_on);
         bind_json(st, 7, it->data);
         sqlite3_bind_int64(st, 8, o->created_at);
-        if ((rc = step_done(s, st, err)) != 0)
+        if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
     }
     return 0;
@@ -101,7 +83,7 @@ insert_fallout(store *s, const order_rec *o, const store_fallout *f, const char 
     store_bind_text(st, 3, f->workgroup);
     bind_json(st, 4, f->error);
     sqlite3_bind_int64(st, 5, o->created_at);
-    if ((rc = step_done(s, st, err)) != 0)
+    if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     task = sqlite3_last_insert_rowid(s->db);
     jv data = JV_OBJECT(jv_string("function"), jv_string(f->function), jv_string("workgroup"),
@@ -131,11 +113,11 @@ store_order_insert(store *s, order_rec *o, const store_fallout *fallout, const c
     store_bind_text(st, 6, o->state);
     store_bind_text(st, 7, o->state_reason);
     sqlite3_bind_int(st, 8, o->priority);
-    bind_time(st, 9, o->requested_at);
+    store_bind_time(st, 9, o->requested_at);
     bind_json(st, 10, o->original);
     bind_json(st, 11, o->body);
     sqlite3_bind_int64(st, 12, o->created_at);
-    if ((rc = step_done(s, st, err)) != 0)
+    if ((rc = store_step_done(s, st, err)) != 0)
         return store_sp_end(s, rc);
     o->id = sqlite3_last_insert_rowid(s->db);
     o->updated_at = o->created_at;
@@ -180,12 +162,6 @@ store_order_find_key(store *s, const char *cartridge_name, const char *key, int6
     return rc;
 }
 
-static int64_t
-col_time(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-}
-
 static jv
 col_json(sqlite3_stmt *st, int i)
 {
@@ -224,15 +200,15 @@ store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
     o->state = store_col_strdup(st, 6);
     o->state_reason = store_col_strdup(st, 7);
     o->priority = sqlite3_column_int(st, 8);
-    o->requested_at = col_time(st, 9);
-    o->start_at = col_time(st, 10);
-    o->expected_at = col_time(st, 11);
+    o->requested_at = store_col_time(st, 9);
+    o->start_at = store_col_time(st, 10);
+    o->expected_at = store_col_time(st, 11);
     jv_free(o->original);
     o->original = col_json(st, 12);
     jv_free(o->body);
     o->body = col_json(st, 13);
-    o->created_at = col_time(st, 14);
-    o->updated_at = col_time(st, 15);
+    o->created_at = store_col_time(st, 14);
+    o->updated_at = store_col_time(st, 15);
     store_stmt_done(st);
 
     if (!(st = store_stmt(s, ST_ITEMS_GET, SQL_ITEMS_GET, err))) {
@@ -243,7 +219,7 @@ store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         order_rec_add_item(o, (const char *)sqlite3_column_text(st, 0),
                            (const char *)sqlite3_column_text(st, 1),
-                           (const char *)sqlite3_column_text(st, 2), col_time(st, 4),
+                           (const char *)sqlite3_column_text(st, 2), store_col_time(st, 4),
                            col_json(st, 5), col_json(st, 6));
         o->items[o->nitems - 1].fulfillment_state = store_col_strdup(st, 3);
     }

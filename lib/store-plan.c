@@ -41,24 +41,6 @@ static const char SQL_PLAN_REVISION[] =
     "SELECT plan_revision, planned_at FROM orders WHERE id = ?1";
 
 static int
-step_done(store *s, sqlite3_stmt *st, osm_err *err)
-{
-    int rc = sqlite3_step(st);
-    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
-    store_stmt_done(st);
-    return rc;
-}
-
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t ms)
-{
-    if (ms >= 0)
-        sqlite3_bind_int64(st, i, ms);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static int
 get_revision(store *s, int64_t order_id, int64_t *rev, int64_t *planned_at, osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_PLAN_REVISION, SQL_PLAN_REVISION, err);
@@ -110,14 +92,14 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         store_bind_text(st, 8, t->workgroup);
         /* not before its latest start when a date pushes it later than
          * now; dependencies, not their expected durations, decide the rest */
-        bind_time(st, 9, t->latest_start > now ? t->latest_start : -1);
+        store_bind_time(st, 9, t->latest_start > now ? t->latest_start : -1);
         sqlite3_bind_int64(st, 10, t->duration_ms);
-        bind_time(st, 11, t->earliest_start);
-        bind_time(st, 12, t->latest_start);
+        store_bind_time(st, 11, t->earliest_start);
+        store_bind_time(st, 12, t->latest_start);
         sqlite3_bind_int(st, 13, t->critical);
         sqlite3_bind_int64(st, 14, now);
         jv_free(items);
-        if ((rc = step_done(s, st, err)) != 0)
+        if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
         t->id = sqlite3_last_insert_rowid(s->db);
     }
@@ -132,7 +114,7 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
                 sqlite3_bind_int64(st, 3, t->deps[d].delay_ms);
             store_bind_text(st, 4, t->deps[d].until);
             store_bind_text(st, 5, t->deps[d].condition);
-            if ((rc = step_done(s, st, err)) != 0)
+            if ((rc = store_step_done(s, st, err)) != 0)
                 return rc;
         }
     }
@@ -140,11 +122,11 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         return err ? err->code : OSM_ESOFTWARE;
     sqlite3_bind_int64(st, 1, order_id);
     sqlite3_bind_int64(st, 2, revision);
-    bind_time(st, 3, p->start);
-    bind_time(st, 4, p->end);
+    store_bind_time(st, 3, p->start);
+    store_bind_time(st, 4, p->end);
     sqlite3_bind_int64(st, 5, p->late_ms);
     sqlite3_bind_int64(st, 6, now);
-    if ((rc = step_done(s, st, err)) != 0)
+    if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     if (sqlite3_changes(s->db) != 1)
         return osm_fail(err, OSM_NEGATIVE, "order %lld was planned meanwhile",
@@ -185,12 +167,6 @@ store_plan_save(store *s, int64_t order_id, plan *p, const char *actor, int64_t 
     return store_sp_end(s, rc);
 }
 
-static int64_t
-col_time(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-}
-
 int
 store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
 {
@@ -225,9 +201,9 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
             t->items = jv_array();
         }
         t->duration_ms = sqlite3_column_int64(st, 8);
-        t->earliest_start = col_time(st, 9);
-        t->latest_start = col_time(st, 10);
-        (void)col_time(st, 11);     /* not_before: execution's, not the plan's */
+        t->earliest_start = store_col_time(st, 9);
+        t->latest_start = store_col_time(st, 10);
+        (void)store_col_time(st, 11);     /* not_before: execution's, not the plan's */
         t->critical = sqlite3_column_int(st, 12);
     }
     store_stmt_done(st);

@@ -122,27 +122,6 @@ static const char SQL_PURGE[] =
     "DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE ended_at < ?1"
     " AND +state IN ('completed', 'cancelled', 'aborted') ORDER BY ended_at LIMIT ?2)";
 
-static int
-stmt_fail(osm_err *err)
-{
-    return err && err->code ? err->code : OSM_ESOFTWARE;
-}
-
-static int64_t
-col_time(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-}
-
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t ms)
-{
-    if (ms >= 0)
-        sqlite3_bind_int64(st, i, ms);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 int
 store_status_read_begin(store *s, osm_err *err)
 {
@@ -152,7 +131,7 @@ store_status_read_begin(store *s, osm_err *err)
     if (!sqlite3_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
     if (!(st = store_stmt(s, ST_STATUS_READ_BEGIN, SQL_READ_BEGIN, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     rc = sqlite3_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
@@ -206,15 +185,15 @@ read_order(sqlite3_stmt *st, store_status_order *o)
     o->state = store_col_strdup(st, 7);
     o->state_reason = store_col_strdup(st, 8);
     o->priority = sqlite3_column_int(st, 9);
-    o->requested_at = col_time(st, 10);
-    o->start_at = col_time(st, 11);
-    o->expected_at = col_time(st, 12);
+    o->requested_at = store_col_time(st, 10);
+    o->start_at = store_col_time(st, 11);
+    o->expected_at = store_col_time(st, 12);
     o->late_ms = sqlite3_column_int64(st, 13);
-    o->jeopardy_at = col_time(st, 14);
-    o->created_at = col_time(st, 15);
-    o->updated_at = col_time(st, 16);
-    o->started_at = col_time(st, 17);
-    o->ended_at = col_time(st, 18);
+    o->jeopardy_at = store_col_time(st, 14);
+    o->created_at = store_col_time(st, 15);
+    o->updated_at = store_col_time(st, 16);
+    o->started_at = store_col_time(st, 17);
+    o->ended_at = store_col_time(st, 18);
     o->body = store_col_strdup(st, 19);
 }
 
@@ -226,7 +205,7 @@ store_status_order_get(store *s, int64_t id, store_status_order *o, osm_err *err
 
     memset(o, 0, sizeof *o);
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -262,7 +241,7 @@ store_status_items(store *s, int64_t id, store_status_item **out, size_t *n, osm
     *out = NULL;
     *n = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
@@ -314,7 +293,7 @@ store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status_tas
     *out = NULL;
     *n = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, plan_revision);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -341,12 +320,12 @@ store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status_tas
         }
         t->attempts = sqlite3_column_int(st, 10);
         t->temp_failures = sqlite3_column_int(st, 11);
-        t->expected_ms = col_time(st, 12);
-        t->started_at = col_time(st, 13);
-        t->ended_at = col_time(st, 14);
-        t->jeopardy_at = col_time(st, 15);
-        t->created_at = col_time(st, 16);
-        t->fallout_of = col_time(st, 17);
+        t->expected_ms = store_col_time(st, 12);
+        t->started_at = store_col_time(st, 13);
+        t->ended_at = store_col_time(st, 14);
+        t->jeopardy_at = store_col_time(st, 15);
+        t->created_at = store_col_time(st, 16);
+        t->fallout_of = store_col_time(st, 17);
     }
     if (rc != SQLITE_DONE) {
         rc = store_sqlfail(s, rc, err);
@@ -369,7 +348,7 @@ store_status_manifest(store *s, const char *name, const char *version, char **js
 
     *json = NULL;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
     rc = sqlite3_step(st);
@@ -412,7 +391,7 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
         sql = SQL_LIST_ALL;
     }
     if (!(st = store_stmt(s, id, sql, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     if (jv_get_kind(f->states) == JV_KIND_ARRAY) {
         states = jv_dump_string(jv_copy(f->states), 0);
         sqlite3_bind_text(st, 1, jv_string_value(states), -1, SQLITE_STATIC);
@@ -421,8 +400,8 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
     store_bind_text(st, 3, f->cartridge_version);
     store_bind_text(st, 4, f->order_type);
     store_bind_text(st, 5, f->external_id);
-    bind_time(st, 6, f->since);
-    bind_time(st, 7, f->until);
+    store_bind_time(st, 6, f->since);
+    store_bind_time(st, 7, f->until);
     sqlite3_bind_int64(st, 8, f->limit >= 0 ? f->limit : -1);
     sqlite3_bind_int64(st, 9, f->offset > 0 ? f->offset : 0);
     sqlite3_bind_int(st, 10, f->with_body ? 1 : 0);
@@ -481,7 +460,7 @@ store_status_summary(store *s, int64_t now, jv *out, osm_err *err)
         return rc;
     }
     if (!(st = store_stmt(s, ST_STATUS_COUNTS, SQL_COUNTS, err))) {
-        rc = stmt_fail(err);
+        rc = store_stmt_fail(err);
         goto out;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -495,14 +474,14 @@ store_status_summary(store *s, int64_t now, jv *out, osm_err *err)
     if (rc != 0)
         goto out;
     if (!(st = store_stmt(s, ST_STATUS_LATE, SQL_LATE, err))) {
-        rc = stmt_fail(err);
+        rc = store_stmt_fail(err);
         goto out;
     }
     sqlite3_bind_int64(st, 1, now);
     if ((rc = query_ints(s, st, late, 2, err)) != 0)
         goto out;
     if (!(st = store_stmt(s, ST_STATUS_FALLOUT_OPEN, SQL_FALLOUT_OPEN, err))) {
-        rc = stmt_fail(err);
+        rc = store_stmt_fail(err);
         goto out;
     }
     if ((rc = query_ints(s, st, &fallout, 1, err)) != 0)
@@ -530,7 +509,7 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
     *last = after;
     if (one) {
         if (!(st = store_stmt(s, ST_STATUS_EVENTS_ORDER, SQL_EVENTS_ORDER, err)))
-            return stmt_fail(err);
+            return store_stmt_fail(err);
         jv idv = jv_array_get(jv_copy(orders), 0);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)jv_number_value(idv));
         jv_free(idv);
@@ -538,7 +517,7 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
         sqlite3_bind_int(st, 3, limit);
     } else {
         if (!(st = store_stmt(s, ST_STATUS_EVENTS_ALL, SQL_EVENTS_ALL, err)))
-            return stmt_fail(err);
+            return store_stmt_fail(err);
         sqlite3_bind_int64(st, 1, after);
         if (jv_get_kind(orders) == JV_KIND_ARRAY) {
             text = jv_dump_string(jv_copy(orders), 0);
@@ -578,7 +557,7 @@ store_status_last_event(store *s, int64_t *id, osm_err *err)
     sqlite3_stmt *st = store_stmt(s, ST_STATUS_LAST_EVENT, SQL_LAST_EVENT, err);
     *id = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     return query_ints(s, st, id, 1, err);
 }
 
@@ -592,7 +571,7 @@ store_status_purge(store *s, int64_t before, int limit, int64_t *deleted, osm_er
     if ((rc = store_in_tx(s, "store_status_purge", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_STATUS_PURGE, SQL_PURGE, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, before);
     sqlite3_bind_int(st, 2, limit);
     rc = sqlite3_step(st);

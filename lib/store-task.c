@@ -131,27 +131,6 @@ static const char SQL_ASYNC_OVERDUE[] =
     " AND o.state IN ('not_started', 'in_progress')" TASK_FILTER
     " ORDER BY t.deadline_at, t.id";
 
-static int
-stmt_fail(osm_err *err)
-{
-    return err && err->code ? err->code : OSM_ESOFTWARE;
-}
-
-static int64_t
-col_time(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-}
-
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t ms)
-{
-    if (ms >= 0)
-        sqlite3_bind_int64(st, i, ms);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 void
 store_tasks_free(store_task *t, size_t n)
 {
@@ -192,9 +171,9 @@ read_task(sqlite3_stmt *st, store_task *t)
     t->attempts = sqlite3_column_int(st, 9);
     t->temp_failures = sqlite3_column_int(st, 10);
     t->fencing = sqlite3_column_int64(st, 11);
-    t->not_before = col_time(st, 12);
-    t->expected_ms = col_time(st, 13);
-    t->started_at = col_time(st, 14);
+    t->not_before = store_col_time(st, 12);
+    t->expected_ms = store_col_time(st, 13);
+    t->started_at = store_col_time(st, 14);
     t->cartridge = store_col_strdup(st, 15);
     t->cartridge_version = store_col_strdup(st, 16);
     t->order_state = store_col_strdup(st, 17);
@@ -247,7 +226,7 @@ store_task_candidates(store *s, const store_task_filter *f, int64_t now, int lim
     *out = NULL;
     *n = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     bind_filter(st, f);
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int(st, 6, limit);
@@ -263,10 +242,10 @@ store_task_waits(store *s, int64_t id, int64_t *ready_at, jv *conds, osm_err *er
     *ready_at = 0;
     *conds = jv_array();
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t at = col_time(st, 0) + sqlite3_column_int64(st, 1);
+        int64_t at = store_col_time(st, 0) + sqlite3_column_int64(st, 1);
         if (at > *ready_at)
             *ready_at = at;
         const char *until = (const char *)sqlite3_column_text(st, 2);
@@ -295,7 +274,7 @@ store_task_claim(store *s, int64_t id, const char *owner, int64_t lease_until, i
     if ((rc = store_in_tx(s, "store_task_claim", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_TASK_CLAIM, SQL_TASK_CLAIM, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, owner);
     sqlite3_bind_int64(st, 3, lease_until);
@@ -321,7 +300,7 @@ store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err 
     sqlite3_stmt *st = store_stmt(s, ST_TASK_DEFER, SQL_TASK_DEFER, err);
     int rc;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, not_before);
     sqlite3_bind_int64(st, 3, now);
@@ -343,11 +322,11 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
     if ((rc = store_in_tx(s, "store_task_finish", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_TASK_FINISH, SQL_TASK_FINISH, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, fencing);
     store_bind_text(st, 3, o->state);
-    bind_time(st, 4, o->not_before);
+    store_bind_time(st, 4, o->not_before);
     store_bind_text(st, 5, o->request);
     store_bind_text(st, 6, o->response);
     store_bind_text(st, 7, o->external_status);
@@ -355,7 +334,7 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
     store_bind_text(st, 9, o->correlation_id);
     sqlite3_bind_int(st, 10, o->attempts_delta);
     sqlite3_bind_int(st, 11, o->temp_failures_delta);
-    bind_time(st, 12, o->deadline_at);
+    store_bind_time(st, 12, o->deadline_at);
     sqlite3_bind_int64(st, 13, now);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -383,7 +362,7 @@ store_order_state(store *s, int64_t id, char **state, osm_err *err)
     int rc;
     *state = NULL;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -428,7 +407,7 @@ store_order_transition(store *s, int64_t id, const char *from, const char *to,
     }
     if (!(st = store_stmt(s, ST_ORDER_STATE_SET, SQL_ORDER_STATE_SET, err))) {
         free(cur);
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     }
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, to);
@@ -455,7 +434,7 @@ store_order_set_body(store *s, int64_t id, jv body, int64_t now, osm_err *err)
     int rc;
     if (!st) {
         jv_free(body);
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     }
     jv text = jv_dump_string(body, 0);
     sqlite3_bind_int64(st, 1, id);
@@ -478,7 +457,7 @@ store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *funct
 
     if (!st) {
         jv_free(error);
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     }
     jv text = jv_dump_string(jv_copy(error), 0);
     sqlite3_bind_int64(st, 1, order_id);
@@ -513,7 +492,7 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
     if (to)
         *to = NULL;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -548,7 +527,7 @@ store_order_states(store *s, jv ids, jv *out, osm_err *err)
     int rc;
     *out = jv_object();
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     jv text = jv_dump_string(jv_copy(ids), 0);
     sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
     jv_free(text);
@@ -574,7 +553,7 @@ store_task_find(store *s, int64_t id, const char *corr, store_task **out, osm_er
 
     *out = NULL;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, corr);
     if ((rc = collect_tasks(s, st, out, &n, err)) != 0)
@@ -598,7 +577,7 @@ store_task_answer(store *s, int64_t id, const task_outcome *o, const char *actor
     if ((rc = store_in_tx(s, "store_task_answer", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_ASYNC_ANSWER, SQL_ASYNC_ANSWER, err)))
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, o->state);
     store_bind_text(st, 3, o->response);
@@ -636,7 +615,7 @@ store_response_add(store *s, int64_t task_id, const char *corr, const char *acto
     int rc;
     if (!st) {
         jv_free(body);
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     }
     jv text = jv_dump_string(body, 0);
     sqlite3_bind_int64(st, 1, task_id);
@@ -659,7 +638,7 @@ store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *
 
     *out = jv_array();
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
         jv text = jv_dump_string(jv_copy(f->orders), 0);
         sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
@@ -688,7 +667,7 @@ store_response_applied(store *s, int64_t id, int64_t now, osm_err *err)
     sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_APPLIED, SQL_ASYNC_RESPONSE_APPLIED, err);
     int rc;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
     rc = sqlite3_step(st);
@@ -706,7 +685,7 @@ store_tasks_overdue(store *s, const store_task_filter *f, int64_t now, store_tas
     *out = NULL;
     *n = 0;
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     bind_filter(st, f);
     sqlite3_bind_int64(st, 5, now);
     return collect_tasks(s, st, out, n, err);
@@ -728,7 +707,7 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
     if ((rc = store_in_tx(s, "store_jeopardy_raise", err)) != 0 ||
         !(st = store_stmt(s, ST_JEOPARDY_TASKS, SQL_JEOPARDY_TASKS, err))) {
         jv_free(raised);
-        return rc ? rc : stmt_fail(err);
+        return rc ? rc : store_stmt_fail(err);
     }
     bind_filter(st, f);
     sqlite3_bind_int64(st, 5, now);
@@ -756,7 +735,7 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
             store_bind_text(st, 2, f->cartridge);
         sqlite3_bind_int64(st, 3, now);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t req = sqlite3_column_int64(st, 1), exp = col_time(st, 2);
+            int64_t req = sqlite3_column_int64(st, 1), exp = store_col_time(st, 2);
             if (exp < now)
                 exp = now;
             rfc3339_format(req, a);
@@ -772,7 +751,7 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
         rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
         store_stmt_done(st);
     } else if (rc == 0) {
-        rc = stmt_fail(err);
+        rc = store_stmt_fail(err);
     }
     jv_array_foreach(raised, i, r) {
         jv oid = jv_array_get(jv_copy(r), 0), tid = jv_array_get(jv_copy(r), 1);
@@ -797,7 +776,7 @@ store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
     int rc;
     *out = jv_array();
     if (!st)
-        return stmt_fail(err);
+        return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, jv_string((const char *)sqlite3_column_text(st, 0)));

@@ -469,3 +469,33 @@ store_close(store *s)
     free(s->path);
     free(s);
 }
+
+int
+store_step_done(store *s, sqlite3_stmt *st, osm_err *err)
+{
+    int rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_stmt_fail(osm_err *err)
+{
+    return err && err->code ? err->code : OSM_ESOFTWARE;
+}
+
+void
+store_bind_time(sqlite3_stmt *st, int i, int64_t ms)
+{
+    if (ms >= 0)
+        sqlite3_bind_int64(st, i, ms);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int64_t
+store_col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
