@@ -235,7 +235,7 @@ main(int argc, char **argv)
     for (;;) {
         int progress = 0, r;
         if (notify_only) {
-            if ((r = notify_deliver(e, NULL, NULL, &err)) != 0)
+            if ((r = engine_notify(e, NULL, NULL, &err)) != 0)
                 rc = osm_worst(rc, diag_report(&err));
             break;
         }
@@ -261,7 +261,7 @@ main(int argc, char **argv)
             continue;
         /* the round is done: tell the notification hook what happened */
         housekeep = 1;
-        if ((r = notify_deliver(e, NULL, NULL, &err)) != 0) {
+        if ((r = engine_notify(e, NULL, NULL, &err)) != 0) {
             rc = osm_worst(rc, diag_report(&err));
             break;
         }

@@ -260,7 +260,7 @@ run_one(cartridge *c, const char *dir, const cart_file *order, const cart_file *
                 rc = engine_step(e, 200, &progress, err);
             } while (rc == 0 && (progress || engine_running(e)));
             if (rc == 0)
-                rc = notify_deliver(e, NULL, NULL, err);
+                rc = engine_notify(e, NULL, NULL, err);
             /* a housekeeping that changed something may free more work */
             int more = 0;
             if (rc == 0 && (rc = engine_step(e, 0, &more, err)) == 0 && !more &&

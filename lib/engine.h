@@ -1,10 +1,16 @@
 /*
- * The execution engine (DESIGN §8): claims tasks that may run now under a
- * lease, runs them — automated tasks through their system's hook (many
- * at once), rule tasks in-process, manual tasks handed to their
- * workgroup, timers waited out — and records each outcome, with its
- * history and the order's new state, in one short transaction.  No
- * transaction is open while a hook runs.
+ * The execution engine (DESIGN §8): chooses tasks that may run now from
+ * the ready queue, claims them under a lease, and starts them —
+ * automated tasks through their system's hook (many at once), rule tasks
+ * in-process, manual tasks handed to their workgroup, timers waited out.
+ * What finishes is recorded by lib/outcome.c.  No transaction is open
+ * while a hook runs.
+ *
+ * Transactions: one per batch of claims (the claims, and the whole of
+ * every rule, timer and manual task claimed with them), one per batch of
+ * hook outcomes collected by one poll.  A batch's outcomes are durable
+ * when engine_step() returns; the next claims are made only after that
+ * commit, so no dependent task starts on an outcome that could be lost.
  */
 #ifndef OSM_ENGINE_H
 #define OSM_ENGINE_H
@@ -30,13 +36,14 @@ engine *engine_new(store *st, catalog *cat, const engine_opts *opts);
 
 /*
  * One step: claim and start what may run now (up to opts->jobs hooks at
- * once), wait up to wait_ms for running hooks, and record what finished.
- * *progress counts tasks started or finished.  Returns 0, or a status
- * that ends the run (store unavailable or busy past its timeout).
+ * once; rule, timer and manual tasks are done at once), wait up to
+ * wait_ms for running hooks, and record what finished.  *progress counts
+ * tasks started or finished.  Returns 0, or a status that ends the run
+ * (store unavailable or busy past its timeout).
  */
 int engine_step(engine *e, int64_t wait_ms, int *progress, osm_err *err);
 
-/* Hooks still running. */
+/* Hooks (and persistent requests) still running. */
 size_t engine_running(const engine *e);
 
 /* Claim nothing more; running hooks finish and are recorded. */
@@ -46,33 +53,27 @@ void engine_stop(engine *e);
 long engine_started(const engine *e);
 
 /*
- * Merge a response into order o: function's response mapping over
- * {order, response, task} (response and task consumed), else the
- * response's data merged recursively into the order.  0 with *body (the
- * new order, or jv_invalid() when unchanged), or OSM_EDATA.
- */
-int engine_map_response(cartridge *c, const char *function, const order_rec *o, jv response,
-                        jv task, jv *body, osm_err *err);
-
-/* The workgroup that gets function's fallout (static storage), or NULL. */
-const char *engine_fallout_workgroup(cartridge *c, const char *function);
-
-/*
  * Work that is not a task, for each round of osm-run before its steps:
- * answers kept while their order was suspended are applied, waiting
- * tasks past their response timeout fall out, and jeopardy is raised on
- * tasks and orders running late.  Returns 0 or a store status.
+ * leases of dead workers on this host are released, answers kept while
+ * their order was suspended are applied, waiting tasks past their
+ * response timeout fall out, and jeopardy is raised on tasks and orders
+ * running late.  Returns 0 or a store status.
  */
 int engine_housekeep(engine *e, osm_err *err);
 
-/* Where cartridge c's files are on disk (extracted once per store). */
-const char *engine_cartridge_dir(engine *e, cartridge *c, osm_err *err);
-
-store *engine_store(engine *e);
-catalog *engine_catalog(engine *e);
-const engine_opts *engine_options(const engine *e);
+/* Deliver the notifications due now (see notify_deliver()). */
+int engine_notify(engine *e, int *delivered, int *failed, osm_err *err);
 
 /* Kill running hooks (their leases expire; another worker retakes them). */
 void engine_free(engine *e);
+
+/*
+ * The lease owner name of this process, "HOST:PID:START" (START: the
+ * process's start time in clock ticks since boot, so that a reused pid
+ * is not taken for the same process), and whether the owner named by a
+ * lease is a live process (always 1 for another host's).
+ */
+const char *engine_owner(void);
+int engine_owner_alive(const char *owner);
 
 #endif

@@ -111,9 +111,8 @@ notice(store *st, jv ev, int64_t order_id)
 
 /* Deliver one notification n; NULL on success, else why not (malloc'ed). */
 static char *
-deliver_one(engine *e, jv n)
+deliver_one(const notify_ctx *nc, jv n)
 {
-    const engine_opts *o = engine_options(e);
     osm_err err = { 0, "" };
     cartridge *c;
     jv ev = jv_object_get(jv_copy(n), jv_string("event"));
@@ -125,14 +124,14 @@ deliver_one(engine *e, jv n)
     char *why = NULL;
     jv_free(oid);
     jv_free(eid);
-    int rc = catalog_get(engine_catalog(e), jv_string_value(cn), jv_string_value(cv), &c, &err);
+    int rc = catalog_get(nc->cat, jv_string_value(cn), jv_string_value(cv), &c, &err);
     jv_free(cn);
     jv_free(cv);
     if (rc != 0) {
         jv_free(ev);
         return xstrdup(err.msg);
     }
-    jv input = notice(engine_store(e), ev, order_id);
+    jv input = notice(nc->st, ev, order_id);
     int idx = cartridge_prog(c, "notify.payload");
     jv payload;
     if (idx >= 0) {
@@ -155,17 +154,17 @@ deliver_one(engine *e, jv n)
     jv_free(notify);
     hook_spec spec;
     memset(&spec, 0, sizeof spec);
-    spec.command = o->conf && o->conf->notify_command ? o->conf->notify_command
+    spec.command = nc->conf && nc->conf->notify_command ? nc->conf->notify_command
                    : jv_get_kind(cmd) == JV_KIND_STRING ? jv_string_value(cmd) : NULL;
     spec.timeout_ms = NOTIFY_TIMEOUT_MS;
     int64_t ms;
     if (jv_get_kind(tmo) == JV_KIND_STRING && duration_parse(jv_string_value(tmo), &ms) == 0)
         spec.timeout_ms = ms;
-    if (o->conf && o->conf->notify_timeout_ms >= 0)
-        spec.timeout_ms = o->conf->notify_timeout_ms;
+    if (nc->conf && nc->conf->notify_timeout_ms >= 0)
+        spec.timeout_ms = nc->conf->notify_timeout_ms;
     if (spec.timeout_ms <= 0 || spec.timeout_ms > NOTIFY_LEASE_MS / 2)
         spec.timeout_ms = NOTIFY_LEASE_MS / 2;
-    const char *dir = engine_cartridge_dir(e, c, &err);
+    const char *dir = cartdir_get(nc->dirs, c, &err);
     if (!spec.command || !dir) {
         why = !spec.command ? xstrdup("no notification command: set notify.command in the "
                                       "cartridge or [notify] command in osm.conf")
@@ -182,7 +181,7 @@ deliver_one(engine *e, jv n)
     in[len++] = '\n';
     char *env[] = { xasprintf("OSM_ORDER_ID=%lld", (long long)order_id),
                     xasprintf("OSM_EVENT_ID=%lld", (long long)event_id),
-                    xasprintf("OSM_DB=%s", o->db_path), NULL };
+                    xasprintf("OSM_DB=%s", nc->db_path), NULL };
     spec.env = env;
     spec.cwd = dir;
     spec.input = in;
@@ -210,15 +209,15 @@ deliver_one(engine *e, jv n)
 }
 
 int
-notify_deliver(engine *e, int *delivered, int *failed, osm_err *err)
+notify_deliver(const notify_ctx *nc, int *delivered, int *failed, osm_err *err)
 {
-    store *st = engine_store(e);
+    store *st = nc->st;
     int rc = 0, ok = 0, bad = 0;
 
     for (;;) {
         jv due;
         int progress = 0;
-        if ((rc = store_notify_due(st, &engine_options(e)->filter, clock_now(), NOTIFY_BATCH, &due,
+        if ((rc = store_notify_due(st, nc->filter, clock_now(), NOTIFY_BATCH, &due,
                                    err)) != 0) {
             jv_free(due);
             break;
@@ -243,7 +242,7 @@ notify_deliver(engine *e, int *delivered, int *failed, osm_err *err)
                 jv_free(oid);
                 continue;
             }
-            char *why = deliver_one(e, n);
+            char *why = deliver_one(nc, n);
             if (!why) {
                 rc = store_notify_done(st, event_id, clock_now(), err);
                 ok++;

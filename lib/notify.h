@@ -17,7 +17,9 @@
 
 #include "cartridge.h"
 #include "diag.h"
-#include "engine.h"
+#include "cartdir.h"
+#include "catalog.h"
+#include "siteconf.h"
 #include "store.h"
 
 /* At the start of a transaction: where the events it writes begin. */
@@ -40,6 +42,16 @@ int notify_subscribes(cartridge *c);
  * through the hook; *delivered and *failed (may be NULL) count them.
  * Returns 0, or a store status.
  */
-int notify_deliver(engine *e, int *delivered, int *failed, osm_err *err);
+/* What delivering notifications needs (none of it owned here). */
+typedef struct notify_ctx {
+    store *st;
+    catalog *cat;
+    cartdir_cache *dirs;        /* where the cartridges' hooks run */
+    const osm_config *conf;     /* [notify] command and timeout */
+    const char *db_path;        /* OSM_DB for the hook */
+    const store_task_filter *filter;
+} notify_ctx;
+
+int notify_deliver(const notify_ctx *nc, int *delivered, int *failed, osm_err *err);
 
 #endif

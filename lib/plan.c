@@ -490,6 +490,13 @@ describe(strbuf *sb, const plan_task *t)
 /* Step 4 cont.: order the tasks so that each follows those it waits
  * for; a cycle is an error naming it. */
 static int
+by_task(const void *a, const void *b)
+{
+    const plan_dep *x = a, *y = b;
+    return (x->task > y->task) - (x->task < y->task);
+}
+
+static int
 sort_tasks(builder *b)
 {
     plan *p = b->p;
@@ -559,6 +566,9 @@ sort_tasks(builder *b)
         sorted[k] = p->tasks[order[k]];
         for (size_t d = 0; d < sorted[k].ndeps; d++)
             sorted[k].deps[d].task = pos[sorted[k].deps[d].task];
+        /* in task order, which is id order once stored: the order a
+         * stored plan lists them in when it is read back */
+        qsort(sorted[k].deps, sorted[k].ndeps, sizeof *sorted[k].deps, by_task);
     }
     free(p->tasks);
     p->tasks = sorted;

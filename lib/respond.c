@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "engine.h"
+#include "outcome.h"
 #include "json.h"
 #include "notify.h"
 #include "respond.h"
@@ -93,7 +93,8 @@ apply(store *st, catalog *cat, const char *actor, const store_task *t, jv resp, 
         jv task = JV_OBJECT(jv_string("id"), jv_number((double)t->id), jv_string("function"),
                             jv_string(t->function), jv_string("system"),
                             t->system ? jv_string(t->system) : jv_null());
-        if (engine_map_response(c, t->function, &o, jv_copy(resp), task, &body, &merr) != 0) {
+        if (outcome_map_response(c, t->function, jv_copy(o.body), jv_copy(resp), task, &body,
+                                 &merr) != 0) {
             errtext = xasprintf("response mapping failed: %s", merr.msg);
             body = jv_invalid();
         }
@@ -124,7 +125,7 @@ apply(store *st, catalog *cat, const char *actor, const store_task *t, jv resp, 
         rc = store_order_set_body(st, t->order_id, jv_copy(body), now, err);
     if (rc == 0 && jv_is_valid(fallout))
         rc = store_fallout_add(st, t->order_id, t->id, t->function,
-                               engine_fallout_workgroup(c, t->function), jv_copy(fallout), actor,
+                               outcome_fallout_workgroup(c, t->function), jv_copy(fallout), actor,
                                now, err);
     if (rc == 0)
         rc = store_order_rollup(st, t->order_id, actor, now, NULL, err);
@@ -287,7 +288,7 @@ respond_timeouts(store *st, catalog *cat, const char *actor, const store_task_fi
             rc = store_task_answer(st, ts[i].id, &oc, actor, now, err);
         if (rc == 0)
             rc = store_fallout_add(st, ts[i].order_id, ts[i].id, ts[i].function,
-                                   c ? engine_fallout_workgroup(c, ts[i].function) : NULL,
+                                   c ? outcome_fallout_workgroup(c, ts[i].function) : NULL,
                                    JV_OBJECT(jv_string("message"), jv_string(msg)), actor, now,
                                    err);
         if (rc == 0)

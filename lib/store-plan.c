@@ -18,8 +18,9 @@
 static const char SQL_PLAN_TASK_INSERT[] =
     "INSERT INTO tasks (order_id, plan_revision, function, system, group_key, items, kind,"
     " state, workgroup, not_before, expected_ms, earliest_start, latest_start, critical,"
-    " created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)";
+    " created_at, updated_at, deps_open, priority, held)"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15,"
+    " o.priority, o.state NOT IN ('not_started', 'in_progress') FROM orders o WHERE o.id = ?1";
 static const char SQL_PLAN_DEP_INSERT[] =
     "INSERT INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -98,6 +99,7 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         store_bind_time(st, 12, t->latest_start);
         sqlite3_bind_int(st, 13, t->critical);
         sqlite3_bind_int64(st, 14, now);
+        sqlite3_bind_int64(st, 15, (sqlite3_int64)t->ndeps);   /* a new plan: none done yet */
         jv_free(items);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
@@ -167,6 +169,21 @@ store_plan_save(store *s, int64_t order_id, plan *p, const char *actor, int64_t 
     return store_sp_end(s, rc);
 }
 
+/* The index of task id in p (loaded in id order), or -1. */
+static int
+task_index(const plan *p, int64_t id)
+{
+    size_t lo = 0, hi = p->ntasks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->tasks[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->ntasks && p->tasks[lo].id == id ? (int)lo : -1;
+}
+
 int
 store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
 {
@@ -220,13 +237,7 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
     sqlite3_bind_int64(st, 2, rev);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t tid = sqlite3_column_int64(st, 0), on = sqlite3_column_int64(st, 1);
-        int ti = -1, oi = -1;
-        for (size_t k = 0; k < p->ntasks; k++) {
-            if (p->tasks[k].id == tid)
-                ti = (int)k;
-            if (p->tasks[k].id == on)
-                oi = (int)k;
-        }
+        int ti = task_index(p, tid), oi = task_index(p, on);
         if (ti < 0 || oi < 0)
             continue;
         plan_task *t = &p->tasks[ti];

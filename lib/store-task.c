@@ -21,29 +21,61 @@
 
 #define DONE_STATES "('completed', 'skipped')"
 
-#define TASK_ROW                                                                        \
+#define TASK_COLS                                                                       \
     "SELECT t.id, t.order_id, t.function, t.kind, t.system, t.state, t.workgroup,"      \
     " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"       \
-    " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision" \
-    " FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision," \
+    " t.priority, o.body_rev,"                                                          \
+    " EXISTS (SELECT 1 FROM task_deps d WHERE d.task_id = t.id AND (d.delay_ms > 0"      \
+    "         OR d.until_jq IS NOT NULL OR d.condition_jq IS NOT NULL))"
+#define TASK_ROW TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
 #define TASK_FILTER                                                                     \
     " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"              \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
-
-static const char SQL_TASK_CANDIDATES[] =
-    TASK_ROW
-    " WHERE t.plan_revision = o.plan_revision AND t.kind <> 'fallout'"
-    " AND o.state IN ('not_started', 'in_progress')"
-    " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
-    " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"
+/* what every claimable task of a running order satisfies */
+#define RUNNABLE                                                                        \
+    " AND t.plan_revision = o.plan_revision AND o.state IN ('not_started', 'in_progress')" \
+    " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
-    " AND ((t.state = 'pending' AND coalesce(t.not_before, 0) <= ?5"
-    "       AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on"
-    "                       WHERE d.task_id = t.id AND p.state NOT IN " DONE_STATES "))"
-    "   OR (t.state = 'running' AND t.lease_expires < ?5)"
-    "   OR (t.state = 'waiting' AND t.kind = 'timer' AND coalesce(t.not_before, 0) <= ?5))"
-    " ORDER BY o.priority DESC, coalesce(t.not_before, 0), t.id LIMIT ?6";
+
+/*
+ * The ready queue (migration 003): pending tasks with no open dependency
+ * of running orders, one priority at a time so that each query is a seek
+ * of tasks_ready by (priority, not_before, id) that stops after ?6 rows,
+ * whatever else is queued.  ?1 is unused here (no order filter).
+ */
+static const char SQL_TASK_READY[] =
+    TASK_COLS " FROM tasks t INDEXED BY tasks_ready JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
+    " AND t.priority = ?7 AND coalesce(t.not_before, 0) <= ?5"
+    RUNNABLE
+    " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
+/* The same for the orders named in ?1: a seek of tasks_ready_order per order. */
+static const char SQL_TASK_READY_ORDERS[] =
+    TASK_COLS " FROM json_each(?1) j JOIN tasks t INDEXED BY tasks_ready_order"
+    " ON t.order_id = j.value JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
+    " AND coalesce(t.not_before, 0) <= ?5" RUNNABLE
+    " ORDER BY t.priority DESC, coalesce(t.not_before, 0), t.id LIMIT ?6";
+/* Running tasks whose lease has expired (a dead worker's), through tasks_lease. */
+static const char SQL_TASK_EXPIRED[] =
+    TASK_COLS " FROM tasks t INDEXED BY tasks_lease JOIN orders o ON o.id = t.order_id"
+    " WHERE t.lease_expires < ?5 AND t.state = 'running' AND t.kind <> 'fallout'"
+    RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    " ORDER BY t.lease_expires LIMIT ?6";
+/* Waiting timers whose time has come, through tasks_timers. */
+static const char SQL_TASK_TIMERS[] =
+    TASK_COLS " FROM tasks t INDEXED BY tasks_timers JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state = 'waiting' AND t.kind = 'timer' AND coalesce(t.not_before, 0) <= ?5"
+    RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
+/* Leases held by workers of one host ("HOST:..."), to find dead owners. */
+static const char SQL_TASK_LEASES_HOST[] =
+    "SELECT id, lease_owner FROM tasks WHERE lease_expires > ?2 AND state = 'running'"
+    " AND substr(lease_owner, 1, length(?1)) = ?1";
+static const char SQL_TASK_LEASE_DROP[] =
+    "UPDATE tasks SET lease_expires = 0 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2";
 static const char SQL_TASK_WAITS[] =
     "SELECT p.ended_at, d.delay_ms, d.until_jq, d.condition_jq"
     " FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = ?1";
@@ -51,9 +83,8 @@ static const char SQL_TASK_CLAIM[] =
     "UPDATE tasks SET state = 'running', lease_owner = ?2, lease_expires = ?3,"
     " fencing = fencing + 1, attempts = attempts + ?5, started_at = coalesce(started_at, ?4),"
     " updated_at = ?4"
-    " WHERE id = ?1 AND (state IN ('pending', 'waiting')"
-    "                    OR (state = 'running' AND lease_expires < ?4))"
-    " RETURNING fencing, attempts";
+    " WHERE id = ?1 AND fencing = ?6 AND attempts = ?7"
+    " AND (state IN ('pending', 'waiting') OR (state = 'running' AND lease_expires < ?4))";
 static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET not_before = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'";
 static const char SQL_TASK_FINISH[] =
@@ -66,27 +97,36 @@ static const char SQL_TASK_FINISH[] =
     " WHERE id = ?1 AND fencing = ?2 AND state = 'running'"
     " RETURNING order_id, function, attempts";
 static const char SQL_ORDER_STATE_GET[] = "SELECT state FROM orders WHERE id = ?1";
+static const char SQL_ORDER_BODY_REV[] = "SELECT body_rev FROM orders WHERE id = ?1";
 static const char SQL_ORDER_STATE_SET[] =
     "UPDATE orders SET state = ?2, state_reason = ?3, updated_at = ?4,"
     " started_at = CASE WHEN ?2 = 'in_progress' THEN coalesce(started_at, ?4) ELSE started_at END,"
     " ended_at = CASE WHEN ?2 IN ('completed', 'cancelled', 'aborted') THEN ?4 ELSE ended_at END"
     " WHERE id = ?1 AND state = ?5";
 static const char SQL_ORDER_BODY_SET[] =
-    "UPDATE orders SET body = ?2, updated_at = ?3 WHERE id = ?1";
+    "UPDATE orders SET body = ?2, body_rev = body_rev + 1, updated_at = ?3 WHERE id = ?1";
 static const char SQL_FALLOUT_ADD[] =
     "INSERT INTO tasks (order_id, plan_revision, function, group_key, kind, state, workgroup,"
     " error, fallout_of, created_at, updated_at)"
     " SELECT ?1, plan_revision, ?2, 'order', 'fallout', 'waiting', ?3, ?4, ?5, ?6, ?6"
     " FROM orders WHERE id = ?1";
+/*
+ * An order's roll-up as four seeks of tasks_open (the current plan's
+ * tasks not completed nor skipped): anything open at all, anything
+ * failed, anything active, anything runnable.  Its cost does not depend
+ * on how many tasks the order has.
+ */
+#define OPEN_TASK(cond)                                                                 \
+    "EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_open WHERE t.order_id = ?1"          \
+    " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"             \
+    " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'" cond ")"
 static const char SQL_ORDER_ROLLUP[] =
-    "SELECT count(*), coalesce(sum(t.state IN " DONE_STATES "), 0),"
-    " coalesce(sum(t.state = 'failed'), 0),"
-    " coalesce(sum(t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')), 0),"
-    " coalesce(sum(t.state = 'pending' AND NOT EXISTS (SELECT 1 FROM task_deps d"
-    "   JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id"
-    "   AND p.state NOT IN " DONE_STATES ")), 0)"
-    " FROM tasks t JOIN orders o ON o.id = t.order_id"
-    " WHERE t.order_id = ?1 AND t.kind <> 'fallout' AND t.plan_revision = o.plan_revision";
+    "SELECT EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_order WHERE t.order_id = ?1"
+    " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"
+    " AND t.kind <> 'fallout'), " OPEN_TASK("") ", "
+    OPEN_TASK(" AND t.state = 'failed'") ", "
+    OPEN_TASK(" AND t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')") ", "
+    OPEN_TASK(" AND t.state = 'pending' AND t.deps_open = 0");
 static const char SQL_ORDER_STATES[] =
     "SELECT id, state FROM orders WHERE id IN (SELECT value FROM json_each(?1))";
 static const char SQL_ASYNC_TASK_FIND[] =
@@ -178,6 +218,9 @@ read_task(sqlite3_stmt *st, store_task *t)
     t->cartridge_version = store_col_strdup(st, 16);
     t->order_state = store_col_strdup(st, 17);
     t->plan_revision = sqlite3_column_int(st, 18);
+    t->priority = sqlite3_column_int(st, 19);
+    t->body_rev = sqlite3_column_int64(st, 20);
+    t->has_waits = sqlite3_column_int(st, 21);
 }
 
 /* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */
@@ -217,20 +260,118 @@ collect_tasks(store *s, sqlite3_stmt *st, store_task **out, size_t *n, osm_err *
     return 0;
 }
 
+/* Append the rows of a candidate query to *out, *n (up to limit in all). */
+static int
+candidates_from(store *s, int id, const char *sql, const store_task_filter *f, int64_t now,
+                int priority, int limit, store_task **out, size_t *n, osm_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((size_t)limit <= *n)
+        return 0;
+    if (!(st = store_stmt(s, id, sql, err)))
+        return store_stmt_fail(err);
+    bind_filter(st, f);
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int(st, 6, limit - (int)*n);
+    if (priority >= 0)
+        sqlite3_bind_int(st, 7, priority);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = xrealloc(*out, (*n + 1) * sizeof **out);
+        read_task(st, &(*out)[(*n)++]);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+/* Claim order: highest priority first, then not-before, then id. */
+static int
+by_claim_order(const void *a, const void *b)
+{
+    const store_task *x = a, *y = b;
+    int64_t nx = x->not_before < 0 ? 0 : x->not_before, ny = y->not_before < 0 ? 0 : y->not_before;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (nx != ny)
+        return nx < ny ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int
 store_task_candidates(store *s, const store_task_filter *f, int64_t now, int limit,
                       store_task **out, size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_CANDIDATES, SQL_TASK_CANDIDATES, err);
+    int by_order = f && jv_get_kind(f->orders) == JV_KIND_ARRAY;
+    int rc;
 
     *out = NULL;
     *n = 0;
-    if (!st)
-        return store_stmt_fail(err);
-    bind_filter(st, f);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int(st, 6, limit);
-    return collect_tasks(s, st, out, n, err);
+    /* expired leases and due timers: few, each through its own index */
+    rc = candidates_from(s, ST_TASK_EXPIRED, SQL_TASK_EXPIRED, f, now, -1, limit, out, n, err);
+    if (rc == 0)
+        rc = candidates_from(s, ST_TASK_TIMERS, SQL_TASK_TIMERS, f, now, -1, limit, out, n, err);
+    if (rc == 0 && by_order) {
+        rc = candidates_from(s, ST_TASK_READY_ORDERS, SQL_TASK_READY_ORDERS, f, now, -1,
+                             limit, out, n, err);
+    } else {
+        for (int p = 9; rc == 0 && p >= 0 && *n < (size_t)limit; p--)
+            rc = candidates_from(s, ST_TASK_READY, SQL_TASK_READY, f, now, p, limit, out, n,
+                                 err);
+    }
+    if (rc != 0) {
+        store_tasks_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    qsort(*out, *n, sizeof **out, by_claim_order);
+    return 0;
+}
+
+int
+store_task_leases_drop_dead(store *s, const char *host_prefix, int (*alive)(const char *owner),
+                            int64_t now, int *dropped, osm_err *err)
+{
+    sqlite3_stmt *st;
+    jv dead = jv_array();
+    int rc;
+
+    if (dropped)
+        *dropped = 0;
+    if ((rc = store_in_tx(s, "store_task_leases_drop_dead", err)) != 0 ||
+        !(st = store_stmt(s, ST_TASK_LEASES_HOST, SQL_TASK_LEASES_HOST, err))) {
+        jv_free(dead);
+        return rc ? rc : store_stmt_fail(err);
+    }
+    store_bind_text(st, 1, host_prefix);
+    sqlite3_bind_int64(st, 2, now);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *owner = (const char *)sqlite3_column_text(st, 1);
+        if (owner && !alive(owner))
+            dead = jv_array_append(dead, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 0)),
+                                                  jv_string(owner)));
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    jv_array_foreach(dead, i, d) {
+        if (rc == 0 && (st = store_stmt(s, ST_TASK_LEASE_DROP, SQL_TASK_LEASE_DROP, err))) {
+            jv id = jv_array_get(jv_copy(d), 0), owner = jv_array_get(jv_copy(d), 1);
+            sqlite3_bind_int64(st, 1, (int64_t)jv_number_value(id));
+            store_bind_text(st, 2, jv_string_value(owner));
+            rc = store_step_done(s, st, err);
+            if (rc == 0 && dropped)
+                *dropped += sqlite3_changes(s->db);
+            jv_free(id);
+            jv_free(owner);
+        } else if (rc == 0) {
+            rc = store_stmt_fail(err);
+        }
+        jv_free(d);
+    }
+    jv_free(dead);
+    return rc;
 }
 
 int
@@ -265,8 +406,8 @@ store_task_waits(store *s, int64_t id, int64_t *ready_at, jv *conds, osm_err *er
 }
 
 int
-store_task_claim(store *s, int64_t id, const char *owner, int64_t lease_until, int64_t now,
-                 int count_attempt, int64_t *fencing, int *attempts, osm_err *err)
+store_task_claim(store *s, const store_task *t, const char *owner, int64_t lease_until,
+                 int64_t now, int count_attempt, int64_t *fencing, int *attempts, osm_err *err)
 {
     sqlite3_stmt *st;
     int rc;
@@ -275,23 +416,20 @@ store_task_claim(store *s, int64_t id, const char *owner, int64_t lease_until, i
         return rc;
     if (!(st = store_stmt(s, ST_TASK_CLAIM, SQL_TASK_CLAIM, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, t->id);
     store_bind_text(st, 2, owner);
     sqlite3_bind_int64(st, 3, lease_until);
     sqlite3_bind_int64(st, 4, now);
     sqlite3_bind_int(st, 5, count_attempt ? 1 : 0);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *fencing = sqlite3_column_int64(st, 0);
-        *attempts = sqlite3_column_int(st, 1);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = OSM_NEGATIVE;
-    } else {
-        rc = store_sqlfail(s, rc, err);
-    }
-    store_stmt_done(st);
-    return rc;
+    sqlite3_bind_int64(st, 6, t->fencing);
+    sqlite3_bind_int(st, 7, t->attempts);
+    if ((rc = store_step_done(s, st, err)) != 0)
+        return rc;
+    if (sqlite3_changes(s->db) != 1)
+        return OSM_NEGATIVE;
+    *fencing = t->fencing + 1;
+    *attempts = t->attempts + (count_attempt ? 1 : 0);
+    return 0;
 }
 
 int
@@ -353,6 +491,27 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
         data = jv_object_set(data, jv_string("error"), jv_string(o->error));
     free(function);
     return store_event_add(s, order_id, id, "task.state", actor, data, now, NULL, err);
+}
+
+int
+store_order_body_rev(store *s, int64_t id, int64_t *rev, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ORDER_BODY_REV, SQL_ORDER_BODY_REV, err);
+    int rc;
+    if (!st)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *rev = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = osm_fail(err, OSM_ENOINPUT, "no such order: %lld", (long long)id);
+    } else {
+        rc = store_sqlfail(s, rc, err);
+    }
+    store_stmt_done(st);
+    return rc;
 }
 
 int
@@ -486,7 +645,7 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
                    osm_err *err)
 {
     sqlite3_stmt *st = store_stmt(s, ST_ORDER_ROLLUP, SQL_ORDER_ROLLUP, err);
-    int64_t total, done, failed, active, runnable;
+    int planned, open, failed, active, runnable;
     int rc;
 
     if (to)
@@ -500,19 +659,19 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
         store_stmt_done(st);
         return rc;
     }
-    total = sqlite3_column_int64(st, 0);
-    done = sqlite3_column_int64(st, 1);
-    failed = sqlite3_column_int64(st, 2);
-    active = sqlite3_column_int64(st, 3);
-    runnable = sqlite3_column_int64(st, 4);
+    planned = sqlite3_column_int(st, 0);
+    open = sqlite3_column_int(st, 1);
+    failed = sqlite3_column_int(st, 2);
+    active = sqlite3_column_int(st, 3);
+    runnable = sqlite3_column_int(st, 4);
     store_stmt_done(st);
     rc = 0;
-    if (total > 0 && done == total) {
+    if (planned && !open) {
         rc = store_order_transition(s, id, "not_started,in_progress", "completed", NULL, actor,
                                     now, err);
         if (rc == 0 && to)
             *to = "completed";
-    } else if (failed > 0 && active == 0 && runnable == 0) {
+    } else if (failed && !active && !runnable) {
         rc = store_order_transition(s, id, "in_progress", "failed", "fallout", actor, now, err);
         if (rc == 0 && to)
             *to = "failed";

@@ -33,6 +33,7 @@
 static const char *const migrations[] = {
     "migrations/001-initial.sql",
     "migrations/002-status.sql",
+    "migrations/003-ready-queue.sql",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

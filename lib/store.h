@@ -237,6 +237,9 @@ typedef struct store_task {
     int64_t fencing, not_before, expected_ms, started_at;
     char *cartridge, *cartridge_version, *order_state;
     int plan_revision;
+    int priority;               /* the order's, copied at planning time */
+    int64_t body_rev;           /* the order's data revision (see store_order_get) */
+    int has_waits;              /* a dependency carries a delay, date or condition */
 } store_task;
 
 typedef struct store_task_filter {
@@ -249,7 +252,11 @@ typedef struct store_task_filter {
  * pending tasks of not_started or in_progress orders whose dependencies
  * are all completed or skipped and whose not-before time has come;
  * running tasks whose lease has expired (a dead worker's); waiting timer
- * tasks whose time has come.  Highest order priority first.
+ * tasks whose time has come.  Highest order priority first, then
+ * not-before, then id.  Each kind is found through an index kept as
+ * tasks change (the ready queue, migration 003), so the cost is that of
+ * the rows returned, not of the backlog; with f->orders, a seek per
+ * order named.
  */
 int store_task_candidates(store *s, const store_task_filter *f, int64_t now, int limit,
                           store_task **out, size_t *n, osm_err *err);
@@ -263,14 +270,27 @@ void store_tasks_free(store_task *t, size_t n);
 int store_task_waits(store *s, int64_t id, int64_t *ready_at, jv *conds, osm_err *err);
 
 /*
- * Claim task id for owner until lease_until, inside the caller's
- * transaction: pending or waiting → running, or running with an expired
- * lease → running again; the fencing token goes up, and attempts too
- * unless count_attempt is 0.  *fencing and *attempts are the new values.
- * OSM_NEGATIVE when it is no longer claimable (another worker has it).
+ * Claim task t (as read by store_task_candidates) for owner until
+ * lease_until, inside the caller's transaction: pending or waiting →
+ * running, or running with an expired lease → running again; the fencing
+ * token goes up, and attempts too unless count_attempt is 0.  *fencing
+ * and *attempts are the new values.  OSM_NEGATIVE (nothing changed) when
+ * the task changed since it was read: another worker has it, or an
+ * operator moved it.
  */
-int store_task_claim(store *s, int64_t id, const char *owner, int64_t lease_until, int64_t now,
-                     int count_attempt, int64_t *fencing, int *attempts, osm_err *err);
+int store_task_claim(store *s, const store_task *t, const char *owner, int64_t lease_until,
+                     int64_t now, int count_attempt, int64_t *fencing, int *attempts,
+                     osm_err *err);
+
+/*
+ * Leases held under an owner name starting with host_prefix ("HOST:")
+ * whose owner alive() says is gone are expired at once (inside the
+ * caller's transaction), so that the next claim retakes their tasks
+ * instead of waiting out the lease.  *dropped (may be NULL) counts them.
+ */
+int store_task_leases_drop_dead(store *s, const char *host_prefix,
+                                int (*alive)(const char *owner), int64_t now, int *dropped,
+                                osm_err *err);
 
 /* Keep a pending task pending until not_before. */
 int store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err);
@@ -297,6 +317,13 @@ typedef struct task_outcome {
 int store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
                       const char *actor, int64_t now, osm_err *err);
 
+/*
+ * The revision of order id's data into *rev: it goes up each time
+ * store_order_set_body() replaces the data, so that a copy kept in
+ * memory can be checked for freshness with one lookup.
+ */
+int store_order_body_rev(store *s, int64_t id, int64_t *rev, osm_err *err);
+
 /* The state of order id into *state (malloc'ed). */
 int store_order_state(store *s, int64_t id, char **state, osm_err *err);
 
@@ -319,7 +346,7 @@ int store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *f
 /*
  * Roll order id's state up from its tasks: every task of the current
  * plan completed or skipped → completed; a failed task and nothing else
- * able to proceed → failed.  *to (may be NULL) is the new state or NULL
+ * able to proceed → failed.  A few index seeks, whatever the order's size.  *to (may be NULL) is the new state or NULL
  * when unchanged.
  */
 int store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const char **to,

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "engine.h"
+#include "outcome.h"
 #include "notify.h"
 #include "respond.h"
 #include "store-ops.h"
@@ -180,7 +180,7 @@ complete_manual(taskops *t, jv task, const char *status, jv data, int64_t now, o
     if (status)
         response = jv_object_set(response, jv_string("externalStatus"), jv_string(status));
     jv body;
-    rc = engine_map_response(c, str(task, "function", fn, sizeof fn), &o, response,
+    rc = outcome_map_response(c, str(task, "function", fn, sizeof fn), jv_copy(o.body), response,
                              JV_OBJECT(jv_string("id"), jv_number((double)num(task, "id")),
                                        jv_string("function"), jv_string(fn)),
                              &body, err);
@@ -249,7 +249,7 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
             char fn[128];
             if (store_order_get(t->st, num(task, "order"), &o, err) == 0) {
                 if (catalog_get(t->cat, o.cartridge, o.cartridge_version, &c, err) == 0) {
-                    const char *fw = engine_fallout_workgroup(c, str(task, "function", fn, sizeof fn));
+                    const char *fw = outcome_fallout_workgroup(c, str(task, "function", fn, sizeof fn));
                     if (fw)
                         snprintf(wg, sizeof wg, "%s", fw);
                     w = fw ? wg : w;
@@ -317,7 +317,7 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
         if ((rc = store_order_get(t->st, order_id, &o, err)) != 0)
             goto fail;
         if (catalog_get(t->cat, o.cartridge, o.cartridge_version, &c, err) == 0)
-            fw = engine_fallout_workgroup(c, fn);
+            fw = outcome_fallout_workgroup(c, fn);
         order_rec_free(&o);
         rc = store_fallout_add(t->st, order_id, id, fn, fw,
                                JV_OBJECT(jv_string("message"), jv_string(reason)), t->user, now,

@@ -154,3 +154,16 @@ plan_fixture() {
     assert_equal "$(jq -s 'map(select(.kind == "plan" and (.tasks | length) > 0)) | length' <<<"$output")" \
         "$(ls "$EXAMPLES"/broadband/orders/[0-9]*.json | wc -l)"
 }
+
+@test "plan: a stored plan printed again lists every task's dependencies as at planning time" {
+    osm-cartridge deploy "$PLANNER" >/dev/null
+    for f in grouping relies itemdate selector; do
+        first=$(osm-submit "$PLANS/$f.order.json" | osm-plan)
+        id=$(jq -r .id <<<"$first")
+        again=$(osm-plan "$id")
+        assert_equal "$(jq -c '[.tasks[] | [.key, [.after[].task]]]' <<<"$again")" \
+            "$(jq -c '[.tasks[] | [.key, [.after[].task]]]' <<<"$first")"
+        # in task order
+        assert_equal "$(jq -c '[.tasks[].after | map(.task) | . == sort] | all' <<<"$first")" true
+    done
+}

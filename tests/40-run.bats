@@ -44,7 +44,7 @@ task_states() {
     assert_equal "$(head -1 requests | jq -c '{mode, attempt, idempotencyKey, order, task: (.task | {id, function, system, items})}')" \
         '{"mode":"do","attempt":1,"idempotencyKey":"osm-1-1-do-1","order":{"id":1,"externalId":"J-1","cartridge":"runner"},"task":{"id":1,"function":"one","system":"alpha","items":["1"]}}'
     schemacheck -r "$OSM_SRCDIR/specs/hook-request.schema.json" requests
-    assert_equal "$(cat calls)" '1 one 1 osm-1-1-do-1 alpha'
+    assert_equal "$(cat calls)" '1 one 1 osm-1-1-do-1 alpha 1'
 }
 
 @test "run: independent branches overlap under -j 2" {

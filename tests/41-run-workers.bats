@@ -55,15 +55,45 @@ until_sql() {
     kill -9 $pid
     wait $pid || true
     assert_equal "$(sql "select count(*) from tasks where state = 'running'")" 6
-    # a second worker now: the leases are live, nothing is taken over
-    osm-run --all >/dev/null
-    assert_equal "$(sql "select count(*) from tasks where state = 'running'")" 6
-    # once they have expired, it retakes every task and finishes every order
-    OSM_TEST_SLEEP=0 OSM_NOW=2026-11-26T09:30:00Z osm-run --all -j 3 >/dev/null
+    # the leases' owner is gone from this host: the next worker retakes
+    # every task at once, without waiting for the leases to expire
+    OSM_TEST_SLEEP=0 osm-run --all -j 3 >/dev/null
     assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 6
     assert_equal "$(sql "select count(*) from tasks where state = 'completed' and attempts = 2")" 6
     # every task ran twice (the killed worker's hooks may have finished
     # on their own), with one idempotency key each
     assert_equal "$(cut -d' ' -f1,4 calls | sort -u | wc -l)" 6
     assert_equal "$(cut -d' ' -f3 calls | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" '1:6 2:6 '
+}
+
+@test "workers: live leases and other hosts' leases are kept until they expire" {
+    orders 3
+    # make two tasks look leased: one by a live process here (this shell),
+    # one by a process of another host that this host cannot see
+    local start
+    start=$(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[20] }' /proc/$$/stat)
+    sql "update tasks set state = 'running', lease_owner = '$(hostname):$$:$start',
+         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         where id = (select min(id) from tasks where state = 'pending')"
+    sql "update tasks set state = 'running', lease_owner = 'elsewhere.example:1:1',
+         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         where id = (select min(id) from tasks where state = 'pending')"
+    held=$(sql "select group_concat(id) from tasks where state = 'running'")
+    osm-run --all >/dev/null
+    assert_equal "$(sql "select group_concat(id) from tasks where state = 'running'")" "$held"
+    assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 1
+    # past the leases, both are retaken
+    OSM_NOW=2026-11-26T10:31:00Z osm-run --all >/dev/null
+    assert_equal "$(sql "select count(*) from tasks where state = 'running'")" 0
+    assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 3
+}
+
+@test "workers: a lease whose pid now belongs to another process is retaken at once" {
+    orders 1
+    # this shell's pid with a start time it never had: the owner is gone
+    sql "update tasks set state = 'running', lease_owner = '$(hostname):$$:1',
+         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         where id = (select min(id) from tasks where state = 'pending')"
+    osm-run --all >/dev/null
+    assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 1
 }
