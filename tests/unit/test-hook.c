@@ -671,6 +671,80 @@ test_direct_exec(void)
     free(bare);
 }
 
+/* The signal reported is the one that ended the hook. */
+static void
+test_signals(void)
+{
+    hook_spec spec = { 0 };
+    hook_result res;
+    osm_err err = { 0, "" };
+    char *stubborn = write_file("stubborn", "#!/bin/sh\n"
+                                "trap '' TERM\necho $$\nsleep 30\n", 0755);
+    char *suicide = write_file("suicide", "#!/bin/sh\nkill -9 $$\n", 0755);
+    char *pidfile = xasprintf("%s/victim.pid", tmpdir);
+    char *victim_sh = write_file("victim", "#!/bin/sh\n"
+                                 "echo $$ >\"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
+                                 "exec sleep 30\n", 0755);
+    char *cmd;
+    hook *h;
+    pid_t pgid;
+    FILE *f;
+    long vpid = 0;
+
+    spec.timeout_ms = 200;
+    spec.grace_ms = 300;
+    run(&spec, stubborn, &res);
+    ok(res.timed_out && res.signal == SIGKILL,
+       "direct, TERM ignored, timed out: signal 9 (got %d)", res.signal);
+    pgid = (pid_t)atol(res.out);
+    ok(pgid > 1 && group_gone(pgid), "direct: its process group is gone");
+    hook_result_free(&res);
+
+    run(&spec, "sleep 30", &res);
+    ok(res.timed_out && res.signal == SIGTERM,
+       "direct, timed out, ended by TERM: signal 15 (got %d)", res.signal);
+    hook_result_free(&res);
+
+    spec.timeout_ms = 0;
+    run(&spec, suicide, &res);
+    ok(!res.exited && res.signal == SIGKILL && !res.timed_out,
+       "direct, kills itself with KILL: signal 9 (got %d)", res.signal);
+    hook_result_free(&res);
+    run(&spec, "kill -9 $$", &res);
+    ok(!res.exited && res.signal == SIGKILL, "sh, kill -9 $$: signal 9");
+    hook_result_free(&res);
+    run(&spec, "kill -TERM $$", &res);
+    ok(!res.exited && res.signal == SIGTERM, "sh, kill -TERM $$: signal 15");
+    hook_result_free(&res);
+
+    /* someone else's KILL */
+    cmd = xasprintf("%s %s", victim_sh, pidfile);
+    spec.command = cmd;
+    spec.timeout_ms = 10000;
+    if (hook_start(&spec, &h, &err) != 0)
+        tap_diag("hook_start: %s", err.msg);
+    for (int i = 0; i < 200 && !vpid; i++) {
+        hook_poll(&h, 1, 10);
+        if ((f = fopen(pidfile, "r"))) {
+            if (fscanf(f, "%ld", &vpid) != 1)
+                vpid = 0;
+            fclose(f);
+        }
+    }
+    ok(vpid > 1 && kill((pid_t)vpid, SIGKILL) == 0, "killed by a stranger");
+    while (!hook_finished(h))
+        hook_poll(&h, 1, -1);
+    hook_collect(h, &res);
+    ok(!res.exited && res.signal == SIGKILL && !res.timed_out,
+       "killed by someone else with KILL: signal 9 (got %d)", res.signal);
+    hook_result_free(&res);
+    free(cmd);
+    free(stubborn);
+    free(suicide);
+    free(pidfile);
+    free(victim_sh);
+}
+
 int
 main(void)
 {
@@ -695,6 +769,7 @@ main(void)
     test_async();
     test_needs_shell();
     test_direct_exec();
+    test_signals();
 
     w = waitpid(-1, NULL, WNOHANG);
     ok(w == -1 && errno == ECHILD, "no child left, zombie or not");
