@@ -1,21 +1,26 @@
 /*
- * Internals of lib/hook*.c; nothing else includes this.
+ * Internals shared by one-shot hooks (hook.c) and persistent hook
+ * processes (hookproc.c); nothing outside lib/hook*.c includes this.
  *
- * hook-spawn.c starts a child the way a hook needs it (own process
- * group, default signal dispositions, every descriptor above stderr
- * closed, direct exec or /bin/sh -c), and holds the small pieces used on
- * its pipes: writes with SIGPIPE held, a bounded stderr excerpt, and
- * looking at or reaping the child by pid.
+ * hook-spawn.c starts a child the way both need it (own process group,
+ * default signal dispositions, every descriptor above stderr closed,
+ * direct exec or /bin/sh -c), and holds the small pieces both use on its
+ * pipes: writes with SIGPIPE held, a bounded stderr excerpt, and looking
+ * at or reaping the child by pid.  hookproc.c exports the servicing
+ * steps that let hook_poll_all() (in hook.c) drive persistent processes
+ * in the same poll(2) as one-shot hooks.
  */
 #ifndef OSM_HOOK_INT_H
 #define OSM_HOOK_INT_H
 
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "diag.h"
+#include "hookproc.h"
 #include "xalloc.h"
 
 #define HOOK_TICK_MS 50         /* longest wait while a child may end unseen */
@@ -108,5 +113,31 @@ char *hook_errcap_build(const hook_errcap *e, size_t *len);
 /* Forget everything seen (the caps stay). */
 void hook_errcap_reset(hook_errcap *e);
 void hook_errcap_free(hook_errcap *e);
+
+/* ------------------------------------------------ persistent processes */
+
+/*
+ * The steps of hook_poll_all() for one persistent process, in the order
+ * it calls them in each pass:
+ *
+ * hookproc_service_tick(): timers and the child's state (may fail the
+ * requests in flight and reap the process).  Returns 1 when an answer or
+ * failure waits for hookproc_take(), else 0.
+ *
+ * hookproc_service_live(): 1 while something may still become ready
+ * (requests in flight, or a process being stopped), else 0.
+ *
+ * hookproc_service_fds(): the descriptors to watch, at most 3, in
+ * pfd[0..] with slot[k] telling which (0 stdin, 1 stdout, 2 stderr);
+ * lowers *wake to when tick next needs to run.  Returns how many.
+ *
+ * hookproc_service_io(): the descriptor of slot is ready; write (setting
+ * *raised on EPIPE; the caller holds a hook_pipe_guard) or read.
+ */
+int hookproc_service_tick(hookproc *p, int64_t now);
+int hookproc_service_live(const hookproc *p);
+size_t hookproc_service_fds(hookproc *p, struct pollfd *pfd, int *slot,
+                            int64_t now, int64_t *wake);
+void hookproc_service_io(hookproc *p, int slot, int64_t now, int *raised);
 
 #endif

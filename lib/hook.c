@@ -3,7 +3,9 @@
  * hook-spawn.c), feeding its stdin and draining its stdout and stderr
  * without blocking, and ending it (TERM, then KILL after a grace) when it
  * runs too long, prints too much, or leaves a grandchild holding its
- * pipes.  See hook.h for the contract.
+ * pipes; and hook_poll_all(), the one poll(2) loop that drives one-shot
+ * hooks and persistent hook processes together.  See hook.h and
+ * hookproc.h for the contracts.
  *
  * The child's exit is noticed with waitid(WNOWAIT), which leaves it a
  * zombie: an unreaped leader keeps its pid, and so its process group id,
@@ -33,6 +35,7 @@
 #include "diag.h"
 #include "hook-int.h"
 #include "hook.h"
+#include "hookproc.h"
 #include "xalloc.h"
 
 struct hook {
@@ -306,40 +309,64 @@ next_wake(const hook *h, int64_t now)
     return w < 0 ? 0 : w;
 }
 
+/* Service one descriptor of a one-shot hook (slot 0 stdin, 1, 2). */
+static void
+hook_io(hook *h, int slot, int64_t now, int *raised)
+{
+    if (slot == 0)
+        write_input(h, raised);
+    else
+        read_pipe(h, slot == 2, now);
+}
+
 int
-hook_poll(hook **hooks, size_t n, int64_t timeout_ms)
+hook_poll_all(hook **hooks, size_t nh, hookproc **procs, size_t np,
+              int64_t timeout_ms)
 {
     int64_t t0 = clock_monotonic_ms();
-    struct pollfd *pfd;
-    size_t *owner, live = 0;
-    int finished = 0;
+    struct pollfd *pfd = NULL;
+    size_t *owner = NULL;
+    int ready = 0;
 
-    for (size_t i = 0; i < n; i++)
-        live += hooks[i] != NULL;
-    if (live == 0)
+    if (nh + np == 0)
         return 0;
-    pfd = xmalloc(3 * n * sizeof *pfd);
-    owner = xmalloc(3 * n * sizeof *owner);
-
     for (int pass = 0;; pass++) {
         int64_t now = clock_monotonic_ms(), wait;
+        size_t live = 0;
         nfds_t nfds = 0;
         int raised = 0, writes = 0;
         hook_pipe_guard g;
 
-        finished = 0;
-        for (size_t i = 0; i < n; i++) {
+        ready = 0;
+        for (size_t i = 0; i < nh; i++) {
             if (!hooks[i])
                 continue;
             tick(hooks[i], now);
-            finished += hooks[i]->done;
+            ready += hooks[i]->done;
+            live++;
         }
-        if (finished)
+        for (size_t i = 0; i < np; i++) {
+            if (!procs[i])
+                continue;
+            ready += hookproc_service_tick(procs[i], now);
+            live += hookproc_service_live(procs[i]);
+        }
+        if (ready)
             break;
         wait = timeout_ms < 0 ? INT64_MAX : t0 + timeout_ms - now;
+        /*
+         * Nothing could finish: do not wait for it, but do read what idle
+         * processes write (one pass without waiting).
+         */
+        if (!live)
+            wait = 0;
         if (pass > 0 && wait <= 0)
             break;
-        for (size_t i = 0; i < n; i++) {
+        if (!pfd) {
+            pfd = xmalloc(3 * (nh + np) * sizeof *pfd);
+            owner = xmalloc(3 * (nh + np) * sizeof *owner);
+        }
+        for (size_t i = 0; i < nh; i++) {
             hook *h = hooks[i];
             int fds[3];
 
@@ -358,6 +385,17 @@ hook_poll(hook **hooks, size_t n, int64_t timeout_ms)
                 owner[nfds++] = i * 3 + (size_t)k;
             }
         }
+        for (size_t i = 0; i < np; i++) {
+            int slot[3];
+            size_t k;
+
+            if (!procs[i])
+                continue;
+            k = hookproc_service_fds(procs[i], pfd + nfds, slot, now, &wait);
+            for (size_t m = 0; m < k; m++)
+                owner[nfds + m] = (nh + i) * 3 + (size_t)slot[m];
+            nfds += (nfds_t)k;
+        }
         if (wait < 0)
             wait = 0;
         if (poll(pfd, nfds, wait > INT_MAX ? INT_MAX : (int)wait) <= 0)
@@ -368,28 +406,28 @@ hook_poll(hook **hooks, size_t n, int64_t timeout_ms)
             hook_guard_on(&g);
         now = clock_monotonic_ms();
         for (nfds_t j = 0; j < nfds; j++) {
-            hook *h = hooks[owner[j] / 3];
+            size_t who = owner[j] / 3;
+            int slot = (int)(owner[j] % 3);
 
             if (!pfd[j].revents)
                 continue;
-            switch (owner[j] % 3) {
-            case 0:
-                write_input(h, &raised);
-                break;
-            case 1:
-                read_pipe(h, 0, now);
-                break;
-            default:
-                read_pipe(h, 1, now);
-                break;
-            }
+            if (who < nh)
+                hook_io(hooks[who], slot, now, &raised);
+            else
+                hookproc_service_io(procs[who - nh], slot, now, &raised);
         }
         if (writes)
             hook_guard_off(&g, raised);
     }
     free(pfd);
     free(owner);
-    return finished;
+    return ready;
+}
+
+int
+hook_poll(hook **hooks, size_t n, int64_t timeout_ms)
+{
+    return hook_poll_all(hooks, n, NULL, 0, timeout_ms);
 }
 
 int

@@ -121,7 +121,8 @@ int hook_start(const hook_spec *spec, hook **out, osm_err *err);
  * Returns as soon as at least one of them has finished (already finished
  * ones count) or after timeout_ms (-1: no limit; 0: one pass without
  * waiting), with the number finished.  n == 0 returns 0 at once.  Never
- * blocks much longer than timeout_ms.
+ * blocks much longer than timeout_ms.  The same as
+ * hook_poll_all(hooks, n, NULL, 0, timeout_ms) (see hookproc.h).
  */
 int hook_poll(hook **hooks, size_t n, int64_t timeout_ms);
 
