@@ -4,9 +4,9 @@
  * timeout, a malformed answer and a line too long failing only what is in
  * flight, with restarts after a back-off that doubles and resets; stderr
  * drained and its excerpt attached; writes that never block; one-shot
- * hooks and persistent processes in one hook_poll_all(); no zombie or
- * descriptor left behind.  The persistent programs are small sh loops,
- * jq and cat.
+ * hooks and persistent processes in one hook_poll_all(); the broadband
+ * example's persistent hook; no zombie or descriptor left behind.  The
+ * persistent programs are small sh loops, jq and cat.
  */
 #include "config.h"
 
@@ -685,6 +685,55 @@ test_poll_all(void)
     hookproc_free(p);
 }
 
+/* The broadband example's persistent activation hook, as osm drives it. */
+static void
+test_example(void)
+{
+    const char *src = getenv("OSM_SRCDIR");
+    char *cmd, *line;
+    hookproc *p;
+    hookproc_answer a[3];
+    size_t got;
+    int all;
+
+    if (!src || !*src)
+        src = ".";
+    cmd = xasprintf("%s/examples/broadband/hooks/activation-persistent.sh "
+                    "south", src);
+    p = make(cmd, 200, 0);
+    for (int i = 0; i < 3; i++) {
+        line = xasprintf("{\"request\":{\"action\":\"%s\",\"services\":"
+                         "[{\"itemId\":\"1\",\"task\":{\"id\":999}}]},"
+                         "\"order\":{\"id\":3,\"externalId\":null,"
+                         "\"cartridge\":\"broadband\"},\"task\":{\"id\":%d,"
+                         "\"function\":\"activate\",\"system\":\"asap-south\","
+                         "\"group\":\"1\",\"items\":[\"1\",\"2\"],\"mode\":"
+                         "\"do\",\"attempt\":1},\"mode\":\"do\",\"attempt\":1,"
+                         "\"idempotencyKey\":\"osm-3-%d-do-1\"}",
+                         i == 2 ? "deactivate" : "activate", 40 + i, 40 + i);
+        send_line(p, 40 + i, line, 10000);
+        free(line);
+    }
+    got = wait_answers(p, a, 3, 10000);
+    all = got == 3;
+    for (size_t i = 0; i < got; i++)
+        all &= a[i].tag == 40 + (int64_t)i && a[i].error == NULL;
+    ok(all, "example activation-persistent.sh: each task answered");
+    is_str(got ? a[0].line : NULL,
+           "{\"task\":40,\"status\":\"completed\",\"externalStatus\":"
+           "\"ACTIVATED\",\"data\":{\"workOrder\":\"WO-ASAPSOUTH-100001\","
+           "\"services\":[{\"itemId\":\"1\",\"serviceId\":"
+           "\"SVC-ASAPSOUTH-40-1\"},{\"itemId\":\"2\",\"serviceId\":"
+           "\"SVC-ASAPSOUTH-40-2\"}]}}", "example: an activation");
+    is_str(got == 3 ? a[2].line : NULL,
+           "{\"task\":42,\"status\":\"completed\",\"externalStatus\":"
+           "\"DEACTIVATED\",\"data\":{\"services\":[{\"itemId\":\"1\"},"
+           "{\"itemId\":\"2\"}]}}", "example: a deactivation");
+    free_answers(a, got);
+    hookproc_free(p);
+    free(cmd);
+}
+
 static void
 test_free(void)
 {
@@ -738,6 +787,7 @@ main(void)
     test_backoff();
     test_stderr_and_writes();
     test_poll_all();
+    test_example();
     test_free();
 
     w = waitpid(-1, NULL, WNOHANG);
