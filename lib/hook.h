@@ -1,12 +1,23 @@
 /*
- * Hooks: running an external system's shell command (DESIGN §8, §14).
+ * Hooks: running an external system's command (DESIGN §8, §14).
  *
- * A hook is "/bin/sh -c COMMAND" in its own process group, with the
+ * A hook is a command line run in its own process group, with the
  * request on its stdin and the order's identifiers in its environment;
  * order data never reaches the command line.  Its stdout is captured up
  * to a cap, its stderr as a bounded excerpt (head and tail), and a time
  * limit ends the whole process group, TERM first and KILL after a grace
  * period, grandchildren included.
+ *
+ * Direct exec or sh: a command without shell syntax (hook_needs_shell())
+ * is split into words on spaces and tabs and executed directly, its
+ * program found as sh would find it: along PATH (the hook's own, after
+ * spec.env) when the first word has no '/', else as a path, relative to
+ * the hook's directory.  Any other command runs as "/bin/sh -c COMMAND".
+ * The caller sees no difference but one process less: a program that
+ * cannot be found exits 127 and one that cannot be executed 126, with
+ * "NAME: not found" (or the reason) on its stderr, as with sh; a file
+ * without "#!" is run by /bin/sh.  When the command is executed directly
+ * the hook's process is the program itself.
  *
  * osm-run drives many hooks from one thread, so the interface is
  * asynchronous: hook_start() several, hook_poll() them until some have
@@ -45,7 +56,8 @@
 #define HOOK_MAX_STDERR_DEFAULT (8UL * 1024)
 
 typedef struct hook_spec {
-    const char *command;    /* run as /bin/sh -c COMMAND */
+    const char *command;    /* executed directly, or as /bin/sh -c COMMAND
+                               (see the top) */
     const char *cwd;        /* directory to run in, or NULL: ours */
     char *const *env;       /* "NAME=value" entries added to (overriding)
                                the inherited environment, NULL-terminated,
@@ -75,18 +87,31 @@ typedef struct hook_result {
     int64_t duration_ms;    /* start to finish, monotonic */
     char *spawn_error;      /* non-NULL: could not be started (cwd
                                missing, /bin/sh not executable); nothing
-                               else is valid then */
+                               else is valid then.  A program that
+                               cannot be found or executed is not a spawn
+                               error but exit status 127 or 126 */
 } hook_result;
 
 typedef struct hook hook;
+
+/*
+ * Does command need /bin/sh?  1 when it holds any of
+ *     | & ; < > ( ) $ ` \ " ' * ? [ ] # ~ { } ! newline
+ * when its first word is an assignment (holds '='), a reserved word
+ * (if, for, while, ...) or a builtin of sh (cd, exit, exec, echo, kill,
+ * pwd, test, true, ...), or when it is empty or blank; else 0 and it is
+ * split on spaces and tabs and executed directly.
+ */
+int hook_needs_shell(const char *command);
 
 /*
  * Start spec's command.  Returns 0 and sets *out to the running hook, or
  * OSM_EIO (pipes) / OSM_ESOFTWARE (fork) with err filled in and *out
  * untouched.  A command that cannot be started once forked (cwd missing,
  * exec of /bin/sh failed) is not an error here: the hook comes back
- * already finished with result.spawn_error set.  A command sh cannot
- * find is sh's exit status 127, not a spawn error.
+ * already finished with result.spawn_error set.  A program that cannot
+ * be found is exit status 127 (126: found, not executable), not a spawn
+ * error, whether sh or the direct exec looked for it.
  */
 int hook_start(const hook_spec *spec, hook **out, osm_err *err);
 
@@ -96,7 +121,8 @@ int hook_start(const hook_spec *spec, hook **out, osm_err *err);
  * Returns as soon as at least one of them has finished (already finished
  * ones count) or after timeout_ms (-1: no limit; 0: one pass without
  * waiting), with the number finished.  n == 0 returns 0 at once.  Never
- * blocks much longer than timeout_ms.
+ * blocks much longer than timeout_ms.  The same as
+ * hook_poll_all(hooks, n, NULL, 0, timeout_ms) (see hookproc.h).
  */
 int hook_poll(hook **hooks, size_t n, int64_t timeout_ms);
 

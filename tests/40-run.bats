@@ -137,12 +137,13 @@ task_states() {
 @test "run: a hook killed by a signal is a failure" {
     job J-1 B
     echo signal >mode.one
+    # a command without shell syntax is run directly: it is the one killed
     osm-run 1 >/dev/null
-    assert_equal "$(sql "select state, error from tasks")" 'pending|hook exited with status 137 (killed by signal 9)'
-    # the command itself killed: sh is not there to tell it
-    printf '[system.alpha]\ncommand = exec hooks/hook.sh alpha\n' >osm.conf
-    OSM_NOW=2026-11-26T10:00:00Z osm-run 1 >/dev/null
     assert_equal "$(sql "select state, error from tasks")" 'pending|hook killed by signal 9'
+    # through sh, which tells it as an exit status
+    printf '[system.alpha]\ncommand = hooks/hook.sh "alpha"\n' >osm.conf
+    OSM_NOW=2026-11-26T10:00:00Z osm-run 1 >/dev/null
+    assert_equal "$(sql "select state, error from tasks")" 'pending|hook exited with status 137 (killed by signal 9)'
 }
 
 @test "run: order data never reaches a command line" {

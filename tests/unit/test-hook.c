@@ -3,7 +3,9 @@
  * both orders of reading and writing), exit statuses, signals, stderr
  * excerpts, the environment and working directory, time limits with TERM
  * and KILL, process groups and grandchildren, the stdout cap, EPIPE on
- * stdin, several hooks at once, and no zombie or descriptor left behind.
+ * stdin, several hooks at once, and no zombie or descriptor left behind;
+ * which commands need sh, and those that do not run without it, found
+ * as sh finds them, with sh's exit statuses when they cannot be run.
  */
 #include "config.h"
 
@@ -109,6 +111,29 @@ run(hook_spec *spec, const char *command, hook_result *res)
         tap_diag("hook_run: %d %s", rc, err.msg);
 }
 
+/* Write path (under tmpdir) with content and mode; returns the full path. */
+static char *
+write_file(const char *name, const char *content, mode_t mode)
+{
+    char *path = xasprintf("%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+
+    if (!f || fputs(content, f) < 0 || fclose(f) != 0 ||
+        chmod(path, mode) != 0)
+        tap_diag("cannot write %s: %s", path, strerror(errno));
+    return path;
+}
+
+/* Fields 1, 4 and 5 of /proc/PID/stat text: pid, ppid, process group. */
+static int
+stat_ids(const char *text, long *pid, long *ppid, long *pgrp)
+{
+    const char *p = text ? strrchr(text, ')') : NULL;
+
+    return text && p && sscanf(text, "%ld", pid) == 1 &&
+           sscanf(p + 1, " %*c %ld %ld", ppid, pgrp) == 2;
+}
+
 static unsigned char *
 pattern(size_t n)
 {
@@ -204,7 +229,8 @@ test_status(void)
 
     run(&spec, "no-such-command-for-osm-tests", &res);
     ok(res.spawn_error == NULL, "missing command: not a spawn error");
-    ok(res.exited && res.exit_status == 127, "missing command: sh says 127");
+    ok(res.exited && res.exit_status == 127,
+       "missing command: 127, as sh says");
     ok(strstr(res.err, "not found") != NULL, "and why, on stderr");
     hook_result_free(&res);
 
@@ -481,6 +507,244 @@ test_async(void)
     hook_result_free(&res);
 }
 
+static void
+test_needs_shell(void)
+{
+    static const struct {
+        const char *command;
+        int shell;
+    } cases[] = {
+        { "cat", 0 },
+        { "hooks/asap.sh north", 0 },
+        { "./hooks/shipping.sh --fast", 0 },
+        { "  env\t-u  X   prog  ", 0 },
+        { "/usr/bin/env A=1 prog", 0 },     /* '=' past the first word */
+        { "prog a,b %s @x +y -z:1 ^", 0 },
+        { "", 1 },
+        { " \t ", 1 },
+        { "a | b", 1 }, { "a & b", 1 }, { "a; b", 1 }, { "a < f", 1 },
+        { "a > f", 1 }, { "(a)", 1 }, { "a $X", 1 }, { "a `b`", 1 },
+        { "a \\b", 1 }, { "a \"b\"", 1 }, { "a 'b'", 1 }, { "a *", 1 },
+        { "a ?", 1 }, { "a [b]", 1 }, { "a b]", 1 }, { "a #c", 1 },
+        { "a ~/b", 1 }, { "a {b,c}", 1 }, { "a }", 1 }, { "! a", 1 },
+        { "a\nb", 1 },
+        { "X=1 prog", 1 },                  /* an assignment */
+        { "X=1", 1 },
+        { "exit 3", 1 }, { "cd /tmp", 1 }, { "exec prog", 1 },
+        { "echo hi", 1 }, { "kill 1", 1 }, { "pwd -P", 1 },
+        { "test -f x", 1 }, { "true", 1 }, { ". file", 1 }, { ": x", 1 },
+        { "if", 1 }, { "while x", 1 }, { "time prog", 1 },
+        { "exits 3", 0 },                   /* not a builtin, only like one */
+        { "/bin/kill 1", 0 },
+        { "trueish", 0 },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[64];
+        size_t k = 0;
+
+        /* one TAP line each: show a newline as \n */
+        for (const char *c = cases[i].command; *c && k < sizeof shown - 3;
+             c++) {
+            if (*c == '\n') {
+                shown[k++] = '\\';
+                shown[k++] = 'n';
+            } else
+                shown[k++] = *c;
+        }
+        shown[k] = '\0';
+        is_int(hook_needs_shell(cases[i].command), cases[i].shell,
+               "needs sh: \"%s\"", shown);
+    }
+}
+
+static void
+test_direct_exec(void)
+{
+    hook_spec spec = { 0 };
+    hook_result res;
+    long pid, ppid, pgrp;
+    char *noexec = write_file("noexec", "#!/bin/sh\necho no\n", 0644);
+    char *script = write_file("bin-where", "#!/bin/sh\n"
+                              "printf '%s|%s|' \"$0\" \"$*\"; pwd -P\n", 0755);
+    char *bare = write_file("bare", "echo \"run by sh: $1\"\n", 0755);
+    char *cmd, *env[3] = { NULL, NULL, NULL };
+    char real[PATH_MAX];
+
+    if (!realpath(tmpdir, real))
+        strcpy(real, "?");
+    run(&spec, "cat /proc/self/stat", &res);
+    ok(res.exited && res.exit_status == 0 &&
+       stat_ids(res.out, &pid, &ppid, &pgrp),
+       "direct: cat /proc/self/stat ran");
+    ok(pid == pgrp, "direct: the program leads the hook's process group "
+       "(pid %ld, group %ld)", pid, pgrp);
+    ok(ppid == (long)getpid(), "direct: and is our own child, no sh between "
+       "(parent %ld)", ppid);
+    hook_result_free(&res);
+
+    run(&spec, "cat /proc/self/stat; :", &res);
+    ok(res.exited && stat_ids(res.out, &pid, &ppid, &pgrp) && pid != pgrp &&
+       ppid == pgrp && ppid != (long)getpid(),
+       "shell syntax: the program is a child of sh, which leads the group");
+    hook_result_free(&res);
+
+    run(&spec, " \tcat   /proc/self/cmdline\t", &res);
+    ok(res.exited && res.out_len == 23 &&
+       memcmp(res.out, "cat\0/proc/self/cmdline\0", 23) == 0,
+       "direct: words split on spaces and tabs, argv exactly");
+    hook_result_free(&res);
+
+    /* found as sh finds it: along PATH, or a path from the hook's cwd */
+    spec.cwd = tmpdir;
+    run(&spec, "./bin-where a  b", &res);
+    cmd = xasprintf("./bin-where|a b|%s\n", real);
+    is_str(res.out, cmd, "direct: a relative path runs from the hook's cwd");
+    free(cmd);
+    hook_result_free(&res);
+
+    env[0] = xasprintf("PATH=/nonexistent-osm:.:%s", getenv("PATH"));
+    spec.env = env;
+    spec.cwd = tmpdir;
+    run(&spec, "bin-where x", &res);
+    cmd = xasprintf("./bin-where|x|%s\n", real);
+    ok(res.exited && res.exit_status == 0 && res.out &&
+       strcmp(res.out, cmd) == 0,
+       "direct: found along the hook's own PATH, '.' its cwd");
+    free(cmd);
+    hook_result_free(&res);
+    free(env[0]);
+    env[0] = NULL;
+    spec.env = NULL;
+
+    run(&spec, "./bare arg", &res);
+    is_str(res.out, "run by sh: arg\n",
+           "direct: a script without #! goes to sh");
+    hook_result_free(&res);
+
+    /* what sh would say: 127 not found, 126 not executable */
+    spec.cwd = NULL;
+    run(&spec, "no-such-command-for-osm-tests --flag", &res);
+    ok(res.spawn_error == NULL && res.exited && res.exit_status == 127,
+       "direct, not on PATH: exit 127");
+    is_str(res.err, "no-such-command-for-osm-tests: not found\n",
+           "direct, not on PATH: \"not found\" on stderr");
+    hook_result_free(&res);
+    run(&spec, "/nonexistent/osm/prog", &res);
+    ok(res.spawn_error == NULL && res.exited && res.exit_status == 127,
+       "direct, no such path: exit 127");
+    hook_result_free(&res);
+    run(&spec, noexec, &res);
+    ok(res.spawn_error == NULL && res.exited && res.exit_status == 126,
+       "direct, not executable: exit 126");
+    ok(res.err && strstr(res.err, "noexec: Permission denied\n"),
+       "and why, on stderr");
+    hook_result_free(&res);
+    run(&spec, tmpdir, &res);
+    ok(res.exited && res.exit_status == 126, "direct, a directory: exit 126");
+    hook_result_free(&res);
+    cmd = xasprintf("%s;", noexec);
+    run(&spec, cmd, &res);
+    ok(res.exited && res.exit_status == 126, "through sh, not executable: "
+       "126 as well");
+    hook_result_free(&res);
+    free(cmd);
+    env[0] = "PATH=/nonexistent-osm";
+    spec.env = env;
+    run(&spec, "cat", &res);
+    ok(res.exited && res.exit_status == 127,
+       "direct: the hook's PATH, not ours, is searched");
+    hook_result_free(&res);
+    spec.env = NULL;
+
+    /* the environment, as before */
+    env[0] = "OSM_ORDER_ID=42";
+    env[1] = "HOME";
+    spec.env = env;
+    run(&spec, "env", &res);
+    ok(res.exited && strstr(res.out, "\nOSM_ORDER_ID=42\n") &&
+       !strstr(res.out, "\nHOME="), "direct: environment added and removed");
+    hook_result_free(&res);
+
+    free(noexec);
+    free(script);
+    free(bare);
+}
+
+/* The signal reported is the one that ended the hook. */
+static void
+test_signals(void)
+{
+    hook_spec spec = { 0 };
+    hook_result res;
+    osm_err err = { 0, "" };
+    char *stubborn = write_file("stubborn", "#!/bin/sh\n"
+                                "trap '' TERM\necho $$\nsleep 30\n", 0755);
+    char *suicide = write_file("suicide", "#!/bin/sh\nkill -9 $$\n", 0755);
+    char *pidfile = xasprintf("%s/victim.pid", tmpdir);
+    char *victim_sh = write_file("victim", "#!/bin/sh\n"
+                                 "echo $$ >\"$1.tmp\"; mv \"$1.tmp\" \"$1\"\n"
+                                 "exec sleep 30\n", 0755);
+    char *cmd;
+    hook *h;
+    pid_t pgid;
+    FILE *f;
+    long vpid = 0;
+
+    spec.timeout_ms = 200;
+    spec.grace_ms = 300;
+    run(&spec, stubborn, &res);
+    ok(res.timed_out && res.signal == SIGKILL,
+       "direct, TERM ignored, timed out: signal 9 (got %d)", res.signal);
+    pgid = (pid_t)atol(res.out);
+    ok(pgid > 1 && group_gone(pgid), "direct: its process group is gone");
+    hook_result_free(&res);
+
+    run(&spec, "sleep 30", &res);
+    ok(res.timed_out && res.signal == SIGTERM,
+       "direct, timed out, ended by TERM: signal 15 (got %d)", res.signal);
+    hook_result_free(&res);
+
+    spec.timeout_ms = 0;
+    run(&spec, suicide, &res);
+    ok(!res.exited && res.signal == SIGKILL && !res.timed_out,
+       "direct, kills itself with KILL: signal 9 (got %d)", res.signal);
+    hook_result_free(&res);
+    run(&spec, "kill -9 $$", &res);
+    ok(!res.exited && res.signal == SIGKILL, "sh, kill -9 $$: signal 9");
+    hook_result_free(&res);
+    run(&spec, "kill -TERM $$", &res);
+    ok(!res.exited && res.signal == SIGTERM, "sh, kill -TERM $$: signal 15");
+    hook_result_free(&res);
+
+    /* someone else's KILL */
+    cmd = xasprintf("%s %s", victim_sh, pidfile);
+    spec.command = cmd;
+    spec.timeout_ms = 10000;
+    if (hook_start(&spec, &h, &err) != 0)
+        tap_diag("hook_start: %s", err.msg);
+    for (int i = 0; i < 200 && !vpid; i++) {
+        hook_poll(&h, 1, 10);
+        if ((f = fopen(pidfile, "r"))) {
+            if (fscanf(f, "%ld", &vpid) != 1)
+                vpid = 0;
+            fclose(f);
+        }
+    }
+    ok(vpid > 1 && kill((pid_t)vpid, SIGKILL) == 0, "killed by a stranger");
+    while (!hook_finished(h))
+        hook_poll(&h, 1, -1);
+    hook_collect(h, &res);
+    ok(!res.exited && res.signal == SIGKILL && !res.timed_out,
+       "killed by someone else with KILL: signal 9 (got %d)", res.signal);
+    hook_result_free(&res);
+    free(cmd);
+    free(stubborn);
+    free(suicide);
+    free(pidfile);
+    free(victim_sh);
+}
+
 int
 main(void)
 {
@@ -503,6 +767,9 @@ main(void)
     test_timeouts();
     test_overflow_epipe();
     test_async();
+    test_needs_shell();
+    test_direct_exec();
+    test_signals();
 
     w = waitpid(-1, NULL, WNOHANG);
     ok(w == -1 && errno == ECHILD, "no child left, zombie or not");
