@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "hook.h"
+#include "hookproc.h"
 #include "json.h"
 #include "notify.h"
 #include "outcome.h"
@@ -34,9 +35,21 @@
 #define LEASE_MARGIN_MS (60 * 1000)
 #define CLAIM_EXTRA 32          /* candidates read beyond the free hook slots */
 #define ORDER_CACHE 512         /* orders kept parsed (direct-mapped by id) */
+#define MAX_IN_FLIGHT 64        /* a persistent system's default */
+
+/* A persistent system's process, one per cartridge version and system. */
+typedef struct persistent {
+    cartridge *c;
+    char *system;
+    hookproc *p;
+    int max_in_flight;
+    int queued;                 /* claimed for it in the current batch */
+    int64_t retry_at;           /* monotonic: restarting until then */
+} persistent;
 
 typedef struct running {
-    hook *h;
+    hook *h;                    /* a process of its own, or */
+    persistent *pp;             /* a request to a persistent process */
     hook_run_info info;
     int64_t fencing;
     cartridge *c;
@@ -54,7 +67,10 @@ struct engine {
     catalog *cat;
     engine_opts o;
     running *run;
-    size_t nrun;
+    size_t nrun, noneshot;      /* running; of which processes of their own */
+    persistent **procs;
+    size_t nprocs;
+    size_t batch_slots, batch_oneshot;  /* the claim batch being made */
     long started;
     int stopping;
     cartdir_cache *dirs;
@@ -194,10 +210,17 @@ engine_free(engine *e)
     if (!e)
         return;
     for (size_t i = 0; i < e->nrun; i++) {
-        hook_abort(e->run[i].h);
+        if (e->run[i].h)
+            hook_abort(e->run[i].h);
         info_free(&e->run[i].info);
     }
     free(e->run);
+    for (size_t i = 0; i < e->nprocs; i++) {
+        hookproc_free(e->procs[i]->p);
+        free(e->procs[i]->system);
+        free(e->procs[i]);
+    }
+    free(e->procs);
     cartdir_free(e->dirs);
     cache_clear(e);
     sb_free(&e->durable);
@@ -219,7 +242,8 @@ order_at(engine *e, int64_t id, int64_t rev, cached_order **out, osm_err *err)
 
     if (rev < 0 && (rc = store_order_body_rev(e->st, id, &rev, err)) != 0)
         return rc;
-    if (co->id == id && co->rev == rev) {
+    /* the cache may be newer than rev: our own writes in this transaction */
+    if (co->id == id && co->rev >= rev) {
         *out = co;
         return 0;
     }
@@ -395,7 +419,78 @@ typedef struct pending_start {
     hook_run_info info;
     int64_t fencing;
     cartridge *c;
+    persistent *pp;             /* NULL: a process of its own */
 } pending_start;
+
+/* A system's mode: 1 persistent (with its limits), 0 a process per request. */
+static int
+system_persistent(cartridge *c, const char *system, int *max_in_flight, size_t *max_line)
+{
+    jv sys = mget2(c->manifest, "systems", system);
+    jv mode = mget(sys, "mode"), mif = mget(sys, "maxInFlight"), ml = mget(sys, "maxLine");
+    int yes = jv_get_kind(mode) == JV_KIND_STRING &&
+                     strcmp(jv_string_value(mode), "persistent") == 0;
+    *max_in_flight = jv_get_kind(mif) == JV_KIND_NUMBER ? (int)jv_number_value(mif)
+                                                        : MAX_IN_FLIGHT;
+    *max_line = jv_get_kind(ml) == JV_KIND_NUMBER ? (size_t)jv_number_value(ml) : 0;
+    jv_free(sys);
+    jv_free(mode);
+    jv_free(mif);
+    jv_free(ml);
+    return yes;
+}
+
+/*
+ * The persistent process of task t's system (made, not started, the
+ * first time): its command and environment are the system's, without
+ * the per-task variables, which travel in each request.
+ */
+static int
+persistent_of(engine *e, cartridge *c, const store_task *t, int max_in_flight,
+              size_t max_line, persistent **out, osm_err *err)
+{
+    hook_spec hs;
+    int rc;
+
+    for (size_t i = 0; i < e->nprocs; i++)
+        if (e->procs[i]->c == c && strcmp(e->procs[i]->system, t->system) == 0) {
+            *out = e->procs[i];
+            return 0;
+        }
+    const char *dir = cartdir_get(e->dirs, c, err);
+    if (!dir)
+        return err->code ? err->code : OSM_EIO;
+    if ((rc = hook_setup(e, c, t, &hs, err)) != 0) {
+        free((char *)hs.command);
+        return rc;
+    }
+    const config_system *site = siteconf_system(e->o.conf, t->system);
+    size_t nsite = site ? site->nenv : 0, k = 0;
+    char **env = xcalloc(4 + nsite, sizeof *env);
+    env[k++] = xasprintf("OSM_SYSTEM=%s", t->system);
+    env[k++] = xasprintf("OSM_DB=%s", e->o.db_path);
+    env[k++] = xstrdup("OSM_PERSISTENT=1");
+    for (size_t i = 0; i < nsite; i++)
+        env[k++] = xstrdup(site->env[i]);
+    hookproc_spec ps = { hs.command, dir, env, max_line, 0 };
+    hookproc *p;
+    rc = hookproc_new(&ps, &p, err);
+    free((char *)hs.command);
+    for (size_t i = 0; i < k; i++)
+        free(env[i]);
+    free(env);
+    if (rc != 0)
+        return rc;
+    persistent *pp = xcalloc(1, sizeof *pp);
+    pp->c = c;
+    pp->system = xstrdup(t->system);
+    pp->p = p;
+    pp->max_in_flight = max_in_flight;
+    e->procs = xrealloc(e->procs, (e->nprocs + 1) * sizeof *e->procs);
+    e->procs[e->nprocs++] = pp;
+    *out = pp;
+    return 0;
+}
 
 /*
  * Prepare automated task t (claimed: fencing, attempts) of order o: its
@@ -510,7 +605,10 @@ run_rule(cartridge *c, const store_task *t, const cached_order *o, int attempts,
         return;
     }
     oc->t.state = "completed";
-    oc->body = body;
+    if (jv_equal(jv_copy(body), jv_copy(o->body)))
+        jv_free(body);      /* the order's data stays as it is */
+    else
+        oc->body = body;
 }
 
 /* A timer: first wait its duration (or until its date), then complete. */
@@ -678,6 +776,21 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
     if (held(e, c, t, o, now, err, &rc))
         return rc ? rc : 0;
     int automated = strcmp(t->kind, "automated") == 0;
+    persistent *pp = NULL;
+    if (automated) {
+        int max_in_flight;
+        size_t max_line;
+        if (system_persistent(c, t->system, &max_in_flight, &max_line)) {
+            osm_err perr = { 0, "" };
+            if (persistent_of(e, c, t, max_in_flight, max_line, &pp, &perr) != 0)
+                pp = NULL;      /* claimed below, and fails as a one-shot hook would */
+            else if (clock_monotonic_ms() < pp->retry_at ||
+                     hookproc_inflight(pp->p) + (size_t)pp->queued >= (size_t)pp->max_in_flight)
+                return 0;       /* restarting, or full: later */
+        }
+        if (!pp && e->batch_oneshot >= e->batch_slots)
+            return 0;           /* every -j slot is taken */
+    }
     int64_t lease = DEFAULT_TIMEOUT_MS;
     if (automated) {
         hook_spec spec;
@@ -686,12 +799,18 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
         free((char *)spec.command);
     }
     int count = strcmp(t->kind, "timer") != 0 && strcmp(t->kind, "manual") != 0;
-    rc = store_task_claim(e->st, t, engine_owner(), now + lease + LEASE_MARGIN_MS, now, count,
-                          &fencing, &attempts, err);
-    if (rc == OSM_NEGATIVE)
-        return 0;   /* another worker took it */
-    if (rc != 0)
-        return rc;
+    if (automated || strcmp(t->state, "running") == 0) {
+        rc = store_task_claim(e->st, t, engine_owner(), now + lease + LEASE_MARGIN_MS, now,
+                              count, &fencing, &attempts, err);
+        if (rc == OSM_NEGATIVE)
+            return 0;   /* another worker took it */
+        if (rc != 0)
+            return rc;
+    } else {
+        /* claimed by the same update that records its outcome, below */
+        fencing = t->fencing + 1;
+        attempts = t->attempts + count;
+    }
     if (strcmp(t->order_state, "not_started") == 0) {
         int notify = notify_subscribes(c);
         if (notify)
@@ -714,6 +833,11 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
         osm_err serr = { 0, "" };
         rc = prepare_hook(e, c, t, o, fencing, attempts, ps, &serr);
         if (rc == 0) {
+            ps->pp = pp;
+            if (pp)
+                pp->queued++;
+            else
+                e->batch_oneshot++;
             outcome_free(&oc);
             return 1;
         }
@@ -721,14 +845,23 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
             outcome_fallout(&oc, c, t->function, serr.msg);
         else
             outcome_failure(&oc, c, t->function, t->system, t->id, attempts, serr.msg);
-    } else if (strcmp(t->kind, "rule") == 0) {
-        run_rule(c, t, o, attempts, &oc);
-    } else if (strcmp(t->kind, "timer") == 0) {
-        run_timer(c, t, o, &oc);
     } else {
-        /* manual: the workgroup's to claim (osm-task) */
-        oc.t.state = "waiting";
+        int claimed = strcmp(t->state, "running") == 0;     /* an expired lease, retaken */
+        if (strcmp(t->kind, "rule") == 0)
+            run_rule(c, t, o, attempts, &oc);
+        else if (strcmp(t->kind, "timer") == 0)
+            run_timer(c, t, o, &oc);
+        else
+            oc.t.state = "waiting";     /* manual: the workgroup's to claim (osm-task) */
+        if (!claimed) {
+            oc.t.claim = 1;
+            oc.t.claim_attempts = t->attempts;
+            oc.t.attempts_delta += count;
+            attempts = t->attempts;
+        }
     }
+    oc.task_function = t->function;
+    oc.task_attempts = attempts;
     rc = record_in_tx(e, c, t->order_id, t->id, fencing, &oc, err);
     outcome_free(&oc);
     return rc ? rc : 1;
@@ -741,29 +874,64 @@ pending_free(pending_start *ps)
     info_free(&ps->info);
 }
 
-/* Start a prepared hook; a hook that cannot start is recorded as a failed attempt. */
+/* Add a running hook or request. */
+static void
+add_running(engine *e, hook *h, persistent *pp, pending_start *ps)
+{
+    e->run = xrealloc(e->run, (e->nrun + 1) * sizeof *e->run);
+    running *r = &e->run[e->nrun++];
+    r->h = h;
+    r->pp = pp;
+    r->info = ps->info;
+    r->fencing = ps->fencing;
+    r->c = ps->c;
+    if (h)
+        e->noneshot++;
+}
+
+/*
+ * Start a prepared hook, or send its request to its persistent process.
+ * One that cannot start is recorded as a failed attempt; a persistent
+ * process restarting puts the task back without counting the attempt.
+ */
 static int
 start_prepared(engine *e, pending_start *ps, osm_err *err)
 {
-    hook *h;
+    hook *h = NULL;
     osm_err serr = { 0, "" };
-    int rc = hook_start(&ps->spec, &h, &serr);
+    int64_t retry_at = 0;
+    int rc;
 
+    if (ps->pp) {
+        ps->pp->queued--;
+        ps->info.persistent = 1;
+        /* the request line is the input without its newline */
+        rc = hookproc_send(ps->pp->p, ps->info.task_id, ps->spec.input, ps->spec.input_len - 1,
+                           ps->spec.timeout_ms, &retry_at, &serr);
+    } else {
+        rc = hook_start(&ps->spec, &h, &serr);
+    }
     spec_free(&ps->spec);
     memset(&ps->spec, 0, sizeof ps->spec);
     if (rc == 0) {
-        e->run = xrealloc(e->run, (e->nrun + 1) * sizeof *e->run);
-        running *r = &e->run[e->nrun++];
-        r->h = h;
-        r->info = ps->info;
-        r->fencing = ps->fencing;
-        r->c = ps->c;
+        add_running(e, h, ps->pp, ps);
         return 0;
     }
     outcome oc;
     outcome_init(&oc);
-    outcome_failure(&oc, ps->c, ps->info.function, ps->info.system, ps->info.task_id,
-                    ps->info.attempts, serr.msg);
+    if (rc == OSM_ETEMPFAIL && ps->pp) {
+        int64_t wait = retry_at - clock_monotonic_ms();
+        ps->pp->retry_at = retry_at;
+        oc.t.state = "pending";
+        oc.t.error = "persistent hook restarting";
+        oc.t.attempts_delta = -1;
+        oc.t.not_before = clock_now() + (wait > 0 ? wait : 0);
+    } else {
+        outcome_failure(&oc, ps->c, ps->info.function, ps->info.system, ps->info.task_id,
+                        ps->info.attempts, serr.msg);
+    }
+    oc.task_function = ps->info.function;
+    oc.task_attempts = ps->info.attempts;
     if ((rc = store_begin(e->st, err)) == 0) {
         rc = record_in_tx(e, ps->c, ps->info.order_id, ps->info.task_id, ps->fencing, &oc, err);
         if (rc == 0)
@@ -785,31 +953,33 @@ fill(engine *e, int *progress, osm_err *err)
 {
     int rc = 0;
 
-    while (!e->stopping && e->nrun < (size_t)e->o.jobs &&
+    while (!e->stopping && (e->noneshot < (size_t)e->o.jobs || e->nprocs > 0) &&
            (e->o.max_tasks == 0 || e->started < e->o.max_tasks)) {
-        size_t slots = (size_t)e->o.jobs - e->nrun, n, nps = 0;
+        size_t slots = e->noneshot < (size_t)e->o.jobs ? (size_t)e->o.jobs - e->noneshot : 0;
+        size_t n, nps = 0;
         store_task *cands;
         int did = 0;
 
-        if ((rc = store_task_candidates(e->st, &e->o.filter, clock_now(),
-                                        (int)slots + CLAIM_EXTRA, &cands, &n, err)) != 0)
+        /* read inside the transaction: what it reads stays true until the commit */
+        if ((rc = store_begin(e->st, err)) != 0)
             return rc;
-        if (n == 0) {
+        if ((rc = store_task_candidates(e->st, &e->o.filter, clock_now(),
+                                        (int)slots + CLAIM_EXTRA + (e->nprocs ? MAX_IN_FLIGHT : 0), &cands, &n, err)) != 0) {
+            store_rollback(e->st);
+            return rc;
+        }
+        if (n == 0) {   /* nothing written: the cache stays good */
             store_tasks_free(cands, n);
+            store_rollback(e->st);
             break;
         }
         pending_start *ps = xcalloc(n, sizeof *ps);
-        if ((rc = store_begin(e->st, err)) != 0) {
-            store_tasks_free(cands, n);
-            free(ps);
-            return rc;
-        }
+        e->batch_slots = slots;
+        e->batch_oneshot = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
             if (e->o.max_tasks && e->started >= e->o.max_tasks)
                 break;
             if (is_running(e, cands[i].id))
-                continue;
-            if (strcmp(cands[i].kind, "automated") == 0 && nps >= slots)
                 continue;
             int r = claim_one(e, &cands[i], &ps[nps], err);
             if (r == 1) {
@@ -827,8 +997,11 @@ fill(engine *e, int *progress, osm_err *err)
             rollback(e);
         if (rc != 0) {
             /* nothing of the batch happened */
-            for (size_t i = 0; i < nps; i++)
+            for (size_t i = 0; i < nps; i++) {
+                if (ps[i].pp)
+                    ps[i].pp->queued--;
                 pending_free(&ps[i]);
+            }
             free(ps);
             return rc;
         }
@@ -845,38 +1018,88 @@ fill(engine *e, int *progress, osm_err *err)
     return rc;
 }
 
-/* Record every finished hook in one transaction. */
+/* Remove running entry i (its info is the caller's now). */
+static void
+drop_running(engine *e, size_t i)
+{
+    if (e->run[i].h)
+        e->noneshot--;
+    e->run[i] = e->run[--e->nrun];
+}
+
+/* The running entry of persistent process pp's request for task tag, or -1. */
+static long
+find_request(const engine *e, const persistent *pp, int64_t tag)
+{
+    for (size_t i = 0; i < e->nrun; i++)
+        if (e->run[i].pp == pp && e->run[i].info.task_id == tag)
+            return (long)i;
+    return -1;
+}
+
+/* Record every finished hook and answered request in one transaction. */
 static int
 collect(engine *e, int *progress, osm_err *err)
 {
-    int rc, any = 0;
+    int rc, began = 0;
 
-    for (size_t i = 0; i < e->nrun; i++)
-        if (hook_finished(e->run[i].h))
-            any = 1;
-    if (!any)
-        return 0;
-    if ((rc = store_begin(e->st, err)) != 0)
-        return rc;
+    rc = 0;
     for (size_t i = 0; i < e->nrun;) {
         running *r = &e->run[i];
-        if (!hook_finished(r->h)) {
+        if (!r->h || !hook_finished(r->h)) {
             i++;
             continue;
         }
+        if (!began && (rc = store_begin(e->st, err)) != 0)
+            return rc;
+        began = 1;
         hook_result res;
         outcome oc;
         hook_collect(r->h, &res);
         outcome_init(&oc);
         outcome_of_hook(&oc, r->c, &r->info, &res);
+        oc.task_function = r->info.function;
+        oc.task_attempts = r->info.attempts;
         if (rc == 0)
             rc = record_in_tx(e, r->c, r->info.order_id, r->info.task_id, r->fencing, &oc, err);
         outcome_free(&oc);
         hook_result_free(&res);
         info_free(&r->info);
-        e->run[i] = e->run[--e->nrun];
+        drop_running(e, i);
         (*progress)++;
     }
+    for (size_t k = 0; k < e->nprocs; k++) {
+        persistent *pp = e->procs[k];
+        hookproc_answer a;
+        while (hookproc_take(pp->p, &a)) {
+            long i = find_request(e, pp, a.tag);
+            if (i < 0) {
+                hookproc_answer_free(&a);
+                continue;
+            }
+            if (!began && rc == 0) {
+                if ((rc = store_begin(e->st, err)) == 0)
+                    began = 1;
+            }
+            running *r = &e->run[i];
+            outcome oc;
+            outcome_init(&oc);
+            outcome_of_answer(&oc, r->c, &r->info, a.line, a.line_len, a.error, a.err_excerpt,
+                              a.duration_ms);
+            oc.task_function = r->info.function;
+            oc.task_attempts = r->info.attempts;
+            if (rc == 0)
+                rc = record_in_tx(e, r->c, r->info.order_id, r->info.task_id, r->fencing, &oc,
+                                  err);
+            outcome_free(&oc);
+            hookproc_answer_free(&a);
+            info_free(&r->info);
+            drop_running(e, (size_t)i);
+            (*progress)++;
+        }
+    }
+    if (!began)
+        return rc;
     if (rc == 0)
         return commit(e, err);
     rollback(e);
@@ -894,10 +1117,16 @@ engine_step(engine *e, int64_t wait_ms, int *progress, osm_err *err)
     if (e->nrun == 0)
         return 0;
     hook **hs = xcalloc(e->nrun, sizeof *hs);
+    hookproc **ps = xcalloc(e->nprocs ? e->nprocs : 1, sizeof *ps);
+    size_t nh = 0;
     for (size_t i = 0; i < e->nrun; i++)
-        hs[i] = e->run[i].h;
-    int done = hook_poll(hs, e->nrun, wait_ms);
+        if (e->run[i].h)
+            hs[nh++] = e->run[i].h;
+    for (size_t i = 0; i < e->nprocs; i++)
+        ps[i] = e->procs[i]->p;
+    int done = hook_poll_all(hs, nh, ps, e->nprocs, wait_ms);
     free(hs);
+    free(ps);
     if (done <= 0)
         return 0;
     return collect(e, progress, err);

@@ -469,17 +469,26 @@ outcome_record(store *st, const outcome_orders *orders, cartridge *c, int64_t or
         jv task = JV_OBJECT(jv_string("id"), jv_number((double)task_id), jv_string("function"),
                             jv_string(oc->function), jv_string("system"),
                             oc->system ? jv_string(oc->system) : jv_null());
+        jv before = jv_copy(order);
         if (outcome_map_response(c, oc->function, order, resp, task, &body, &merr) != 0) {
             char *why = xasprintf("response mapping failed: %s", merr.msg);
             outcome_fallout(oc, c, oc->function, why);
             free(why);
+        } else if (jv_is_valid(body) && jv_equal(jv_copy(body), jv_copy(before))) {
+            jv_free(body);      /* the order's data stays as it is */
         } else {
             jv_free(oc->body);
             oc->body = body;
         }
+        jv_free(before);
     }
     if (notify && (rc = notify_mark(st, &mark, err)) != 0)
         return rc;
+    oc->t.order_id = order_id;
+    oc->t.function = oc->task_function;
+    oc->t.attempts = oc->task_attempts + oc->t.attempts_delta;
+    if (oc->t.attempts < 0)
+        oc->t.attempts = 0;
     if ((rc = store_task_finish(st, task_id, fencing, &oc->t, actor, now, err)) != 0)
         return rc;      /* OSM_NEGATIVE: the lease was lost, nothing written */
     if (jv_is_valid(oc->hook_event))

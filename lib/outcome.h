@@ -33,6 +33,8 @@ typedef struct outcome {
     jv response;            /* a completed answer still to be mapped into the
                                order (outcome_record maps it), or invalid */
     const char *function, *system;  /* whose response is to be mapped */
+    const char *task_function;  /* set by the caller: the task's function */
+    int task_attempts;          /* and its attempts as of this run */
     const char *fallout_function;
     const char *fallout_wg;
     char *owned[12];         /* strings t points into */

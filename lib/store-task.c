@@ -87,15 +87,18 @@ static const char SQL_TASK_CLAIM[] =
     " AND (state IN ('pending', 'waiting') OR (state = 'running' AND lease_expires < ?4))";
 static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET not_before = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'";
-static const char SQL_TASK_FINISH[] =
-    "UPDATE tasks SET state = ?3, not_before = ?4, request = coalesce(?5, request),"
-    " response = coalesce(?6, response), external_status = coalesce(?7, external_status),"
-    " error = ?8, correlation_id = coalesce(?9, correlation_id),"
-    " attempts = max(attempts + ?10, 0), temp_failures = temp_failures + ?11,"
-    " deadline_at = ?12, lease_owner = NULL, lease_expires = NULL, updated_at = ?13,"
+#define FINISH_SET                                                                      \
+    "UPDATE tasks SET state = ?3, not_before = ?4, request = coalesce(?5, request),"      \
+    " response = coalesce(?6, response), external_status = coalesce(?7, external_status)," \
+    " error = ?8, correlation_id = coalesce(?9, correlation_id),"                        \
+    " attempts = max(attempts + ?10, 0), temp_failures = temp_failures + ?11,"           \
+    " deadline_at = ?12, lease_owner = NULL, lease_expires = NULL, updated_at = ?13,"     \
     " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled') THEN ?13 END"
-    " WHERE id = ?1 AND fencing = ?2 AND state = 'running'"
-    " RETURNING order_id, function, attempts";
+static const char SQL_TASK_FINISH[] =
+    FINISH_SET " WHERE id = ?1 AND fencing = ?2 AND state = 'running'";
+static const char SQL_TASK_CLAIM_FINISH[] =
+    FINISH_SET ", fencing = fencing + 1, started_at = coalesce(started_at, ?13)"
+    " WHERE id = ?1 AND fencing = ?2 - 1 AND attempts = ?14 AND state IN ('pending', 'waiting')";
 static const char SQL_ORDER_STATE_GET[] = "SELECT state FROM orders WHERE id = ?1";
 static const char SQL_ORDER_BODY_REV[] = "SELECT body_rev FROM orders WHERE id = ?1";
 static const char SQL_ORDER_STATE_SET[] =
@@ -453,13 +456,13 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
                   const char *actor, int64_t now, osm_err *err)
 {
     sqlite3_stmt *st;
-    int64_t order_id;
-    char *function;
-    int rc, attempts;
+    int rc;
 
     if ((rc = store_in_tx(s, "store_task_finish", err)) != 0)
         return rc;
-    if (!(st = store_stmt(s, ST_TASK_FINISH, SQL_TASK_FINISH, err)))
+    st = o->claim ? store_stmt(s, ST_TASK_CLAIM_FINISH, SQL_TASK_CLAIM_FINISH, err)
+                  : store_stmt(s, ST_TASK_FINISH, SQL_TASK_FINISH, err);
+    if (!st)
         return store_stmt_fail(err);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, fencing);
@@ -474,23 +477,18 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
     sqlite3_bind_int(st, 11, o->temp_failures_delta);
     store_bind_time(st, 12, o->deadline_at);
     sqlite3_bind_int64(st, 13, now);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? OSM_NEGATIVE : store_sqlfail(s, rc, err);
-        store_stmt_done(st);
+    if (o->claim)
+        sqlite3_bind_int(st, 14, o->claim_attempts);
+    if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    }
-    order_id = sqlite3_column_int64(st, 0);
-    function = store_col_strdup(st, 1);
-    attempts = sqlite3_column_int(st, 2);
-    store_stmt_done(st);
-    jv data = JV_OBJECT(jv_string("function"), jv_string(function), jv_string("from"),
-                        jv_string("running"), jv_string("to"), jv_string(o->state),
-                        jv_string("attempts"), jv_number(attempts));
+    if (sqlite3_changes(s->db) != 1)
+        return OSM_NEGATIVE;
+    jv data = JV_OBJECT(jv_string("function"), jv_string(o->function ? o->function : ""),
+                        jv_string("from"), jv_string("running"), jv_string("to"),
+                        jv_string(o->state), jv_string("attempts"), jv_number(o->attempts));
     if (o->error)
         data = jv_object_set(data, jv_string("error"), jv_string(o->error));
-    free(function);
-    return store_event_add(s, order_id, id, "task.state", actor, data, now, NULL, err);
+    return store_event_add(s, o->order_id, id, "task.state", actor, data, now, NULL, err);
 }
 
 int

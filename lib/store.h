@@ -306,13 +306,24 @@ typedef struct task_outcome {
     int attempts_delta;         /* added to attempts (-1: this one did not count) */
     int temp_failures_delta;
     int64_t deadline_at;        /* waiting: time out at (-1: none) */
+    /* for store_task_finish(): */
+    int64_t order_id;           /* the task's order */
+    const char *function;       /* its function, for the history */
+    int attempts;               /* its attempts once this outcome is recorded */
+    int claim;                  /* 1: the task is claimed by this same update
+                                   (it was pending or waiting with attempts
+                                   claim_attempts and fencing one less) */
+    int claim_attempts;
 } task_outcome;
 
 /*
  * Record the outcome of task id run under fencing token fencing, inside
- * the caller's transaction, with a "task.state" event.  OSM_NEGATIVE
+ * the caller's transaction, with a "task.state" event (o->order_id,
+ * o->function and o->attempts say what it is about).  OSM_NEGATIVE
  * (nothing changed) when the lease was lost: another worker retook the
- * task, or an operator changed it.
+ * task, or an operator changed it.  With o->claim the same update claims
+ * the task first (an in-process task claimed and done in one
+ * transaction): fencing is then the token the claim gives.
  */
 int store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
                       const char *actor, int64_t now, osm_err *err);
