@@ -33,7 +33,7 @@
 
 #define DEFAULT_TIMEOUT_MS (5 * 60 * 1000)
 #define LEASE_MARGIN_MS (60 * 1000)
-#define CLAIM_EXTRA 32          /* candidates read beyond the free hook slots */
+#define CLAIM_EXTRA 8           /* candidates read beyond the free hook slots */
 #define ORDER_CACHE 512         /* orders kept parsed (direct-mapped by id) */
 #define MAX_IN_FLIGHT 64        /* a persistent system's default */
 
@@ -183,6 +183,8 @@ info_free(hook_run_info *r)
     free((char *)r->function);
     free((char *)r->system);
     free((char *)r->request);
+    jv_free(r->request_jv);
+    r->request_jv = jv_invalid();
 }
 
 static void
@@ -532,20 +534,23 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, const cached_order *o
     char ikey[128];
     snprintf(ikey, sizeof ikey, "osm-%lld-%lld-do-%d", (long long)t->order_id,
              (long long)t->id, t->plan_revision);
-    jv envelope = JV_OBJECT(jv_string("request"), jv_copy(request), jv_string("order"),
-                            JV_OBJECT(jv_string("id"), jv_number((double)o->id),
-                                      jv_string("externalId"),
-                                      o->external_id ? jv_string(o->external_id) : jv_null(),
-                                      jv_string("cartridge"), jv_string(o->cartridge)),
-                            jv_string("task"), taskdoc, jv_string("mode"), jv_string("do"),
-                            jv_string("attempt"), jv_number(attempts),
-                            jv_string("idempotencyKey"), jv_string(ikey), jv_string("fencing"),
-                            jv_number((double)fencing));
-    char *in = json_dump(envelope, 0);
-    jv_free(envelope);
+    /* the request is dumped once: for the hook, the task and the history */
+    char *reqtext = json_dump(jv_copy(request), 0);
+    jv rest = JV_OBJECT(jv_string("order"),
+                        JV_OBJECT(jv_string("id"), jv_number((double)o->id),
+                                  jv_string("externalId"),
+                                  o->external_id ? jv_string(o->external_id) : jv_null(),
+                                  jv_string("cartridge"), jv_string(o->cartridge)),
+                        jv_string("task"), taskdoc, jv_string("mode"), jv_string("do"),
+                        jv_string("attempt"), jv_number(attempts),
+                        jv_string("idempotencyKey"), jv_string(ikey), jv_string("fencing"),
+                        jv_number((double)fencing));
+    char *resttext = json_dump(rest, 0);
+    jv_free(rest);
+    /* {"request":REQUEST,REST...}\n */
+    char *in = xasprintf("{\"request\":%s,%s\n", reqtext, resttext + 1);
     size_t inlen = strlen(in);
-    in = xrealloc(in, inlen + 2);
-    in[inlen++] = '\n';
+    free(resttext);
 
     const config_system *site = siteconf_system(e->o.conf, t->system);
     size_t nsite = site ? site->nenv : 0;
@@ -574,10 +579,10 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, const cached_order *o
     ps->info.function = xstrdup(t->function);
     ps->info.system = xstrdup(t->system);
     ps->info.mode = "do";
-    ps->info.request = json_dump(request, 0);
+    ps->info.request = reqtext;
+    ps->info.request_jv = request;
     ps->fencing = fencing;
     ps->c = c;
-    jv_free(request);
     return 0;
 }
 
@@ -944,6 +949,19 @@ start_prepared(engine *e, pending_start *ps, osm_err *err)
     return rc;
 }
 
+/* Requests the persistent processes could take now, all together. */
+static size_t
+free_in_flight(const engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->nprocs; i++) {
+        size_t busy = hookproc_inflight(e->procs[i]->p) + (size_t)e->procs[i]->queued;
+        if (busy < (size_t)e->procs[i]->max_in_flight)
+            n += (size_t)e->procs[i]->max_in_flight - busy;
+    }
+    return n;
+}
+
 /*
  * Claim what may run now, batch after batch, each in one transaction:
  * hooks up to the free slots, rule, timer and manual tasks done at once.
@@ -964,7 +982,7 @@ fill(engine *e, int *progress, osm_err *err)
         if ((rc = store_begin(e->st, err)) != 0)
             return rc;
         if ((rc = store_task_candidates(e->st, &e->o.filter, clock_now(),
-                                        (int)slots + CLAIM_EXTRA + (e->nprocs ? MAX_IN_FLIGHT : 0), &cands, &n, err)) != 0) {
+                                        (int)(slots + free_in_flight(e)) + CLAIM_EXTRA, &cands, &n, err)) != 0) {
             store_rollback(e->st);
             return rc;
         }

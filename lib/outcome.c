@@ -81,6 +81,7 @@ outcome_free(outcome *oc)
     jv_free(oc->hook_event);
     jv_free(oc->fallout);
     jv_free(oc->response);
+    free(oc->hook_raw);
     outcome_init(oc);
 }
 
@@ -313,16 +314,31 @@ answer(outcome *oc, cartridge *c, const hook_run_info *r, jv resp)
     jv_free(resp);
 }
 
+/*
+ * The "hook" event's data but its request (kept as text in oc->hook_raw,
+ * where the response will join it): no need to parse what was sent.
+ */
 static jv
-event_base(const hook_run_info *r, int64_t duration_ms)
+event_base(outcome *oc, const hook_run_info *r, int64_t duration_ms)
 {
     jv ev = JV_OBJECT(jv_string("function"), jv_string(r->function), jv_string("system"),
                       jv_string(r->system), jv_string("mode"), jv_string(r->mode ? r->mode : "do"),
-                      jv_string("attempt"), jv_number(r->attempts), jv_string("request"),
-                      json_parse_str(r->request, NULL));
+                      jv_string("attempt"), jv_number(r->attempts));
     if (r->persistent)
         ev = jv_object_set(ev, jv_string("persistent"), jv_true());
+    free(oc->hook_raw);
+    oc->hook_raw = xasprintf("\"request\":%s", r->request && *r->request ? r->request : "null");
     return jv_object_set(ev, jv_string("durationMs"), jv_number((double)duration_ms));
+}
+
+/* The response (text of valid JSON) joins the request in the event. */
+static void
+event_response(outcome *oc, const char *text)
+{
+    char *raw = xasprintf("%s,\"response\":%s", oc->hook_raw ? oc->hook_raw : "\"request\":null",
+                          text);
+    free(oc->hook_raw);
+    oc->hook_raw = raw;
 }
 
 void
@@ -333,7 +349,7 @@ outcome_of_hook(outcome *oc, cartridge *c, const hook_run_info *r, const hook_re
     char *why = NULL;
 
     oc->t.request = outcome_own(oc, xstrdup(r->request));
-    jv ev = event_base(r, res->duration_ms);
+    jv ev = event_base(oc, r, res->duration_ms);
     if (res->spawn_error) {
         oc->hook_event = jv_object_set(ev, jv_string("error"), jv_string(res->spawn_error));
         why = xasprintf("cannot start the hook: %s", res->spawn_error);
@@ -401,8 +417,9 @@ outcome_of_hook(outcome *oc, cartridge *c, const hook_run_info *r, const hook_re
         free(why);
         return;
     }
-    oc->hook_event = jv_object_set(ev, jv_string("response"), jv_copy(resp));
+    oc->hook_event = ev;
     answer(oc, c, r, resp);
+    event_response(oc, oc->t.response);
 }
 
 void
@@ -412,7 +429,7 @@ outcome_of_answer(outcome *oc, cartridge *c, const hook_run_info *r, const char 
     osm_err err = { 0, "" };
 
     oc->t.request = outcome_own(oc, xstrdup(r->request));
-    jv ev = event_base(r, duration_ms);
+    jv ev = event_base(oc, r, duration_ms);
     if (err_excerpt)
         ev = jv_object_set(ev, jv_string("stderr"), jv_string(err_excerpt));
     if (!line) {
@@ -431,8 +448,9 @@ outcome_of_answer(outcome *oc, cartridge *c, const hook_run_info *r, const char 
                         "persistent hook sent a malformed answer");
         return;
     }
-    oc->hook_event = jv_object_set(ev, jv_string("response"), jv_copy(resp));
+    oc->hook_event = ev;
     answer(oc, c, r, resp);
+    event_response(oc, oc->t.response);
 }
 
 /* The current data of order id: through orders when given, else the store. */
@@ -492,8 +510,8 @@ outcome_record(store *st, const outcome_orders *orders, cartridge *c, int64_t or
     if ((rc = store_task_finish(st, task_id, fencing, &oc->t, actor, now, err)) != 0)
         return rc;      /* OSM_NEGATIVE: the lease was lost, nothing written */
     if (jv_is_valid(oc->hook_event))
-        rc = store_event_add(st, order_id, task_id, "hook", actor, jv_copy(oc->hook_event), now,
-                             NULL, err);
+        rc = store_event_add_raw(st, order_id, task_id, "hook", actor, jv_copy(oc->hook_event),
+                                 oc->hook_raw, now, NULL, err);
     if (rc == 0 && jv_is_valid(oc->body)) {
         rc = store_order_set_body(st, order_id, jv_copy(oc->body), now, err);
         if (rc == 0 && orders && orders->put)

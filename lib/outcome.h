@@ -29,6 +29,8 @@ typedef struct outcome {
     task_outcome t;         /* the task's new state and what goes with it */
     jv body;                /* the order's new data, or invalid: unchanged */
     jv hook_event;          /* "hook" event data, or invalid */
+    char *hook_raw;         /* and its request and response as JSON text
+                               members (see store_event_add_raw), or NULL */
     jv fallout;             /* fallout error, or invalid: none */
     jv response;            /* a completed answer still to be mapped into the
                                order (outcome_record maps it), or invalid */
@@ -76,6 +78,7 @@ typedef struct hook_run_info {
     int64_t timeout_ms;
     const char *function, *system, *mode;
     const char *request;    /* JSON text of the request */
+    jv request_jv;          /* the same, parsed (not consumed by the outcome_of_* calls) */
     int persistent;         /* a persistent process answered (or failed) */
 } hook_run_info;
 

@@ -51,10 +51,11 @@ static const char SQL_TASK_READY[] =
     " AND t.priority = ?7 AND coalesce(t.not_before, 0) <= ?5"
     RUNNABLE
     " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
-/* The same for the orders named in ?1: a seek of tasks_ready_order per order. */
+/* The same for the orders named in ?1: a seek of tasks_open per order. */
 static const char SQL_TASK_READY_ORDERS[] =
-    TASK_COLS " FROM json_each(?1) j JOIN tasks t INDEXED BY tasks_ready_order"
-    " ON t.order_id = j.value JOIN orders o ON o.id = t.order_id"
+    TASK_COLS " FROM json_each(?1) j JOIN orders o ON o.id = j.value"
+    " JOIN tasks t INDEXED BY tasks_open ON t.order_id = o.id AND t.plan_revision = o.plan_revision"
+    " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'"
     " WHERE t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
     " AND coalesce(t.not_before, 0) <= ?5" RUNNABLE
     " ORDER BY t.priority DESC, coalesce(t.not_before, 0), t.id LIMIT ?6";

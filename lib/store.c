@@ -205,6 +205,15 @@ store_event_add(store *s, int64_t order_id, int64_t task_id,
                 const char *type, const char *actor, jv data,
                 int64_t now_ms, int64_t *event_id, osm_err *err)
 {
+    return store_event_add_raw(s, order_id, task_id, type, actor, data, NULL, now_ms, event_id,
+                               err);
+}
+
+int
+store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *type,
+                    const char *actor, jv data, const char *raw, int64_t now_ms,
+                    int64_t *event_id, osm_err *err)
+{
     sqlite3_stmt *st;
     jv text;
     int rc;
@@ -217,7 +226,23 @@ store_event_add(store *s, int64_t order_id, int64_t task_id,
         jv_free(data);
         return osm_fail(err, OSM_ESOFTWARE, "internal error: event without type or actor");
     }
+    if (jv_get_kind(data) != JV_KIND_OBJECT && raw && *raw) {
+        jv_free(data);
+        return osm_fail(err, OSM_ESOFTWARE, "internal error: raw members need an object");
+    }
     text = jv_dump_string(data, 0);
+    if (raw && *raw) {
+        /* {...} + members: the members go before the closing brace */
+        const char *t = jv_string_value(text);
+        int len = jv_string_length_bytes(jv_copy(text));
+        jv joined = jv_string_sized(t, len - 1);
+        if (len > 2)
+            joined = jv_string_append_str(joined, ",");
+        joined = jv_string_append_str(joined, raw);
+        joined = jv_string_append_str(joined, "}");
+        jv_free(text);
+        text = joined;
+    }
     if (!(st = store_stmt(s, ST_EVENT_ADD, SQL_EVENT_ADD, err))) {
         jv_free(text);
         return err ? err->code : OSM_ESOFTWARE;

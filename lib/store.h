@@ -79,6 +79,16 @@ int store_event_add(store *s, int64_t order_id, int64_t task_id,
                     int64_t now_ms, int64_t *event_id, osm_err *err);
 
 /*
+ * store_event_add() with raw (may be NULL) added to data's members: JSON
+ * text of members ("\"request\":{...},\"response\":{...}") that the
+ * caller already holds as text, so that they are not parsed and dumped
+ * again.  data must then be an object; raw is trusted to be valid.
+ */
+int store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *type,
+                        const char *actor, jv data, const char *raw, int64_t now_ms,
+                        int64_t *event_id, osm_err *err);
+
+/*
  * Cartridges.
  *
  * Several versions of a cartridge may be deployed at once.  The default

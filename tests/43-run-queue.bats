@@ -97,7 +97,7 @@ queue() {
     osm-run --max-tasks 1 1 >/dev/null
     # back to version 2 as it was: no queue columns, triggers or indexes
     sqlite3 "$OSM_DB" "drop trigger tasks_dep_done; drop trigger tasks_dep_reopened;
-        drop trigger orders_hold; drop index tasks_ready; drop index tasks_ready_order;
+        drop trigger orders_hold; drop index tasks_ready;
         drop index tasks_open; drop index tasks_timers;
         create index tasks_queue on tasks (state, not_before);
         alter table tasks drop column deps_open; alter table tasks drop column held;

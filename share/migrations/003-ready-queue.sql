@@ -20,7 +20,8 @@
 --
 -- tasks_open serves the roll-up of an order's state from its tasks
 -- (lib/store-task.c): "is anything of this plan still open, failed,
--- active or runnable" are seeks there instead of a count over the order.
+-- active or runnable" are seeks there instead of a count over the order;
+-- and a worker restricted to some orders seeks their ready tasks there.
 -- orders.body_rev goes up each time the order's data changes, so that a
 -- worker may keep an order parsed in memory while it is unchanged.
 
@@ -37,8 +38,6 @@ UPDATE tasks SET
     priority = (SELECT o.priority FROM orders o WHERE o.id = tasks.order_id);
 
 CREATE INDEX tasks_ready ON tasks (priority, coalesce(not_before, 0), id)
-    WHERE state = 'pending' AND deps_open = 0 AND held = 0 AND kind <> 'fallout';
-CREATE INDEX tasks_ready_order ON tasks (order_id, priority, coalesce(not_before, 0), id)
     WHERE state = 'pending' AND deps_open = 0 AND held = 0 AND kind <> 'fallout';
 CREATE INDEX tasks_open ON tasks (order_id, plan_revision, state, deps_open)
     WHERE state NOT IN ('completed', 'skipped') AND kind <> 'fallout';
