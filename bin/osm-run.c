@@ -33,7 +33,7 @@ static const char usage_text[] =
     "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
     "  -a, --all              every order with work to do\n"
     "  -l, --loop             keep going until signalled (alias --daemon)\n"
-    "      --interval DUR     pause between idle rounds of --loop (default PT1S)\n"
+    "      --interval DUR     pause between idle rounds of --loop (default 1s)\n"
     "  -w, --wait             hold until the given orders end\n"
     "      --timeout DUR      give up waiting after DUR (exit 75)\n"
     "  -j, --jobs N           run up to N hooks at once (default 1)\n"
@@ -168,19 +168,14 @@ main(int argc, char **argv)
                 return usage_error(NULL, NULL);
             break;
         case OPT_INTERVAL:
-        case OPT_TIMEOUT: {
-            int64_t ms;
-            if (duration_parse(optarg, &ms) != 0)
-                return usage_error(c == OPT_INTERVAL
-                                       ? "--interval: expected an ISO 8601 duration (e.g. PT5S), got \"%s\""
-                                       : "--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
-                                   optarg);
-            if (c == OPT_INTERVAL)
-                interval = ms;
-            else
-                timeout = ms;
+            if (duration_parse_arg(optarg, &interval, &err) != 0)
+                return usage_error("--interval: %s", err.msg);
             break;
-        }
+        case OPT_TIMEOUT:
+            if (duration_parse(optarg, &timeout) != 0)
+                return usage_error("--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
+                                   optarg);
+            break;
         case OPT_SYSTEM: eo.filter.system = optarg; break;
         case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;
         case OPT_FUNCTION: eo.filter.function = optarg; break;

@@ -213,6 +213,87 @@ duration_parse(const char *s, int64_t *ms)
     return 0;
 }
 
+/*
+ * The short form: NUMBER UNIT pairs, units from the largest down.  Each
+ * number is read as whole digits and up to nine decimals, so that
+ * numerator * unit stays well inside int64 (1e9 * 86400000 < 2^63).
+ */
+static int
+duration_parse_short(const char *s, int64_t *ms, osm_err *err)
+{
+    static const struct { const char *name; int64_t ms; } units[] = {
+        { "d", 86400000 }, { "h", 3600000 }, { "ms", 1 }, { "m", 60000 }, { "s", 1000 },
+    };
+    /* rank of each unit above, largest first: d h m s ms */
+    static const int rank[] = { 0, 1, 4, 2, 3 };
+    const char *p = s;
+    int64_t total = 0;
+    int last = -1;
+
+    while (*p) {
+        int64_t whole = 0, num = 0, den = 1;
+        if (!isdigit((unsigned char)*p))
+            goto bad;
+        while (isdigit((unsigned char)*p)) {
+            if (whole > 100000000)
+                goto long_;
+            whole = whole * 10 + (*p++ - '0');
+        }
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                goto bad;
+            for (; isdigit((unsigned char)*p); p++)
+                if (den < 1000000000) {
+                    num = num * 10 + (*p - '0');
+                    den *= 10;
+                }
+        }
+        size_t i, n = 0;
+        for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+            n = strlen(units[i].name);
+            if (strncmp(p, units[i].name, n) == 0)
+                break;
+        }
+        if (i == sizeof units / sizeof units[0])
+            goto bad;
+        if (rank[i] <= last)
+            return osm_fail(err, OSM_EUSAGE,
+                            "units out of order in \"%.200s\" (d, h, m, s, ms, each at most once)",
+                            s);
+        last = rank[i];
+        p += n;
+        if (whole > CLOCK_DURATION_LIMIT / units[i].ms)
+            goto long_;
+        total += whole * units[i].ms + num * units[i].ms / den;
+        if (total > CLOCK_DURATION_LIMIT)
+            goto long_;
+    }
+    *ms = total;
+    return 0;
+bad:
+    return osm_fail(err, OSM_EUSAGE,
+                    "not a duration: \"%.200s\" (e.g. 200ms, 0.2s, 2m, 1h30m, 2d or PT5S)", s);
+long_:
+    return osm_fail(err, OSM_EUSAGE, "duration too long: \"%.200s\" (at most 3000 years)", s);
+}
+
+int
+duration_parse_arg(const char *s, int64_t *ms, osm_err *err)
+{
+    if (!s || !*s)
+        return osm_fail(err, OSM_EUSAGE, "empty duration");
+    if (*s == '-')
+        return osm_fail(err, OSM_EUSAGE, "negative duration: \"%.200s\"", s);
+    if (*s == 'P') {
+        if (duration_parse(s, ms) != 0)
+            return osm_fail(err, OSM_EUSAGE,
+                            "not an ISO 8601 duration: \"%.200s\" (e.g. PT5S, PT0.2S, P1DT2H)", s);
+        return 0;
+    }
+    return duration_parse_short(s, ms, err);
+}
+
 void
 duration_format(int64_t ms, char out[CLOCK_DURATION_MAX])
 {

@@ -1,7 +1,8 @@
 /*
  * Time: the current instant (honouring OSM_NOW so that time-dependent
  * behaviour is testable without sleeping), RFC 3339 instants and ISO 8601
- * durations.  All times are int64 milliseconds since the Unix epoch, UTC.
+ * durations, and the short durations of command lines ("200ms", "1h30m").
+ * All times are int64 milliseconds since the Unix epoch, UTC.
  */
 #ifndef OSM_CLOCK_H
 #define OSM_CLOCK_H
@@ -44,6 +45,17 @@ void rfc3339_format(int64_t ms, char out[CLOCK_RFC3339_MAX]);
  * 0 and sets *ms, or -1 (*ms unchanged).
  */
 int duration_parse(const char *s, int64_t *ms);
+
+/*
+ * Parse a duration as a person types it on a command line: an ISO 8601
+ * duration (as duration_parse) or one or more NUMBER UNIT with the units
+ * d, h, m, s and ms, from the largest down, each at most once; a number
+ * may have decimals.  E.g. "200ms", "0.2s", "2m", "1h30m", "1.5h", "2d".
+ * What is finer than a millisecond is dropped.  Returns 0 and sets *ms,
+ * or OSM_EUSAGE with err saying why, e.g. not a duration: "5 minutes"
+ * (*ms unchanged).
+ */
+int duration_parse_arg(const char *s, int64_t *ms, osm_err *err);
 
 /* The shortest canonical form: "PT0S", "PT1M30S", "P2DT3H", "PT0.25S". */
 void duration_format(int64_t ms, char out[CLOCK_DURATION_MAX]);

@@ -29,6 +29,26 @@ duration(const char *in, long long want_ms, const char *canonical)
     is_str(out, canonical, "duration %lld ms formats as %s", want_ms, canonical);
 }
 
+static void
+arg_ok(const char *in, long long want_ms)
+{
+    int64_t ms = -1;
+    osm_err err = { 0, "" };
+    is_int(duration_parse_arg(in, &ms, &err), 0, "parse argument %s", in);
+    is_int(ms, want_ms, "argument %s is %lld ms", in, want_ms);
+    is_str(err.msg, "", "no message for %s", in);
+}
+
+static void
+arg_bad(const char *in, const char *want_msg)
+{
+    int64_t ms = 42;
+    osm_err err = { 0, "" };
+    is_int(duration_parse_arg(in, &ms, &err), OSM_EUSAGE, "refuse argument \"%s\"", in);
+    is_int(ms, 42, "refused argument \"%s\" leaves the result alone", in);
+    is_str(err.msg, want_msg, "message for \"%s\"", in);
+}
+
 int
 main(void)
 {
@@ -69,6 +89,45 @@ main(void)
                                   "PT1S2M", "P-1D", "PT1H2H", "P99999999Y", "P9999Y" };
     for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++)
         is_int(duration_parse(badd[i], &ms), -1, "refuse duration \"%s\"", badd[i]);
+
+    /* durations as typed on a command line */
+    arg_ok("0.2s", 200);
+    arg_ok("200ms", 200);
+    arg_ok("2m", 120000);
+    arg_ok("1h30m", 5400000);
+    arg_ok("2d", 172800000);
+    arg_ok("1.5h", 5400000);
+    arg_ok("0s", 0);
+    arg_ok("1d2h3m4s5ms", 93784005);
+    arg_ok("90s", 90000);
+    arg_ok("2.25d", 194400000);
+    arg_ok("1.0005s", 1000);    /* finer than a millisecond is dropped */
+    arg_ok("0.123456789123s", 123);
+    arg_ok("PT5S", 5000);       /* ISO 8601 still */
+    arg_ok("PT0.2S", 200);
+    arg_ok("P1DT12H", 129600000);
+    const char *hint = " (e.g. 200ms, 0.2s, 2m, 1h30m, 2d or PT5S)";
+    char want[256];
+    static const char *garbage[] = { "abc", "5", "5 s", " 5s", "5s ", "1h30", "5S", "5M", "1.s",
+                                     ".5s", "5sec", "5mss", "1w", "1e3ms", "+5s", "5s5" };
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+        snprintf(want, sizeof want, "not a duration: \"%s\"%s", garbage[i], hint);
+        arg_bad(garbage[i], want);
+    }
+    arg_bad("", "empty duration");
+    osm_err nerr = { 0, "" };
+    is_int(duration_parse_arg(NULL, &ms, &nerr), OSM_EUSAGE, "refuse no argument");
+    is_str(nerr.msg, "empty duration", "message for no argument");
+    arg_bad("-1s", "negative duration: \"-1s\"");
+    arg_bad("-PT5S", "negative duration: \"-PT5S\"");
+    arg_bad("1m1h", "units out of order in \"1m1h\" (d, h, m, s, ms, each at most once)");
+    arg_bad("5s5s", "units out of order in \"5s5s\" (d, h, m, s, ms, each at most once)");
+    arg_bad("5ms1s", "units out of order in \"5ms1s\" (d, h, m, s, ms, each at most once)");
+    arg_bad("P5", "not an ISO 8601 duration: \"P5\" (e.g. PT5S, PT0.2S, P1DT2H)");
+    arg_bad("PT-5S", "not an ISO 8601 duration: \"PT-5S\" (e.g. PT5S, PT0.2S, P1DT2H)");
+    arg_bad("1200000d", "duration too long: \"1200000d\" (at most 3000 years)");
+    arg_bad("99999999999s", "duration too long: \"99999999999s\" (at most 3000 years)");
+    arg_ok("1095000d", 1095000LL * 86400000);
 
     setenv("OSM_NOW", "2030-01-02T03:04:05Z", 1);
     is_int(clock_init(&err), 0, "OSM_NOW accepted");
