@@ -58,6 +58,7 @@ typedef struct running {
 typedef struct cached_order {
     int64_t id, rev;            /* id 0: empty slot */
     jv body;
+    jv header;                  /* body without its item list, or invalid: not made yet */
     jv items;                   /* item id -> item data */
     char *external_id, *cartridge;
 } cached_order;
@@ -192,6 +193,7 @@ cache_drop(cached_order *co)
 {
     if (co->id) {
         jv_free(co->body);
+        jv_free(co->header);
         jv_free(co->items);
         free(co->external_id);
         free(co->cartridge);
@@ -255,6 +257,7 @@ order_at(engine *e, int64_t id, int64_t rev, cached_order **out, osm_err *err)
     co->id = id;
     co->rev = rev;
     co->body = jv_copy(o.body);
+    co->header = jv_invalid();
     co->items = jv_object();
     for (size_t k = 0; k < o.nitems; k++)
         co->items = jv_object_set(co->items, jv_string(o.items[k].item_id),
@@ -284,11 +287,42 @@ orders_put(void *ctx, int64_t id, jv body)
     cached_order *co = &e->orders[(uint64_t)id % ORDER_CACHE];
     if (co->id == id) {
         jv_free(co->body);
+        jv_free(co->header);
         co->body = body;
+        co->header = jv_invalid();
         co->rev++;      /* as store_order_set_body did */
     } else {
         jv_free(body);
     }
+}
+
+/*
+ * The order as a default request carries it: without its item list when
+ * the cartridge's items.path is a plain key (".items"), so that what is
+ * sent for a task does not grow with the order — the task's own items go
+ * beside it.  Made once per revision of the order's data.
+ */
+static jv
+order_header(cartridge *c, cached_order *o)
+{
+    if (!jv_is_valid(o->header)) {
+        jv path = jv_get_kind(c->manifest) == JV_KIND_OBJECT
+                      ? jv_object_get(jv_copy(c->manifest), jv_string("items"))
+                      : jv_invalid();
+        if (jv_get_kind(path) == JV_KIND_OBJECT)
+            path = jv_object_get(path, jv_string("path"));
+        const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
+        int plain = p[0] == '.' && p[1] && !strchr("0123456789", p[1]);
+        for (const char *q = p + 1; plain && *q; q++)
+            plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                    (*q >= '0' && *q <= '9') || *q == '_';
+        if (plain && jv_get_kind(o->body) == JV_KIND_OBJECT)
+            o->header = jv_object_delete(jv_copy(o->body), jv_string(p + 1));
+        else
+            o->header = jv_copy(o->body);
+        jv_free(path);
+    }
+    return jv_copy(o->header);
 }
 
 /* The items of the order that a task covers, as their data. */
@@ -500,7 +534,7 @@ persistent_of(engine *e, cartridge *c, const store_task *t, int max_in_flight,
  * request program fails, OSM_ECONFIG when the system has no command.
  */
 static int
-prepare_hook(engine *e, cartridge *c, const store_task *t, const cached_order *o,
+prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
              int64_t fencing, int attempts, pending_start *ps, osm_err *err)
 {
     char key[300];
@@ -522,7 +556,8 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, const cached_order *o
             return osm_fail(err, OSM_EDATA, "building the request failed: %s", jerr.msg);
         }
     } else {
-        request = input;
+        /* no request program: the order (without its item list), the task's items, the task */
+        request = jv_object_set(input, jv_string("order"), order_header(c, o));
     }
     const char *dir = cartdir_get(e->dirs, c, err);
     if (!dir || (rc = hook_setup(e, c, t, &ps->spec, err)) != 0) {
