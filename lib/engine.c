@@ -59,6 +59,7 @@ typedef struct cached_order {
     int64_t id, rev;            /* id 0: empty slot */
     jv body;
     jv header;                  /* body without its item list, or invalid: not made yet */
+    char *header_text;          /* the same as JSON text, or NULL: not made yet */
     jv items;                   /* item id -> item data */
     char *external_id, *cartridge;
 } cached_order;
@@ -194,6 +195,7 @@ cache_drop(cached_order *co)
     if (co->id) {
         jv_free(co->body);
         jv_free(co->header);
+        free(co->header_text);
         jv_free(co->items);
         free(co->external_id);
         free(co->cartridge);
@@ -288,8 +290,10 @@ orders_put(void *ctx, int64_t id, jv body)
     if (co->id == id) {
         jv_free(co->body);
         jv_free(co->header);
+        free(co->header_text);
         co->body = body;
         co->header = jv_invalid();
+        co->header_text = NULL;
         co->rev++;      /* as store_order_set_body did */
     } else {
         jv_free(body);
@@ -323,6 +327,15 @@ order_header(cartridge *c, cached_order *o)
         jv_free(path);
     }
     return jv_copy(o->header);
+}
+
+/* order_header() as JSON text, dumped once per revision of the order's data. */
+static const char *
+order_header_text(cartridge *c, cached_order *o)
+{
+    if (!o->header_text)
+        o->header_text = json_dump(order_header(c, o), 0);
+    return o->header_text;
 }
 
 /* The items of the order that a task covers, as their data. */
@@ -535,34 +548,43 @@ persistent_of(engine *e, cartridge *c, const store_task *t, int max_in_flight,
  */
 static int
 prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
-             int64_t fencing, int attempts, pending_start *ps, osm_err *err)
+             int64_t fencing, int attempts, int to_process, pending_start *ps, osm_err *err)
 {
     char key[300];
     int rc;
 
     memset(ps, 0, sizeof *ps);
     jv taskdoc = task_doc(t, attempts);
-    jv input = JV_OBJECT(jv_string("order"), jv_copy(o->body), jv_string("items"),
-                         task_items(o, t->items), jv_string("task"), jv_copy(taskdoc));
-    jv request;
+    jv request = jv_invalid();
+    char *reqtext;
     snprintf(key, sizeof key, "functions.%s.request", t->function);
     int idx = cartridge_prog(c, key);
     osm_err jerr = { 0, "" };
     if (idx >= 0) {
+        jv input = JV_OBJECT(jv_string("order"), jv_copy(o->body), jv_string("items"),
+                             task_items(o, t->items), jv_string("task"), jv_copy(taskdoc));
         if (jqprog_run1(c->jq, idx, input, env_task(jv_copy(o->body), jv_copy(taskdoc)), &request,
                         &jerr) != 0) {
             jv_free(taskdoc);
             jv_free(request);
             return osm_fail(err, OSM_EDATA, "building the request failed: %s", jerr.msg);
         }
+        reqtext = json_dump(jv_copy(request), 0);
     } else {
-        /* no request program: the order (without its item list), the task's items, the task */
-        request = jv_object_set(input, jv_string("order"), order_header(c, o));
+        /* no request program: {order, items, task}, the order without its
+         * item list and dumped once for all its tasks */
+        char *items = json_dump(task_items(o, t->items), 0);
+        char *task = json_dump(jv_copy(taskdoc), 0);
+        reqtext = xasprintf("{\"order\":%s,\"items\":%s,\"task\":%s}", order_header_text(c, o),
+                            items, task);
+        free(items);
+        free(task);
     }
     const char *dir = cartdir_get(e->dirs, c, err);
     if (!dir || (rc = hook_setup(e, c, t, &ps->spec, err)) != 0) {
         jv_free(request);
         jv_free(taskdoc);
+        free(reqtext);
         spec_free(&ps->spec);
         return err->code ? err->code : OSM_EIO;
     }
@@ -570,7 +592,6 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
     snprintf(ikey, sizeof ikey, "osm-%lld-%lld-do-%d", (long long)t->order_id,
              (long long)t->id, t->plan_revision);
     /* the request is dumped once: for the hook, the task and the history */
-    char *reqtext = json_dump(jv_copy(request), 0);
     jv rest = JV_OBJECT(jv_string("order"),
                         JV_OBJECT(jv_string("id"), jv_number((double)o->id),
                                   jv_string("externalId"),
@@ -589,19 +610,22 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
 
     const config_system *site = siteconf_system(e->o.conf, t->system);
     size_t nsite = site ? site->nenv : 0;
-    char **env = xcalloc(10 + nsite, sizeof *env);
-    size_t k = 0;
-    env[k++] = xasprintf("OSM_ORDER_ID=%lld", (long long)o->id);
-    env[k++] = xasprintf("OSM_TASK_ID=%lld", (long long)t->id);
-    env[k++] = xasprintf("OSM_FUNCTION=%s", t->function);
-    env[k++] = xasprintf("OSM_SYSTEM=%s", t->system);
-    env[k++] = xasprintf("OSM_MODE=do");
-    env[k++] = xasprintf("OSM_ATTEMPT=%d", attempts);
-    env[k++] = xasprintf("OSM_IDEMPOTENCY_KEY=%s", ikey);
-    env[k++] = xasprintf("OSM_FENCING=%lld", (long long)fencing);
-    env[k++] = xasprintf("OSM_DB=%s", e->o.db_path);
-    for (size_t i = 0; i < nsite; i++)
-        env[k++] = xstrdup(site->env[i]);
+    /* a persistent process has its environment already: the rest is in the line */
+    char **env = to_process ? NULL : xcalloc(10 + nsite, sizeof *env);
+    if (env) {
+        size_t k = 0;
+        env[k++] = xasprintf("OSM_ORDER_ID=%lld", (long long)o->id);
+        env[k++] = xasprintf("OSM_TASK_ID=%lld", (long long)t->id);
+        env[k++] = xasprintf("OSM_FUNCTION=%s", t->function);
+        env[k++] = xasprintf("OSM_SYSTEM=%s", t->system);
+        env[k++] = xasprintf("OSM_MODE=do");
+        env[k++] = xasprintf("OSM_ATTEMPT=%d", attempts);
+        env[k++] = xasprintf("OSM_IDEMPOTENCY_KEY=%s", ikey);
+        env[k++] = xasprintf("OSM_FENCING=%lld", (long long)fencing);
+        env[k++] = xasprintf("OSM_DB=%s", e->o.db_path);
+        for (size_t i = 0; i < nsite; i++)
+            env[k++] = xstrdup(site->env[i]);
+    }
     ps->spec.env = env;
     ps->spec.cwd = dir;
     ps->spec.input = in;
@@ -871,7 +895,7 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
     outcome_init(&oc);
     if (automated) {
         osm_err serr = { 0, "" };
-        rc = prepare_hook(e, c, t, o, fencing, attempts, ps, &serr);
+        rc = prepare_hook(e, c, t, o, fencing, attempts, pp != NULL, ps, &serr);
         if (rc == 0) {
             ps->pp = pp;
             if (pp)

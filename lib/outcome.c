@@ -256,9 +256,17 @@ outcome_map_response(cartridge *c, const char *function, jv order, jv response, 
 
 /* Interpret an answer object resp (consumed) that came back with exit 0. */
 static void
-answer(outcome *oc, cartridge *c, const hook_run_info *r, jv resp)
+answer(outcome *oc, cartridge *c, const hook_run_info *r, jv resp, const char *text, size_t len)
 {
-    oc->t.response = outcome_own(oc, json_dump(jv_copy(resp), 0));
+    /* the answer as it came (valid JSON: it was just parsed), without the
+     * white space around it; dumped again only when it had none to give */
+    while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+        len--;
+    while (len > 0 && strchr(" \t\r\n", *text)) {
+        text++;
+        len--;
+    }
+    oc->t.response = outcome_own(oc, len ? xstrndup(text, len) : json_dump(jv_copy(resp), 0));
     jv status = mget(resp, "status");
     jv ext = mget(resp, "externalStatus");
     if (jv_get_kind(ext) == JV_KIND_STRING)
@@ -418,7 +426,7 @@ outcome_of_hook(outcome *oc, cartridge *c, const hook_run_info *r, const hook_re
         return;
     }
     oc->hook_event = ev;
-    answer(oc, c, r, resp);
+    answer(oc, c, r, resp, res->out, res->out_len);
     event_response(oc, oc->t.response);
 }
 
@@ -449,7 +457,7 @@ outcome_of_answer(outcome *oc, cartridge *c, const hook_run_info *r, const char 
         return;
     }
     oc->hook_event = ev;
-    answer(oc, c, r, resp);
+    answer(oc, c, r, resp, line, len);
     event_response(oc, oc->t.response);
 }
 

@@ -128,8 +128,10 @@ static const char SQL_ORDER_ROLLUP[] =
     "SELECT EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_order WHERE t.order_id = ?1"
     " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"
     " AND t.kind <> 'fallout'), " OPEN_TASK("") ", "
-    OPEN_TASK(" AND t.state = 'failed'") ", "
-    OPEN_TASK(" AND t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')") ", "
+    OPEN_TASK(" AND t.state = 'failed'");
+/* asked only when something failed: can anything else still go on? */
+static const char SQL_ORDER_ROLLUP_MOVING[] =
+    "SELECT " OPEN_TASK(" AND t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')") ", "
     OPEN_TASK(" AND t.state = 'pending' AND t.deps_open = 0");
 static const char SQL_ORDER_STATES[] =
     "SELECT id, state FROM orders WHERE id IN (SELECT value FROM json_each(?1))";
@@ -661,9 +663,21 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
     planned = sqlite3_column_int(st, 0);
     open = sqlite3_column_int(st, 1);
     failed = sqlite3_column_int(st, 2);
-    active = sqlite3_column_int(st, 3);
-    runnable = sqlite3_column_int(st, 4);
     store_stmt_done(st);
+    active = runnable = 1;
+    if (failed && open) {
+        if (!(st = store_stmt(s, ST_ORDER_ROLLUP_MOVING, SQL_ORDER_ROLLUP_MOVING, err)))
+            return store_stmt_fail(err);
+        sqlite3_bind_int64(st, 1, id);
+        if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+            rc = store_sqlfail(s, rc, err);
+            store_stmt_done(st);
+            return rc;
+        }
+        active = sqlite3_column_int(st, 0);
+        runnable = sqlite3_column_int(st, 1);
+        store_stmt_done(st);
+    }
     rc = 0;
     if (planned && !open) {
         rc = store_order_transition(s, id, "not_started,in_progress", "completed", NULL, actor,
