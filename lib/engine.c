@@ -1021,77 +1021,56 @@ free_in_flight(const engine *e)
     return n;
 }
 
+/* May this worker claim anything now? */
+static int
+can_claim(const engine *e)
+{
+    return !e->stopping && (e->noneshot < (size_t)e->o.jobs || e->nprocs > 0) &&
+           (e->o.max_tasks == 0 || e->started < e->o.max_tasks);
+}
+
 /*
- * Claim what may run now, batch after batch, each in one transaction:
- * hooks up to the free slots, rule, timer and manual tasks done at once.
+ * One batch of claims inside the open transaction: hooks up to the free
+ * slots and what the persistent processes can take, rule, timer and
+ * manual tasks done at once.  The hooks to start once it commits are
+ * added to *ps (*nps of them, room for *cap); *did counts the tasks
+ * claimed.
  */
 static int
-fill(engine *e, int *progress, osm_err *err)
+claim_batch(engine *e, pending_start **ps, size_t *nps, size_t *cap, int *did, osm_err *err)
 {
-    int rc = 0;
+    size_t slots = e->noneshot < (size_t)e->o.jobs ? (size_t)e->o.jobs - e->noneshot : 0;
+    size_t n;
+    store_task *cands;
+    int rc;
 
-    while (!e->stopping && (e->noneshot < (size_t)e->o.jobs || e->nprocs > 0) &&
-           (e->o.max_tasks == 0 || e->started < e->o.max_tasks)) {
-        size_t slots = e->noneshot < (size_t)e->o.jobs ? (size_t)e->o.jobs - e->noneshot : 0;
-        size_t n, nps = 0;
-        store_task *cands;
-        int did = 0;
-
-        /* read inside the transaction: what it reads stays true until the commit */
-        if ((rc = store_begin(e->st, err)) != 0)
-            return rc;
-        if ((rc = store_task_candidates(e->st, &e->o.filter, clock_now(),
-                                        (int)(slots + free_in_flight(e)) + CLAIM_EXTRA, &cands, &n, err)) != 0) {
-            store_rollback(e->st);
-            return rc;
-        }
-        if (n == 0) {   /* nothing written: the cache stays good */
-            store_tasks_free(cands, n);
-            store_rollback(e->st);
-            break;
-        }
-        pending_start *ps = xcalloc(n, sizeof *ps);
-        e->batch_slots = slots;
-        e->batch_oneshot = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (e->o.max_tasks && e->started >= e->o.max_tasks)
-                break;
-            if (is_running(e, cands[i].id))
-                continue;
-            int r = claim_one(e, &cands[i], &ps[nps], err);
-            if (r == 1) {
-                did++;
-                if (ps[nps].c)
-                    nps++;
-            } else if (r != 0) {
-                rc = r;
-            }
-        }
-        store_tasks_free(cands, n);
-        if (rc == 0)
-            rc = commit(e, err);
-        else
-            rollback(e);
-        if (rc != 0) {
-            /* nothing of the batch happened */
-            for (size_t i = 0; i < nps; i++) {
-                if (ps[i].pp)
-                    ps[i].pp->queued--;
-                pending_free(&ps[i]);
-            }
-            free(ps);
-            return rc;
-        }
-        for (size_t i = 0; i < nps; i++) {
-            int r = start_prepared(e, &ps[i], err);
-            if (r != 0 && rc == 0)
-                rc = r;
-        }
-        free(ps);
-        *progress += did;
-        if (rc != 0 || did == 0)
-            break;
+    *did = 0;
+    if ((rc = store_task_candidates(e->st, &e->o.filter, clock_now(),
+                                    (int)(slots + free_in_flight(e)) + CLAIM_EXTRA, &cands, &n,
+                                    err)) != 0)
+        return rc;
+    if (*nps + n > *cap) {
+        *cap = *nps + n;
+        *ps = xrealloc(*ps, *cap * sizeof **ps);
     }
+    e->batch_slots = slots;
+    e->batch_oneshot = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (e->o.max_tasks && e->started >= e->o.max_tasks)
+            break;
+        if (is_running(e, cands[i].id))
+            continue;
+        memset(&(*ps)[*nps], 0, sizeof **ps);
+        int r = claim_one(e, &cands[i], &(*ps)[*nps], err);
+        if (r == 1) {
+            (*did)++;
+            if ((*ps)[*nps].c)
+                (*nps)++;
+        } else if (r != 0) {
+            rc = r;
+        }
+    }
+    store_tasks_free(cands, n);
     return rc;
 }
 
@@ -1114,22 +1093,49 @@ find_request(const engine *e, const persistent *pp, int64_t tag)
     return -1;
 }
 
-/* Record every finished hook and answered request in one transaction. */
-static int
-collect(engine *e, int *progress, osm_err *err)
-{
-    int rc, began = 0;
+/* An answer of a persistent process, taken and waiting to be recorded. */
+typedef struct taken {
+    persistent *pp;
+    hookproc_answer a;
+} taken;
 
-    rc = 0;
+/* Take every answer the persistent processes have ready: *n of them. */
+static taken *
+take_answers(engine *e, size_t *n)
+{
+    taken *t = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (size_t k = 0; k < e->nprocs; k++) {
+        hookproc_answer a;
+        while (hookproc_take(e->procs[k]->p, &a)) {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 16;
+                t = xrealloc(t, cap * sizeof *t);
+            }
+            t[*n].pp = e->procs[k];
+            t[(*n)++].a = a;
+        }
+    }
+    return t;
+}
+
+/*
+ * Record, inside the open transaction, every finished hook and the
+ * answers taken.  An error stops the recording (the rest are dropped:
+ * their tasks stay running under their lease, and are run again).
+ */
+static int
+record_finished(engine *e, taken *ans, size_t nans, int *progress, osm_err *err)
+{
+    int rc = 0;
+
     for (size_t i = 0; i < e->nrun;) {
         running *r = &e->run[i];
         if (!r->h || !hook_finished(r->h)) {
             i++;
             continue;
         }
-        if (!began && (rc = store_begin(e->st, err)) != 0)
-            return rc;
-        began = 1;
         hook_result res;
         outcome oc;
         hook_collect(r->h, &res);
@@ -1145,68 +1151,115 @@ collect(engine *e, int *progress, osm_err *err)
         drop_running(e, i);
         (*progress)++;
     }
-    for (size_t k = 0; k < e->nprocs; k++) {
-        persistent *pp = e->procs[k];
-        hookproc_answer a;
-        while (hookproc_take(pp->p, &a)) {
-            long i = find_request(e, pp, a.tag);
-            if (i < 0) {
-                hookproc_answer_free(&a);
-                continue;
-            }
-            if (!began && rc == 0) {
-                if ((rc = store_begin(e->st, err)) == 0)
-                    began = 1;
-            }
+    for (size_t k = 0; k < nans; k++) {
+        long i = find_request(e, ans[k].pp, ans[k].a.tag);
+        if (i >= 0) {
             running *r = &e->run[i];
             outcome oc;
             outcome_init(&oc);
-            outcome_of_answer(&oc, r->c, &r->info, a.line, a.line_len, a.error, a.err_excerpt,
-                              a.duration_ms);
+            outcome_of_answer(&oc, r->c, &r->info, ans[k].a.line, ans[k].a.line_len,
+                              ans[k].a.error, ans[k].a.err_excerpt, ans[k].a.duration_ms);
             oc.task_function = r->info.function;
             oc.task_attempts = r->info.attempts;
             if (rc == 0)
                 rc = record_in_tx(e, r->c, r->info.order_id, r->info.task_id, r->fencing, &oc,
                                   err);
             outcome_free(&oc);
-            hookproc_answer_free(&a);
             info_free(&r->info);
             drop_running(e, (size_t)i);
             (*progress)++;
         }
+        hookproc_answer_free(&ans[k].a);
     }
-    if (!began)
-        return rc;
-    if (rc == 0)
-        return commit(e, err);
-    rollback(e);
     return rc;
 }
 
+static int
+any_hook_finished(const engine *e)
+{
+    for (size_t i = 0; i < e->nrun; i++)
+        if (e->run[i].h && hook_finished(e->run[i].h))
+            return 1;
+    return 0;
+}
+
+/*
+ * One step: record what finished and claim what may run next in the
+ * same transaction — the outcomes are durable before anything that
+ * depends on them starts, since hooks start only after the commit —
+ * then start the claimed hooks, and wait up to wait_ms for some to end.
+ */
 int
 engine_step(engine *e, int64_t wait_ms, int *progress, osm_err *err)
 {
-    int rc;
-    *progress = 0;
+    pending_start *ps = NULL;
+    size_t cap = 0;
+    int rc = 0;
 
-    if ((rc = fill(e, progress, err)) != 0)
+    *progress = 0;
+    for (;;) {
+        size_t nans = 0, nps = 0;
+        taken *ans = take_answers(e, &nans);
+        int began = 0, did = 0;
+
+        if (nans || any_hook_finished(e)) {
+            if ((rc = store_begin(e->st, err)) != 0) {
+                for (size_t k = 0; k < nans; k++)
+                    hookproc_answer_free(&ans[k].a);
+                free(ans);
+                break;
+            }
+            began = 1;
+            rc = record_finished(e, ans, nans, progress, err);
+        }
+        free(ans);
+        if (rc == 0 && can_claim(e)) {
+            if (!began && (rc = store_begin(e->st, err)) == 0)
+                began = 1;
+            if (rc == 0)
+                rc = claim_batch(e, &ps, &nps, &cap, &did, err);
+        }
+        if (!began)
+            break;
+        if (rc == 0)
+            rc = commit(e, err);    /* nothing written costs nothing to commit */
+        else
+            rollback(e);
+        if (rc != 0) {
+            /* nothing of the batch happened */
+            for (size_t i = 0; i < nps; i++) {
+                if (ps[i].pp)
+                    ps[i].pp->queued--;
+                pending_free(&ps[i]);
+            }
+            break;
+        }
+        for (size_t i = 0; i < nps; i++) {
+            int r = start_prepared(e, &ps[i], err);
+            if (r != 0 && rc == 0)
+                rc = r;
+        }
+        *progress += did;
+        if (rc != 0 || did == 0)
+            break;
+    }
+    free(ps);
+    if (rc != 0 || e->nrun == 0)
         return rc;
-    if (e->nrun == 0)
-        return 0;
     hook **hs = xcalloc(e->nrun, sizeof *hs);
-    hookproc **ps = xcalloc(e->nprocs ? e->nprocs : 1, sizeof *ps);
+    hookproc **pr = xcalloc(e->nprocs ? e->nprocs : 1, sizeof *pr);
     size_t nh = 0;
     for (size_t i = 0; i < e->nrun; i++)
         if (e->run[i].h)
             hs[nh++] = e->run[i].h;
     for (size_t i = 0; i < e->nprocs; i++)
-        ps[i] = e->procs[i]->p;
-    int done = hook_poll_all(hs, nh, ps, e->nprocs, wait_ms);
+        pr[i] = e->procs[i]->p;
+    int done = hook_poll_all(hs, nh, pr, e->nprocs, wait_ms);
     free(hs);
-    free(ps);
-    if (done <= 0)
-        return 0;
-    return collect(e, progress, err);
+    free(pr);
+    if (done > 0)
+        (*progress)++;      /* what ended is recorded at the next step */
+    return 0;
 }
 
 /* ------------------------------------------------------------ housekeeping */

@@ -10,14 +10,15 @@
  * sh would, with the reason on its stderr; a program without "#!" that
  * the kernel refuses (ENOEXEC) is run by /bin/sh, as execvp and sh do.
  *
- * The child is forked and, before exec, puts itself in a new process
+ * The child is vforked and, before exec, puts itself in a new process
  * group, restores every signal to its default disposition with an empty
  * mask, and closes every descriptor above stderr.  A close-on-exec pipe
  * reports a failure before exec (chdir, exec itself) to the parent, which
  * waits for that pipe to close before hook_spawn() returns: after that
  * the child is the program, in its own group.  Everything the child
  * needs (argv, the environment, room for each PATH candidate) is built
- * before fork: between fork and exec only async-signal-safe calls.
+ * before vfork: between vfork and exec only async-signal-safe calls,
+ * which write nothing of the parent's but errno.
  */
 #include "config.h"
 
@@ -355,6 +356,20 @@ fail:
 }
 
 /*
+ * vfork and run child() in the child: alone in a function of its own, so
+ * that nothing of the caller's lives in registers across the vfork.
+ */
+static pid_t __attribute__((noinline))
+vfork_child(int in_r, int out_w, int err_w, int exec_w, long open_max, const char *cwd,
+            const exec_plan *x)
+{
+    pid_t pid = vfork();
+    if (pid == 0)
+        child(in_r, out_w, err_w, exec_w, open_max, cwd, x);
+    return pid;
+}
+
+/*
  * Move any of the n descriptors that landed on 0-2 (our own stdin,
  * stdout or stderr were closed) above 2, close-on-exec.  Returns 0 or -1
  * (errno set; the descriptors are then all still open, some maybe moved).
@@ -433,14 +448,24 @@ hook_spawn(const char *command, const char *cwd, char *const *env,
     plan_build(&x, command, envp);
 
     start_ms = clock_monotonic_ms();
-    pid = fork();
+    /*
+     * vfork, as posix_spawn does: the child borrows our memory until it
+     * execs, so starting a hook does not copy the page tables of a
+     * worker whose store cache has grown.  Every signal is blocked
+     * around it, so that no handler of ours runs in the child before it
+     * has reset them all.
+     */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid = vfork_child(p_in[0], p_out[1], p_err[1], p_exec[1], open_max, cwd, &x);
+    int fork_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         rc = osm_fail(err, OSM_ESOFTWARE, "cannot start hook: fork: %s",
-                      strerror(errno));
+                      strerror(fork_errno));
         goto fail;
     }
-    if (pid == 0)
-        child(p_in[0], p_out[1], p_err[1], p_exec[1], open_max, cwd, &x);
     hook_close_fd(&p_in[0]);
     hook_close_fd(&p_out[1]);
     hook_close_fd(&p_err[1]);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +42,8 @@
 struct hook {
     pid_t pid;              /* the child, and its process group id */
     int in_fd, out_fd, err_fd;  /* our ends of its pipes; -1 once closed */
+    int pid_fd;             /* pidfd_open(2) of the child: readable when it
+                               ends, so its end is seen at once; -1 if none */
 
     unsigned char *input;   /* a copy of spec->input; NULL once sent */
     size_t input_len, input_off;
@@ -129,6 +132,11 @@ hook_start(const hook_spec *spec, hook **out, osm_err *err)
     h->grace_ms = spec->grace_ms > 0 ? spec->grace_ms : HOOK_GRACE_MS_DEFAULT;
     h->term_at = -1;
     h->pipes_closed_at = -1;
+#ifdef SYS_pidfd_open
+    h->pid_fd = c.spawn_error ? -1 : (int)syscall(SYS_pidfd_open, c.pid, 0);
+#else
+    h->pid_fd = -1;
+#endif
     *out = h;
 
     if (c.spawn_error) {
@@ -363,12 +371,12 @@ hook_poll_all(hook **hooks, size_t nh, hookproc **procs, size_t np,
         if (pass > 0 && wait <= 0)
             break;
         if (!pfd) {
-            pfd = xmalloc(3 * (nh + np) * sizeof *pfd);
-            owner = xmalloc(3 * (nh + np) * sizeof *owner);
+            pfd = xmalloc(4 * (nh + np) * sizeof *pfd);
+            owner = xmalloc(4 * (nh + np) * sizeof *owner);
         }
         for (size_t i = 0; i < nh; i++) {
             hook *h = hooks[i];
-            int fds[3];
+            int fds[4];
 
             if (!h)
                 continue;
@@ -376,13 +384,15 @@ hook_poll_all(hook **hooks, size_t nh, hookproc **procs, size_t np,
             fds[0] = h->in_fd;
             fds[1] = h->out_fd;
             fds[2] = h->err_fd;
-            for (int k = 0; k < 3; k++) {
+            /* its end, once its pipes are closed: no need to look every tick */
+            fds[3] = !h->exited && h->pipes_closed_at >= 0 ? h->pid_fd : -1;
+            for (int k = 0; k < 4; k++) {
                 if (fds[k] < 0)
                     continue;
                 pfd[nfds].fd = fds[k];
                 pfd[nfds].events = k == 0 ? POLLOUT : POLLIN;
                 pfd[nfds].revents = 0;
-                owner[nfds++] = i * 3 + (size_t)k;
+                owner[nfds++] = i * 4 + (size_t)k;
             }
         }
         for (size_t i = 0; i < np; i++) {
@@ -393,7 +403,7 @@ hook_poll_all(hook **hooks, size_t nh, hookproc **procs, size_t np,
                 continue;
             k = hookproc_service_fds(procs[i], pfd + nfds, slot, now, &wait);
             for (size_t m = 0; m < k; m++)
-                owner[nfds + m] = (nh + i) * 3 + (size_t)slot[m];
+                owner[nfds + m] = (nh + i) * 4 + (size_t)slot[m];
             nfds += (nfds_t)k;
         }
         if (wait < 0)
@@ -401,16 +411,16 @@ hook_poll_all(hook **hooks, size_t nh, hookproc **procs, size_t np,
         if (poll(pfd, nfds, wait > INT_MAX ? INT_MAX : (int)wait) <= 0)
             continue;       /* timeout, EINTR: tick() again */
         for (nfds_t j = 0; j < nfds; j++)
-            writes += pfd[j].revents && owner[j] % 3 == 0;
+            writes += pfd[j].revents && owner[j] % 4 == 0;
         if (writes)
             hook_guard_on(&g);
         now = clock_monotonic_ms();
         for (nfds_t j = 0; j < nfds; j++) {
-            size_t who = owner[j] / 3;
-            int slot = (int)(owner[j] % 3);
+            size_t who = owner[j] / 4;
+            int slot = (int)(owner[j] % 4);
 
-            if (!pfd[j].revents)
-                continue;
+            if (!pfd[j].revents || slot == 3)
+                continue;   /* a child's end: the next tick() sees it */
             if (who < nh)
                 hook_io(hooks[who], slot, now, &raised);
             else
@@ -441,6 +451,7 @@ hook_finished(const hook *h)
 static void
 hook_free(hook *h)
 {
+    hook_close_fd(&h->pid_fd);
     hook_close_fd(&h->in_fd);
     hook_close_fd(&h->out_fd);
     hook_close_fd(&h->err_fd);
