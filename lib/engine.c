@@ -399,6 +399,17 @@ env_task(jv order, jv task)
     return jv_object_set(env_now(order), jv_string("task"), task);
 }
 
+/* What a task's hook is asked to do: do, amend-do (a do a revision added), undo, redo. */
+static const char *
+hook_mode(const store_task *t)
+{
+    if (t->mode && strcmp(t->mode, "undo") == 0)
+        return "undo";
+    if (t->mode && strcmp(t->mode, "redo") == 0)
+        return "redo";
+    return t->amend ? "amend-do" : "do";
+}
+
 static jv
 task_doc(const store_task *t, int attempt)
 {
@@ -406,7 +417,7 @@ task_doc(const store_task *t, int attempt)
                      jv_string(t->function), jv_string("system"),
                      t->system ? jv_string(t->system) : jv_null(), jv_string("group"),
                      jv_string(t->group), jv_string("items"), jv_copy(t->items),
-                     jv_string("mode"), jv_string("do"), jv_string("attempt"),
+                     jv_string("mode"), jv_string(hook_mode(t)), jv_string("attempt"),
                      jv_number(attempt));
 }
 
@@ -554,13 +565,30 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
     int rc;
 
     memset(ps, 0, sizeof *ps);
+    const char *mode = hook_mode(t);
     jv taskdoc = task_doc(t, attempts);
     jv request = jv_invalid();
-    char *reqtext;
+    char *reqtext = NULL, *previous = NULL;
     snprintf(key, sizeof key, "functions.%s.request", t->function);
     int idx = cartridge_prog(c, key);
     osm_err jerr = { 0, "" };
-    if (idx >= 0) {
+    if (strcmp(mode, "undo") == 0 || strcmp(mode, "redo") == 0) {
+        /* an undo sends again what was done; a redo says what it was */
+        char *stored;
+        if ((rc = store_task_requests(e->st, t->id, &stored, &previous, err)) != 0) {
+            jv_free(taskdoc);
+            return rc;
+        }
+        if (strcmp(mode, "undo") == 0) {
+            reqtext = stored ? stored : xstrdup("null");
+            idx = -2;
+        } else {
+            free(stored);
+        }
+    }
+    if (idx == -2) {
+        /* reqtext set */
+    } else if (idx >= 0) {
         jv input = JV_OBJECT(jv_string("order"), jv_copy(o->body), jv_string("items"),
                              task_items(o, t->items), jv_string("task"), jv_copy(taskdoc));
         if (jqprog_run1(c->jq, idx, input, env_task(jv_copy(o->body), jv_copy(taskdoc)), &request,
@@ -585,26 +613,30 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         jv_free(request);
         jv_free(taskdoc);
         free(reqtext);
+        free(previous);
         spec_free(&ps->spec);
         return err->code ? err->code : OSM_EIO;
     }
     char ikey[128];
-    snprintf(ikey, sizeof ikey, "osm-%lld-%lld-do-%d", (long long)t->order_id,
-             (long long)t->id, t->plan_revision);
+    snprintf(ikey, sizeof ikey, "osm-%lld-%lld-%s-%d", (long long)t->order_id,
+             (long long)t->id, mode, t->plan_revision);
     /* the request is dumped once: for the hook, the task and the history */
     jv rest = JV_OBJECT(jv_string("order"),
                         JV_OBJECT(jv_string("id"), jv_number((double)o->id),
                                   jv_string("externalId"),
                                   o->external_id ? jv_string(o->external_id) : jv_null(),
                                   jv_string("cartridge"), jv_string(o->cartridge)),
-                        jv_string("task"), taskdoc, jv_string("mode"), jv_string("do"),
+                        jv_string("task"), taskdoc, jv_string("mode"), jv_string(mode),
                         jv_string("attempt"), jv_number(attempts),
                         jv_string("idempotencyKey"), jv_string(ikey), jv_string("fencing"),
                         jv_number((double)fencing));
     char *resttext = json_dump(rest, 0);
     jv_free(rest);
-    /* {"request":REQUEST,REST...}\n */
-    char *in = xasprintf("{\"request\":%s,%s\n", reqtext, resttext + 1);
+    /* {"request":REQUEST[,"previousRequest":PREVIOUS],REST...}\n */
+    char *in = xasprintf("{\"request\":%s,%s%s%s%s\n", reqtext,
+                         previous ? "\"previousRequest\":" : "", previous ? previous : "",
+                         previous ? "," : "", resttext + 1);
+    free(previous);
     size_t inlen = strlen(in);
     free(resttext);
 
@@ -618,7 +650,7 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         env[k++] = xasprintf("OSM_TASK_ID=%lld", (long long)t->id);
         env[k++] = xasprintf("OSM_FUNCTION=%s", t->function);
         env[k++] = xasprintf("OSM_SYSTEM=%s", t->system);
-        env[k++] = xasprintf("OSM_MODE=do");
+        env[k++] = xasprintf("OSM_MODE=%s", mode);
         env[k++] = xasprintf("OSM_ATTEMPT=%d", attempts);
         env[k++] = xasprintf("OSM_IDEMPOTENCY_KEY=%s", ikey);
         env[k++] = xasprintf("OSM_FENCING=%lld", (long long)fencing);
@@ -637,7 +669,7 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
     ps->info.timeout_ms = ps->spec.timeout_ms;
     ps->info.function = xstrdup(t->function);
     ps->info.system = xstrdup(t->system);
-    ps->info.mode = "do";
+    ps->info.mode = mode;
     ps->info.request = reqtext;
     ps->info.request_jv = request;
     ps->fencing = fencing;
@@ -911,7 +943,9 @@ claim_one(engine *e, const store_task *t, pending_start *ps, osm_err *err)
             outcome_failure(&oc, c, t->function, t->system, t->id, attempts, serr.msg);
     } else {
         int claimed = strcmp(t->state, "running") == 0;     /* an expired lease, retaken */
-        if (strcmp(t->kind, "rule") == 0)
+        if (strcmp(hook_mode(t), "undo") == 0)
+            oc.t.state = "completed";   /* nothing outside osm to undo */
+        else if (strcmp(t->kind, "rule") == 0)
             run_rule(c, t, o, attempts, &oc);
         else if (strcmp(t->kind, "timer") == 0)
             run_timer(c, t, o, &oc);

@@ -66,6 +66,8 @@ enum store_stmt_id {
     ST_ORDER_BODY_SET,
     ST_FALLOUT_ADD,
     ST_ORDER_ROLLUP,
+    ST_ORDER_COMPENSATING,
+    ST_TASK_REQUESTS,
     ST_ORDER_ROLLUP_MOVING,
     ST_ORDER_STATES,
     /* status (lib/store-status.c): add entries for it here only */

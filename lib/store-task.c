@@ -25,7 +25,7 @@
     "SELECT t.id, t.order_id, t.function, t.kind, t.system, t.state, t.workgroup,"      \
     " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"       \
     " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision," \
-    " t.priority, o.body_rev,"                                                          \
+    " t.priority, o.body_rev, t.mode, t.amend, t.compensates,"                          \
     " EXISTS (SELECT 1 FROM task_deps d WHERE d.task_id = t.id AND (d.delay_ms > 0"      \
     "         OR d.until_jq IS NOT NULL OR d.condition_jq IS NOT NULL))"
 #define TASK_ROW TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
@@ -33,9 +33,12 @@
     " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"              \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
-/* what every claimable task of a running order satisfies */
+/* what every claimable task of a running order satisfies: while an order
+ * is amending or cancelling, only its undo and redo tasks run */
 #define RUNNABLE                                                                        \
-    " AND t.plan_revision = o.plan_revision AND o.state IN ('not_started', 'in_progress')" \
+    " AND t.plan_revision = o.plan_revision"                                             \
+    " AND (o.state IN ('not_started', 'in_progress')"                                    \
+    "      OR (o.state IN ('amending', 'cancelling') AND t.mode <> 'do'))"                \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
 
@@ -86,6 +89,8 @@ static const char SQL_TASK_CLAIM[] =
     " updated_at = ?4"
     " WHERE id = ?1 AND fencing = ?6 AND attempts = ?7"
     " AND (state IN ('pending', 'waiting') OR (state = 'running' AND lease_expires < ?4))";
+static const char SQL_TASK_REQUESTS[] =
+    "SELECT request, previous_request FROM tasks WHERE id = ?1";
 static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET not_before = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'";
 #define FINISH_SET                                                                      \
@@ -124,6 +129,10 @@ static const char SQL_FALLOUT_ADD[] =
     "EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_open WHERE t.order_id = ?1"          \
     " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"             \
     " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'" cond ")"
+/* compensation (undo, redo) of the current plan not done yet */
+static const char SQL_ORDER_COMPENSATING[] =
+    "SELECT o.state, CASE WHEN o.state IN ('amending', 'cancelling') THEN "
+    OPEN_TASK(" AND t.mode <> 'do'") " ELSE 0 END FROM orders o WHERE o.id = ?1";
 static const char SQL_ORDER_ROLLUP[] =
     "SELECT EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_order WHERE t.order_id = ?1"
     " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"
@@ -190,6 +199,7 @@ store_tasks_free(store_task *t, size_t n)
         free(t[i].cartridge);
         free(t[i].cartridge_version);
         free(t[i].order_state);
+        free(t[i].mode);
         jv_free(t[i].items);
     }
     free(t);
@@ -226,7 +236,10 @@ read_task(sqlite3_stmt *st, store_task *t)
     t->plan_revision = sqlite3_column_int(st, 18);
     t->priority = sqlite3_column_int(st, 19);
     t->body_rev = sqlite3_column_int64(st, 20);
-    t->has_waits = sqlite3_column_int(st, 21);
+    t->mode = store_col_strdup(st, 21);
+    t->amend = sqlite3_column_int(st, 22);
+    t->compensates = sqlite3_column_int64(st, 23);
+    t->has_waits = sqlite3_column_int(st, 24);
 }
 
 /* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */
@@ -436,6 +449,30 @@ store_task_claim(store *s, const store_task *t, const char *owner, int64_t lease
     *fencing = t->fencing + 1;
     *attempts = t->attempts + (count_attempt ? 1 : 0);
     return 0;
+}
+
+int
+store_task_requests(store *s, int64_t id, char **request, char **previous, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_TASK_REQUESTS, SQL_TASK_REQUESTS, err);
+    int rc;
+
+    *request = *previous = NULL;
+    if (!st)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *request = store_col_strdup(st, 0);
+        *previous = store_col_strdup(st, 1);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = osm_fail(err, OSM_ENOINPUT, "no such task: %lld", (long long)id);
+    } else {
+        rc = store_sqlfail(s, rc, err);
+    }
+    store_stmt_done(st);
+    return rc;
 }
 
 int
@@ -653,6 +690,37 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
         *to = NULL;
     if (!st)
         return store_stmt_fail(err);
+    /*
+     * An order amending or cancelling: once its compensation is done it
+     * goes on with its new plan (in_progress), or is cancelled.
+     */
+    sqlite3_stmt *cs = store_stmt(s, ST_ORDER_COMPENSATING, SQL_ORDER_COMPENSATING, err);
+    if (!cs)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(cs, 1, id);
+    if ((rc = sqlite3_step(cs)) != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+        store_stmt_done(cs);
+        return rc;
+    }
+    const char *ostate = (const char *)sqlite3_column_text(cs, 0);
+    int amending = ostate && strcmp(ostate, "amending") == 0;
+    int cancelling = ostate && strcmp(ostate, "cancelling") == 0;
+    int compensating = sqlite3_column_int(cs, 1);
+    store_stmt_done(cs);
+    if (cancelling || amending) {
+        if (compensating)
+            return 0;
+        if (cancelling) {
+            rc = store_order_transition(s, id, "cancelling", "cancelled", NULL, actor, now, err);
+            if (rc == 0 && to)
+                *to = "cancelled";
+            return rc == OSM_NEGATIVE ? 0 : rc;
+        }
+        if ((rc = store_order_transition(s, id, "amending", "in_progress", "revision applied",
+                                         actor, now, err)) != 0)
+            return rc == OSM_NEGATIVE ? 0 : rc;
+    }
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {

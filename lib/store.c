@@ -34,6 +34,7 @@ static const char *const migrations[] = {
     "migrations/001-initial.sql",
     "migrations/002-status.sql",
     "migrations/003-ready-queue.sql",
+    "migrations/004-revisions.sql",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -250,6 +250,9 @@ typedef struct store_task {
     int priority;               /* the order's, copied at planning time */
     int64_t body_rev;           /* the order's data revision (see store_order_get) */
     int has_waits;              /* a dependency carries a delay, date or condition */
+    char *mode;                 /* do, undo, redo */
+    int amend;                  /* a do that a revision added (hook mode amend-do) */
+    int64_t compensates;        /* undo, redo: the task compensated (0: none) */
 } store_task;
 
 typedef struct store_task_filter {
@@ -301,6 +304,12 @@ int store_task_claim(store *s, const store_task *t, const char *owner, int64_t l
 int store_task_leases_drop_dead(store *s, const char *host_prefix,
                                 int (*alive)(const char *owner), int64_t now, int *dropped,
                                 osm_err *err);
+
+/*
+ * The request task id sent (or, for an undo, is to send again) and, for
+ * a redo, the request sent before (each malloc'ed, NULL when none).
+ */
+int store_task_requests(store *s, int64_t id, char **request, char **previous, osm_err *err);
 
 /* Keep a pending task pending until not_before. */
 int store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err);

@@ -105,7 +105,7 @@ queue() {
         pragma user_version = 2;"
     osm-status 1 >/dev/null 2>&1 || true
     osm-run --max-tasks 0 --function none 1 >/dev/null 2>&1 || true
-    assert_equal "$(sql 'pragma user_version')" 3
+    assert_equal "$(sql 'pragma user_version')" 4
     assert_equal "$(queue)" 'prepare:0 left:0* right:0* price:1 finish:3'
     osm-run 1 >/dev/null
     assert_equal "$(sql "select state from orders")" completed
