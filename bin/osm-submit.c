@@ -366,6 +366,7 @@ main(int argc, char **argv)
     if ((rc = cli_open(cli_db_path(db), 0, &s.st, &conf, &err)) != 0)
         return diag_report(&err);
     s.cat = catalog_new(s.st);
+    catalog_set_derive(s.cat, intake_derive);
     if (forced) {
         rc = catalog_use_ref(s.cat, forced, 0, &err);
     } else {
