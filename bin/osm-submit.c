@@ -53,9 +53,16 @@ typedef struct submit {
         int64_t id;     /* a stored order to print (read back, or its plan), */
         size_t off, len;/* or, id 0, the order document out.buf[off, off+len) */
     } *outs;
-    size_t nouts;
+    size_t nouts, outs_cap;
     strbuf out;
 } submit;
+
+/*
+ * The documents of a batch kept in memory until it commits; past this,
+ * the batch's next orders are read back to be printed, so that a batch
+ * of any size takes bounded memory.
+ */
+#define PENDING_TEXT_MAX ((size_t)8 << 20)
 
 static int
 usage_error(const char *fmt, const char *arg)
@@ -88,29 +95,43 @@ print_order(submit *s, int64_t id)
     return rc;
 }
 
+static void
+add_output(submit *s, struct output o)
+{
+    if (s->nouts == s->outs_cap) {
+        s->outs_cap = s->outs_cap ? 2 * s->outs_cap : 64;
+        s->outs = xrealloc(s->outs, s->outs_cap * sizeof *s->outs);
+    }
+    s->outs[s->nouts++] = o;
+}
+
 /* Print stored order id once the batch commits. */
 static void
 print_later(submit *s, int64_t id)
 {
-    s->outs = xrealloc(s->outs, (s->nouts + 1) * sizeof *s->outs);
-    s->outs[s->nouts++] = (struct output){ id, 0, 0 };
+    add_output(s, (struct output){ id, 0, 0 });
 }
 
 /*
  * Print the document of order o, just stored, once the batch commits:
- * made from o in memory, it is what reading o back would print.
+ * made from o in memory, it is what reading o back would print.  With
+ * --plan, or past PENDING_TEXT_MAX of documents held, o is read back.
  */
 static void
 print_stored_later(submit *s, const order_rec *o)
 {
-    jv doc = order_document(o);
+    jv doc;
     size_t off = s->out.len;
 
+    if (s->plan || off > PENDING_TEXT_MAX) {
+        print_later(s, o->id);
+        return;
+    }
+    doc = order_document(o);
     json_append(&s->out, doc, s->json_flags);
     sb_add(&s->out, "\n", 1);
     jv_free(doc);
-    s->outs = xrealloc(s->outs, (s->nouts + 1) * sizeof *s->outs);
-    s->outs[s->nouts++] = (struct output){ 0, off, s->out.len - off };
+    add_output(s, (struct output){ 0, off, s->out.len - off });
 }
 
 static void
@@ -118,6 +139,8 @@ forget_outputs(submit *s)
 {
     s->nouts = 0;
     s->pending = 0;
+    if (s->out.cap > 2 * PENDING_TEXT_MAX)
+        sb_free(&s->out);
     sb_reset(&s->out);
 }
 
@@ -225,10 +248,7 @@ store_new(submit *s, intake *in, char *where)
         }
         return rc;
     }
-    if (s->plan)
-        print_later(s, in->rec.id);
-    else
-        print_stored_later(s, &in->rec);
+    print_stored_later(s, &in->rec);
     if (++s->pending >= s->batch)
         return flush(s);
     return 0;

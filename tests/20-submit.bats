@@ -306,3 +306,16 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     assert_equal "$(sql 'select count(*) from orders')" 4
     diff -u printed.ndjson again.ndjson
 }
+
+@test "submit: a batch holds a bounded text of documents; the rest are read back, in order" {
+    deploy minimal
+    jq -nc '("p" * 300000) as $pad
+        | range(40) | {type: "thing", externalId: "L-\(.)", pad: $pad, items: [{id: "1", spec: "thing"}]}' \
+        >large.ndjson
+    run -0 --separate-stderr osm-submit --batch 40 large.ndjson
+    printf '%s\n' "$output" >printed.ndjson
+    assert_equal "$(jq -r .externalId printed.ndjson | tr '\n' ' ')" "$(seq -f 'L-%g' 0 39 | tr '\n' ' ')"
+    run -0 --separate-stderr osm-submit large.ndjson
+    printf '%s\n' "$output" >again.ndjson
+    cmp printed.ndjson again.ndjson
+}
