@@ -49,9 +49,20 @@ typedef struct submit {
     long batch;
     int in_tx;          /* a transaction is open */
     long pending;       /* orders written in it */
-    int64_t *ids;       /* ... to print once it commits */
-    size_t nids;
+    struct output {     /* what to print once it commits, in input order: */
+        int64_t id;     /* a stored order to print (read back, or its plan), */
+        size_t off, len;/* or, id 0, the order document out.buf[off, off+len) */
+    } *outs;
+    size_t nouts, outs_cap;
+    strbuf out;
 } submit;
+
+/*
+ * The documents of a batch kept in memory until it commits; past this,
+ * the batch's next orders are read back to be printed, so that a batch
+ * of any size takes bounded memory.
+ */
+#define PENDING_TEXT_MAX ((size_t)8 << 20)
 
 static int
 usage_error(const char *fmt, const char *arg)
@@ -84,6 +95,55 @@ print_order(submit *s, int64_t id)
     return rc;
 }
 
+static void
+add_output(submit *s, struct output o)
+{
+    if (s->nouts == s->outs_cap) {
+        s->outs_cap = s->outs_cap ? 2 * s->outs_cap : 64;
+        s->outs = xrealloc(s->outs, s->outs_cap * sizeof *s->outs);
+    }
+    s->outs[s->nouts++] = o;
+}
+
+/* Print stored order id once the batch commits. */
+static void
+print_later(submit *s, int64_t id)
+{
+    add_output(s, (struct output){ id, 0, 0 });
+}
+
+/*
+ * Print the document of order o, just stored, once the batch commits:
+ * made from o in memory, it is what reading o back would print.  With
+ * --plan, or past PENDING_TEXT_MAX of documents held, o is read back.
+ */
+static void
+print_stored_later(submit *s, const order_rec *o)
+{
+    jv doc;
+    size_t off = s->out.len;
+
+    if (s->plan || off > PENDING_TEXT_MAX) {
+        print_later(s, o->id);
+        return;
+    }
+    doc = order_document(o);
+    json_append(&s->out, doc, s->json_flags);
+    sb_add(&s->out, "\n", 1);
+    jv_free(doc);
+    add_output(s, (struct output){ 0, off, s->out.len - off });
+}
+
+static void
+forget_outputs(submit *s)
+{
+    s->nouts = 0;
+    s->pending = 0;
+    if (s->out.cap > 2 * PENDING_TEXT_MAX)
+        sb_free(&s->out);
+    sb_reset(&s->out);
+}
+
 /* Commit the open batch and print its orders. */
 static int
 flush(submit *s)
@@ -94,17 +154,22 @@ flush(submit *s)
     if (s->in_tx) {
         s->in_tx = 0;
         if ((rc = store_commit(s->st, &err)) != 0) {
-            diag_error("%s (%zu order%s not stored)", err.msg, s->nids,
-                       s->nids == 1 ? "" : "s");
-            s->nids = 0;
-            s->pending = 0;
+            diag_error("%s (%zu order%s not stored)", err.msg, s->nouts,
+                       s->nouts == 1 ? "" : "s");
+            forget_outputs(s);
             return rc;
         }
     }
-    for (size_t i = 0; i < s->nids && rc < CLI_STOP; i++)
-        rc = osm_worst(rc, print_order(s, s->ids[i]));
-    s->nids = 0;
-    s->pending = 0;
+    for (size_t i = 0; i < s->nouts && rc < CLI_STOP; i++) {
+        const struct output *o = &s->outs[i];
+        if (o->id) {
+            rc = osm_worst(rc, print_order(s, o->id));
+        } else {
+            fwrite(s->out.buf + o->off, 1, o->len, stdout);
+            rc = osm_worst(rc, ferror(stdout) ? OSM_EIO : 0);
+        }
+    }
+    forget_outputs(s);
     return rc;
 }
 
@@ -179,12 +244,11 @@ store_new(submit *s, intake *in, char *where)
         if (rc >= CLI_STOP) {
             store_rollback(s->st);
             s->in_tx = 0;
-            s->nids = 0;
+            forget_outputs(s);
         }
         return rc;
     }
-    s->ids = xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
-    s->ids[s->nids++] = in->rec.id;
+    print_stored_later(s, &in->rec);
     if (++s->pending >= s->batch)
         return flush(s);
     return 0;
@@ -216,8 +280,7 @@ existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
             return print_order(s, id);
         if (s->in_tx) {
             /* keep output in input order: what came before prints first */
-            s->ids = xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
-            s->ids[s->nids++] = id;
+            print_later(s, id);
             return 0;
         }
         return print_order(s, id);
@@ -366,6 +429,7 @@ main(int argc, char **argv)
     if ((rc = cli_open(cli_db_path(db), 0, &s.st, &conf, &err)) != 0)
         return diag_report(&err);
     s.cat = catalog_new(s.st);
+    catalog_set_derive(s.cat, intake_derive);
     if (forced) {
         rc = catalog_use_ref(s.cat, forced, 0, &err);
     } else {
@@ -380,7 +444,8 @@ main(int argc, char **argv)
 out:
     if (s.in_tx)
         store_rollback(s.st);
-    free(s.ids);
+    free(s.outs);
+    sb_free(&s.out);
     catalog_free(s.cat);
     store_close(s.st);
     siteconf_free(conf);

@@ -884,6 +884,8 @@ cartridge_check(cartridge *c, jv *problems, jv *warnings)
         check_systems_and_states(&ck);
         check_workgroups_and_notify(&ck);
         check_relevancy(&ck);
+        if (c->derive && jv_array_length(jv_copy(ck.problems)) == 0)
+            c->derive(c);
         check_compile(&ck);
     }
     n = jv_array_length(jv_copy(ck.problems));
@@ -901,10 +903,13 @@ cartridge_check(cartridge *c, jv *problems, jv *warnings)
 }
 
 static int
-open_checked(cartridge *c, cartridge **out, osm_err *err)
+open_checked(cartridge *c, cartridge_derive_fn *derive, cartridge **out, osm_err *err)
 {
     jv problems;
-    int n = cartridge_check(c, &problems, NULL);
+    int n;
+
+    c->derive = derive;
+    n = cartridge_check(c, &problems, NULL);
 
     if (n > 0) {
         jv first = jv_array_get(problems, 0);
@@ -927,25 +932,41 @@ open_checked(cartridge *c, cartridge **out, osm_err *err)
 }
 
 int
-cartridge_open_path(const char *path, cartridge **out, osm_err *err)
+cartridge_open_path(const char *path, cartridge_derive_fn *derive, cartridge **out,
+                    osm_err *err)
 {
     cartridge *c;
     int rc = cartridge_load_path(path, &c, err);
     if (rc != 0)
         return rc;
-    return open_checked(c, out, err);
+    return open_checked(c, derive, out, err);
 }
 
 int
-cartridge_open_archive(const void *buf, size_t len, const char *origin, cartridge **out,
-                       osm_err *err)
+cartridge_open_archive(const void *buf, size_t len, const char *origin,
+                       cartridge_derive_fn *derive, cartridge **out, osm_err *err)
 {
     cart_files files;
     int rc = cart_files_from_archive(buf, len, origin, &files, err);
     *out = NULL;
     if (rc != 0)
         return rc;
-    return open_checked(cartridge_from_files(&files, origin), out, err);
+    return open_checked(cartridge_from_files(&files, origin), derive, out, err);
+}
+
+int
+cartridge_add_prog(cartridge *c, const char *key, const char *src)
+{
+    int idx = jqprog_add(c->jq, key, src);
+    if (idx < 0)
+        return -1;
+    c->progs = xrealloc(c->progs, (c->nprogs + 1) * sizeof *c->progs);
+    cart_prog *p = &c->progs[c->nprogs++];
+    p->key = xstrdup(key);
+    p->file = xstrdup(MANIFEST);
+    p->path = xstrdup(".");
+    p->index = idx;
+    return idx;
 }
 
 int

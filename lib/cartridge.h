@@ -38,6 +38,7 @@ typedef struct cartridge {
     jqprog *jq;         /* compiled programs; NULL until checked */
     cart_prog *progs;
     size_t nprogs;
+    void (*derive)(struct cartridge *c);  /* adds derived programs (see below) */
     int checked;        /* cartridge_check ran */
     int valid;          /* ... and found no problem */
 } cartridge;
@@ -64,13 +65,31 @@ int cartridge_load_path(const char *path, cartridge **out, osm_err *err);
 int cartridge_check(cartridge *c, jv *problems, jv *warnings);
 
 /*
- * Load, check and compile: the way programs get a cartridge they will
- * run.  Returns 0, or OSM_ECONFIG with the first problem in err (and the
- * number of others) when the cartridge is not valid.
+ * Programs derived from a cartridge's own: a function that adds them with
+ * cartridge_add_prog() (running the cartridge's with jqprog_call()),
+ * called once the cartridge's own programs are registered, without a
+ * problem, and before they compile, so that one jq compile serves both:
+ * a compile costs some 30 ms, a second would double a program's start-up.
  */
-int cartridge_open_path(const char *path, cartridge **out, osm_err *err);
+typedef void cartridge_derive_fn(cartridge *c);
+
+/*
+ * Load, check and compile: the way programs get a cartridge they will
+ * run, with derive's programs when derive is not NULL.  Returns 0, or
+ * OSM_ECONFIG with the first problem in err (and the number of others)
+ * when the cartridge is not valid.
+ */
+int cartridge_open_path(const char *path, cartridge_derive_fn *derive, cartridge **out,
+                        osm_err *err);
 int cartridge_open_archive(const void *buf, size_t len, const char *origin,
-                           cartridge **out, osm_err *err);
+                           cartridge_derive_fn *derive, cartridge **out, osm_err *err);
+
+/*
+ * Register the program src under key (not a key of the manifest's), for
+ * a cartridge_derive_fn.  Returns its index in c->jq, or -1 once c is
+ * compiled.
+ */
+int cartridge_add_prog(cartridge *c, const char *key, const char *src);
 
 /* Index of the program with this key in c->jq, or -1. */
 int cartridge_prog(const cartridge *c, const char *key);

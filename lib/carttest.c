@@ -338,7 +338,7 @@ carttest_run(const char *path, FILE *out, int *failed, osm_err *err)
     char *saved_now = getenv("OSM_NOW") ? xstrdup(getenv("OSM_NOW")) : NULL;
 
     *failed = 0;
-    if ((rc = cartridge_open_path(path, &c, err)) != 0) {
+    if ((rc = cartridge_open_path(path, NULL, &c, err)) != 0) {
         free(saved_now);
         return rc;
     }

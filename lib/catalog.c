@@ -19,6 +19,7 @@ typedef struct entry {
 
 struct catalog {
     store *st;
+    cartridge_derive_fn *derive;
     entry *v;
     size_t n;
     catalog_type *types;    /* built on first use */
@@ -31,6 +32,12 @@ catalog_new(store *st)
     catalog *cat = xcalloc(1, sizeof *cat);
     cat->st = st;
     return cat;
+}
+
+void
+catalog_set_derive(catalog *cat, cartridge_derive_fn *derive)
+{
+    cat->derive = derive;
 }
 
 void
@@ -87,7 +94,7 @@ get_entry(catalog *cat, const char *name, const char *version, entry **out, osm_
         return 0;
     }
     snprintf(origin, sizeof origin, "%s@%s", sc.name, sc.version);
-    rc = cartridge_open_archive(sc.archive, sc.archive_len, origin, &c, err);
+    rc = cartridge_open_archive(sc.archive, sc.archive_len, origin, cat->derive, &c, err);
     store_cartridge_free(&sc);
     if (rc != 0)
         return rc;
@@ -157,7 +164,7 @@ int
 catalog_use_path(catalog *cat, const char *path, osm_err *err)
 {
     cartridge *c;
-    int rc = cartridge_open_path(path, &c, err);
+    int rc = cartridge_open_path(path, cat->derive, &c, err);
     if (rc != 0)
         return rc;
     entry *e = find(cat, c->name, c->version);

@@ -19,6 +19,12 @@ catalog *catalog_new(store *st);
 void catalog_free(catalog *cat);
 
 /*
+ * Give the cartridges loaded from now on the programs derive adds (see
+ * cartridge_derive_fn): set it before loading any.
+ */
+void catalog_set_derive(catalog *cat, cartridge_derive_fn *derive);
+
+/*
  * Load name@version (version NULL: the default version) from the store
  * unless already loaded; *out is borrowed from the catalog.  66 when not
  * deployed, 78 when it does not check.

@@ -2,6 +2,20 @@
  * Order intake: recognition, validation, transformation and item
  * extraction (see intake.h).  Every problem an order has is collected —
  * a source fixing its order should need one round, not one per problem.
+ *
+ * An order type's programs run over the order with the environment
+ * {now, order}; its priority, requested date and items path over the
+ * transformed order with {now, order: transformed}; the item programs
+ * over each item with {now, order: transformed, item}.  Run one by one
+ * that is a dozen jq runs per order, and the fixed cost of a run (some
+ * 4 us) outweighs the work of most of these programs.  So intake_derive()
+ * gives each cartridge, per order type, one more program that runs them
+ * all and answers with every output intake needs (intake-derive.c), and
+ * intake_run() takes the answers from its one run.  When that run fails
+ * — a program's
+ * error, a halt — or an answer is unusual, the programs concerned run
+ * one by one, as they always did: the messages are then each program's
+ * own, word for word.
  */
 #include "config.h"
 
@@ -12,10 +26,17 @@
 #include <string.h>
 
 #include "clock.h"
+#include "intake-int.h"
 #include "intake.h"
 #include "xalloc.h"
 
 #define MAX_LISTED 6    /* order types named in a "none matched" message */
+
+/* What the steps of one intake_run() share. */
+typedef struct run_ctx {
+    jqprog *jq;
+    jv now;             /* the instant, an RFC 3339 string */
+} run_ctx;
 
 void
 intake_init(intake *in)
@@ -52,16 +73,28 @@ problem(intake *in, const char *path, const char *fmt, ...)
                                              jv_string("message"), jv_string(msg)));
 }
 
+static int
+nproblems(const intake *in)
+{
+    return jv_array_length(jv_copy(in->problems));
+}
+
+/* The instant now as an RFC 3339 string. */
 static jv
-env_for(int64_t now, jv order, jv item)
+now_string(int64_t now)
 {
     char buf[CLOCK_RFC3339_MAX];
     rfc3339_format(now, buf);
-    jv env = JV_OBJECT(jv_string("now"), jv_string(buf), jv_string("order"), order);
+    return jv_string(buf);
+}
+
+/* {now, order[, item]} (order and item borrowed; item invalid: none). */
+static jv
+env_for(const run_ctx *x, jv order, jv item)
+{
+    jv env = JV_OBJECT(jv_string("now"), jv_copy(x->now), jv_string("order"), jv_copy(order));
     if (jv_is_valid(item))
-        env = jv_object_set(env, jv_string("item"), item);
-    else
-        jv_free(item);
+        env = jv_object_set(env, jv_string("item"), jv_copy(item));
     return env;
 }
 
@@ -94,62 +127,137 @@ brief(jv v)
     return out;
 }
 
+/* Element i of the array a (borrowed), or jv_invalid(). */
+static jv
+answer(jv a, int i)
+{
+    if (jv_get_kind(a) != JV_KIND_ARRAY || i >= jv_array_length(jv_copy(a)))
+        return jv_invalid();
+    return jv_array_get(jv_copy(a), i);
+}
+
+/*
+ * The first output of program idx over input with the environment
+ * {now, order[, item]} (input, order, item borrowed): taken from the
+ * combined program's answer (consumed) when there is one — the output
+ * itself when bare and the program intake_single_valued(), else an array
+ * of at most the first — or else by running the program.  As
+ * jqprog_first(): 1 with *out, 0 when there is none (*out null), or a
+ * status with e filled.
+ */
+static int
+first_output(const run_ctx *x, jv answer, int bare, int idx, jv input, jv order, jv item,
+             jv *out, osm_err *e)
+{
+    if (jv_is_valid(answer) && bare && intake_single_valued(jqprog_source(x->jq, idx))) {
+        *out = answer;
+        return 1;
+    }
+    if (jv_get_kind(answer) == JV_KIND_ARRAY) {
+        int n = jv_array_length(jv_copy(answer));
+        if (n == 1) {
+            *out = jv_array_get(answer, 0);
+            return 1;
+        }
+        if (n == 0) {
+            jv_free(answer);
+            *out = jv_null();
+            return 0;
+        }
+    }
+    jv_free(answer);
+    return jqprog_first(x->jq, idx, jv_copy(input), env_for(x, order, item), out, e);
+}
+
+/* Every output of program idx, as first_output() the first. */
+static int
+all_outputs(const run_ctx *x, jv answer, int idx, jv input, jv order, jv *out, osm_err *e)
+{
+    if (jv_get_kind(answer) == JV_KIND_ARRAY &&
+        jv_array_length(jv_copy(answer)) <= JQPROG_MAX_OUTPUTS) {
+        *out = answer;
+        return 0;
+    }
+    jv_free(answer);
+    return jqprog_run(x->jq, idx, jv_copy(input), env_for(x, order, jv_invalid()), out, e);
+}
+
 int
 intake_recognise(catalog *cat, jv order, intake *in, osm_err *err)
 {
-    size_t n;
+    size_t n, won = 0, nwon = 0;
     const catalog_type *types = catalog_types(cat, &n);
-    const catalog_type *won = NULL;
-    strbuf tried = STRBUF_INIT, clash = STRBUF_INIT;
-    int64_t now = clock_now();
-    int nclash = 0;
+    run_ctx x = { NULL, jv_invalid() };
+    strbuf sb = STRBUF_INIT;
+    jv env;
 
     if (n == 0)
         return osm_fail(err, OSM_EDATA, "no cartridge is deployed to recognise the order");
+    x.now = now_string(clock_now());
+    env = env_for(&x, order, jv_invalid());
+    /* the matches, among the order types of the first one's relevancy */
+    size_t *matched = xmalloc(n * sizeof *matched);
     for (size_t i = 0; i < n; i++) {
         const catalog_type *t = &types[i];
         jv out;
-        if (won && t->relevancy < won->relevancy)
+        if (nwon && t->relevancy < types[won].relevancy)
             break;
-        int rc = jqprog_first(t->c->jq, t->recognize, jv_copy(order),
-                              env_for(now, jv_copy(order), jv_invalid()), &out, NULL);
-        int match = rc == 1 && jqprog_truthy(out);
-        jv_free(out);
-        if (i < MAX_LISTED)
-            sb_addf(&tried, "%s%s:%s", i ? ", " : "", t->c->name, t->name);
-        if (!match)
-            continue;
-        if (!won) {
-            won = t;
-            sb_addf(&clash, "%s:%s", t->c->name, t->name);
-        } else {
-            sb_addf(&clash, " and %s:%s", t->c->name, t->name);
-            nclash++;
+        int rc = jqprog_first(t->c->jq, t->recognize, jv_copy(order), jv_copy(env), &out, NULL);
+        if (rc == 1 && jqprog_truthy(out)) {
+            if (!nwon)
+                won = i;
+            matched[nwon++] = i;
         }
+        jv_free(out);
     }
-    if (!won) {
+    jv_free(env);
+    jv_free(x.now);
+    if (nwon == 1) {
+        free(matched);
+        in->c = types[won].c;
+        free(in->order_type);
+        in->order_type = xstrdup(types[won].name);
+        return 0;
+    }
+    if (!nwon) {
+        for (size_t i = 0; i < n && i < MAX_LISTED; i++)
+            sb_addf(&sb, "%s%s:%s", i ? ", " : "", types[i].c->name, types[i].name);
         if (n > MAX_LISTED)
-            sb_addf(&tried, " and %zu more", n - MAX_LISTED);
-        osm_fail(err, OSM_EDATA, "no cartridge recognises the order (tried %s)", tried.buf);
-        sb_free(&tried);
-        sb_free(&clash);
-        return OSM_EDATA;
+            sb_addf(&sb, " and %zu more", n - MAX_LISTED);
+        osm_fail(err, OSM_EDATA, "no cartridge recognises the order (tried %s)", sb.buf);
+    } else {
+        for (size_t k = 0; k < nwon; k++)
+            sb_addf(&sb, "%s%s:%s", k ? " and " : "", types[matched[k]].c->name,
+                    types[matched[k]].name);
+        osm_fail(err, OSM_EDATA, "order is ambiguous: recognised by %s, all of relevancy %d",
+                 sb.buf, types[won].relevancy);
     }
-    if (nclash) {
-        osm_fail(err, OSM_EDATA,
-                 "order is ambiguous: recognised by %s, all of relevancy %d", clash.buf,
-                 won->relevancy);
-        sb_free(&tried);
-        sb_free(&clash);
-        return OSM_EDATA;
-    }
-    sb_free(&tried);
-    sb_free(&clash);
-    in->c = won->c;
-    free(in->order_type);
-    in->order_type = xstrdup(won->name);
-    return 0;
+    free(matched);
+    sb_free(&sb);
+    return OSM_EDATA;
 }
+
+/*
+ * The answer of order type in->order_type's combined program over order
+ * (borrowed), or jv_invalid() when it has none or its run fails.
+ */
+static jv
+combined_answer(const intake *in, const run_ctx *x, jv order)
+{
+    int idx = prog(in, COMBINED_KEY, in->order_type);
+    jv out;
+
+    if (idx < 0)
+        return jv_invalid();
+    if (jqprog_first(x->jq, idx, jv_copy(order), JV_OBJECT(jv_string("now"), jv_copy(x->now)),
+                     &out, NULL) != 1 || jv_get_kind(out) != JV_KIND_ARRAY) {
+        jv_free(out);
+        return jv_invalid();
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------ the steps */
 
 /* The first workgroup declared with "fallout": true, or NULL. */
 static char *
@@ -198,23 +306,67 @@ id_string(jv v)
     return s;
 }
 
-/* Run program idx expecting exactly one answer; a jq error is a problem. */
+/* The path of item i for messages: "<items.path>[i]" when that is a plain path. */
+static char *
+item_path(const intake *in, int i, const char *field)
+{
+    jv items = jv_object_get(jv_copy(in->c->manifest), jv_string("items"));
+    jv path = jv_object_get(items, jv_string("path"));
+    const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
+    int plain = p[0] == '.' && p[1] != '@' && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
+                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
+                                                  strlen(p + 1);
+    char *out = plain ? xasprintf("%s[%d]%s%s", p, i, field ? "." : "", field ? field : "")
+                      : xasprintf(".items[%d]%s%s", i, field ? "." : "", field ? field : "");
+    jv_free(path);
+    return out;
+}
+
+/*
+ * Where a problem is, for its message: a path, or (path NULL) field of
+ * item i, whose path is made only when a problem needs it.
+ */
+typedef struct where {
+    const char *path;
+    const intake *in;
+    int i;
+    const char *field;
+    char *made;
+} where;
+
+#define AT(p) (&(where){ (p), NULL, 0, NULL, NULL })
+
+static const char *
+at(where *w)
+{
+    if (w->path)
+        return w->path;
+    if (!w->made)
+        w->made = item_path(w->in, w->i, w->field);
+    return w->made;
+}
+
+/*
+ * The one answer of program idx (see first_output()); no answer or a jq
+ * error is a problem at w.
+ */
 static int
-run_value(intake *in, int idx, jv input, jv env, jv *out, const char *path, const char *what)
+run_value(intake *in, const run_ctx *x, jv answer, int idx, jv input, jv order, jv item,
+          jv *out, where *w, const char *what)
 {
     osm_err e = { 0, "" };
-    int rc = jqprog_first(in->c->jq, idx, input, env, out, &e);
+    int rc = first_output(x, answer, 1, idx, input, order, item, out, &e);
     if (rc == 1)
         return 0;
     if (rc == 0)
-        problem(in, path, "%s produced no value", what);
+        problem(in, at(w), "%s produced no value", what);
     else
-        problem(in, path, "%s failed: %s", what, e.msg);
+        problem(in, at(w), "%s failed: %s", what, e.msg);
     return -1;
 }
 
 static int64_t
-date_value(intake *in, jv v, const char *path, const char *what)
+date_value(intake *in, jv v, where *w, const char *what)
 {
     int64_t ms = -1;
     if (jv_get_kind(v) == JV_KIND_NULL) {
@@ -223,7 +375,7 @@ date_value(intake *in, jv v, const char *path, const char *what)
     }
     if (jv_get_kind(v) != JV_KIND_STRING || rfc3339_parse(jv_string_value(v), &ms) != 0) {
         char *b = brief(v);
-        problem(in, path, "%s must be an RFC 3339 date, got %s", what, b);
+        problem(in, at(w), "%s must be an RFC 3339 date, got %s", what, b);
         free(b);
         return -1;
     }
@@ -232,14 +384,13 @@ date_value(intake *in, jv v, const char *path, const char *what)
 }
 
 static void
-run_validation(intake *in, jv order, int64_t now)
+run_validation(intake *in, const run_ctx *x, jv order, jv answer)
 {
     osm_err e = { 0, "" };
     jv out;
     int idx = prog(in, "orderTypes.%s.validate", in->order_type);
 
-    if (jqprog_run(in->c->jq, idx, jv_copy(order), env_for(now, jv_copy(order), jv_invalid()),
-                   &out, &e) != 0) {
+    if (all_outputs(x, answer, idx, order, order, &out, &e) != 0) {
         problem(in, ".", "validation failed: %s", e.msg);
         jv_free(out);
         return;
@@ -269,12 +420,12 @@ run_validation(intake *in, jv order, int64_t now)
 }
 
 static void
-extract_key(intake *in, jv order, int64_t now)
+extract_key(intake *in, const run_ctx *x, jv order, jv key_answer, jv revision_answer)
 {
     jv v;
     int idx = prog(in, "orderTypes.%s.key", in->order_type);
-    if (run_value(in, idx, jv_copy(order), env_for(now, jv_copy(order), jv_invalid()), &v,
-                  ".", "the order key") == 0) {
+    if (run_value(in, x, key_answer, idx, order, order, jv_invalid(), &v, AT("."),
+                  "the order key") == 0) {
         if (jv_get_kind(v) == JV_KIND_NULL) {
             jv_free(v);
         } else if (!(in->rec.external_id = id_string(jv_copy(v)))) {
@@ -287,8 +438,8 @@ extract_key(intake *in, jv order, int64_t now)
         }
     }
     idx = prog(in, "orderTypes.%s.revision", in->order_type);
-    if (run_value(in, idx, jv_copy(order), env_for(now, jv_copy(order), jv_invalid()), &v,
-                  ".", "the revision number") == 0) {
+    if (run_value(in, x, revision_answer, idx, order, order, jv_invalid(), &v, AT("."),
+                  "the revision number") == 0) {
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
         if (d < 0 || d != (double)(long long)d || d > 1e15) {
             char *b = brief(jv_copy(v));
@@ -302,7 +453,7 @@ extract_key(intake *in, jv order, int64_t now)
 }
 
 static void
-extract_priority(intake *in, jv internal, int64_t now)
+extract_priority(intake *in, const run_ctx *x, jv internal, jv answer)
 {
     jv ot = jv_object_get(jv_object_get(jv_copy(in->c->manifest), jv_string("orderTypes")),
                           jv_string(in->order_type));
@@ -313,12 +464,13 @@ extract_priority(intake *in, jv internal, int64_t now)
         v = jv_copy(p);
     } else if (jv_get_kind(p) == JV_KIND_STRING) {
         int idx = prog(in, "orderTypes.%s.priority", in->order_type);
-        if (run_value(in, idx, jv_copy(internal), env_for(now, jv_copy(internal), jv_invalid()),
-                      &v, ".priority", "the priority") != 0)
+        if (run_value(in, x, jv_copy(answer), idx, internal, internal, jv_invalid(), &v,
+                      AT(".priority"), "the priority") != 0)
             v = jv_invalid();
     } else {
         v = jv_number(5);
     }
+    jv_free(answer);
     jv_free(p);
     if (jv_is_valid(v)) {
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
@@ -333,33 +485,22 @@ extract_priority(intake *in, jv internal, int64_t now)
     jv_free(v);
 }
 
-/* The path of item i for messages: "<items.path>[i]" when that is a plain path. */
-static char *
-item_path(const intake *in, int i, const char *field)
-{
-    jv items = jv_object_get(jv_copy(in->c->manifest), jv_string("items"));
-    jv path = jv_object_get(items, jv_string("path"));
-    const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
-    int plain = p[0] == '.' && p[1] != '@' && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
-                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
-                                                  strlen(p + 1);
-    char *out = plain ? xasprintf("%s[%d]%s%s", p, i, field ? "." : "", field ? field : "")
-                      : xasprintf(".items[%d]%s%s", i, field ? "." : "", field ? field : "");
-    jv_free(path);
-    return out;
-}
-
+/*
+ * The items of the transformed order internal (borrowed); path_answer
+ * and items_answer (consumed) are the combined program's answers for the
+ * items path and the item programs, or jv_invalid().
+ */
 static void
-extract_items(intake *in, jv internal, int64_t now)
+extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv items_answer)
 {
     osm_err e = { 0, "" };
     jv out, list;
     int idx = cartridge_prog(in->c, "items.path");
 
-    if (jqprog_run(in->c->jq, idx, jv_copy(internal),
-                   env_for(now, jv_copy(internal), jv_invalid()), &out, &e) != 0) {
+    if (all_outputs(x, path_answer, idx, internal, internal, &out, &e) != 0) {
         problem(in, ".", "finding the order items failed: %s", e.msg);
         jv_free(out);
+        jv_free(items_answer);
         return;
     }
     /* the path may give the array of items, or the items one by one */
@@ -374,26 +515,32 @@ extract_items(intake *in, jv internal, int64_t now)
         jv_free(first);
         list = out;
     }
+    if (jv_get_kind(items_answer) == JV_KIND_ARRAY &&
+        jv_array_length(jv_copy(items_answer)) != jv_array_length(jv_copy(list))) {
+        jv_free(items_answer);
+        items_answer = jv_invalid();
+    }
 
     jv ids = jv_object();
     jv_array_foreach(list, i, item) {
-        jv v;
-        char *id = NULL, *action = NULL, *spec = NULL, *path;
+        jv v, fields = answer(items_answer, i);
+        char *id = NULL, *action = NULL, *spec = NULL;
         int64_t requested = -1;
         jv relies = jv_array();
         int ok = 1;
+        where w;
 
-#define ITEM_RUN(field, what)                                                              \
-    (path = item_path(in, i, field),                                                       \
-     run_value(in, cartridge_prog(in->c, "items." field), jv_copy(item),                   \
-               env_for(now, jv_copy(internal), jv_copy(item)), &v, path, what))
+#define ITEM_RUN(n, f, what)                                                               \
+    (w = (where){ NULL, in, i, f, NULL },                                                  \
+     run_value(in, x, answer(fields, n), cartridge_prog(in->c, "items." f), item,          \
+               internal, item, &v, &w, what))
 
-        if (ITEM_RUN("id", "the item id") == 0) {
+        if (ITEM_RUN(A_ID, "id", "the item id") == 0) {
             if (!(id = id_string(jv_copy(v)))) {
-                problem(in, path, "the item id must be a string or a whole number");
+                problem(in, at(&w), "the item id must be a string or a whole number");
                 ok = 0;
             } else if (json_has(ids, id)) {
-                problem(in, path, "duplicate item id \"%s\"", id);
+                problem(in, at(&w), "duplicate item id \"%s\"", id);
                 ok = 0;
             } else {
                 ids = jv_object_set(ids, jv_string(id), jv_true());
@@ -402,13 +549,14 @@ extract_items(intake *in, jv internal, int64_t now)
         } else {
             ok = 0;
         }
-        free(path);
-        if (ITEM_RUN("action", "the item action") == 0) {
+        free(w.made);
+        if (ITEM_RUN(A_ACTION, "action", "the item action") == 0) {
             const char *a = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
             if (strcmp(a, "add") && strcmp(a, "modify") && strcmp(a, "delete") &&
                 strcmp(a, "noChange")) {
                 char *b = brief(jv_copy(v));
-                problem(in, path, "the action must be add, modify, delete or noChange, got %s", b);
+                problem(in, at(&w),
+                        "the action must be add, modify, delete or noChange, got %s", b);
                 free(b);
                 ok = 0;
             } else {
@@ -418,13 +566,13 @@ extract_items(intake *in, jv internal, int64_t now)
         } else {
             ok = 0;
         }
-        free(path);
-        if (ITEM_RUN("spec", "the item specification") == 0) {
+        free(w.made);
+        if (ITEM_RUN(A_SPEC, "spec", "the item specification") == 0) {
             if (jv_get_kind(v) == JV_KIND_STRING)
                 spec = xstrdup(jv_string_value(v));
             else if (jv_get_kind(v) != JV_KIND_NULL) {
                 char *b = brief(jv_copy(v));
-                problem(in, path, "the specification must be a string, got %s", b);
+                problem(in, at(&w), "the specification must be a string, got %s", b);
                 free(b);
                 ok = 0;
             }
@@ -432,19 +580,19 @@ extract_items(intake *in, jv internal, int64_t now)
         } else {
             ok = 0;
         }
-        free(path);
-        if (ITEM_RUN("reliesOn", "the item relations") == 0) {
+        free(w.made);
+        if (ITEM_RUN(A_RELIES_ON, "reliesOn", "the item relations") == 0) {
             if (jv_get_kind(v) == JV_KIND_NULL) {
                 jv_free(v);
             } else if (jv_get_kind(v) != JV_KIND_ARRAY) {
-                problem(in, path, "reliesOn must be an array of item ids");
+                problem(in, at(&w), "reliesOn must be an array of item ids");
                 jv_free(v);
                 ok = 0;
             } else {
                 jv_array_foreach(v, k, r) {
                     char *rid = id_string(r);
                     if (!rid) {
-                        problem(in, path, "reliesOn must be an array of item ids");
+                        problem(in, at(&w), "reliesOn must be an array of item ids");
                         ok = 0;
                     } else {
                         relies = jv_array_append(relies, jv_string(rid));
@@ -456,16 +604,16 @@ extract_items(intake *in, jv internal, int64_t now)
         } else {
             ok = 0;
         }
-        free(path);
-        if (ITEM_RUN("requestedDate", "the item's requested date") == 0) {
-            int before = jv_array_length(jv_copy(in->problems));
-            requested = date_value(in, v, path, "the requested date");
-            if (jv_array_length(jv_copy(in->problems)) != before)
+        free(w.made);
+        if (ITEM_RUN(A_ITEM_REQUESTED, "requestedDate", "the item's requested date") == 0) {
+            int before = nproblems(in);
+            requested = date_value(in, v, &w, "the requested date");
+            if (nproblems(in) != before)
                 ok = 0;
         } else {
             ok = 0;
         }
-        free(path);
+        free(w.made);
 #undef ITEM_RUN
         if (ok)
             order_rec_add_item(&in->rec, id, action, spec, requested, relies, jv_copy(item));
@@ -474,6 +622,7 @@ extract_items(intake *in, jv internal, int64_t now)
         free(id);
         free(action);
         free(spec);
+        jv_free(fields);
         jv_free(item);
     }
     /* every relation must name an item of the order */
@@ -491,6 +640,7 @@ extract_items(intake *in, jv internal, int64_t now)
     }
     jv_free(ids);
     jv_free(list);
+    jv_free(items_answer);
 }
 
 int
@@ -499,7 +649,8 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     jv ot = jv_object_get(jv_object_get(jv_copy(in->c->manifest), jv_string("orderTypes")),
                           jv_string(in->order_type));
     jv on_invalid = jv_object_get(jv_copy(ot), jv_string("onInvalid"));
-    jv internal;
+    run_ctx x = { in->c->jq, now_string(now) };
+    jv internal, all, later;
     osm_err e = { 0, "" };
 
     (void)err;
@@ -516,13 +667,23 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     jv_free(in->rec.original);
     in->rec.original = jv_copy(order);
 
-    extract_key(in, order, now);
-    run_validation(in, order, now);
-    int valid_so_far = jv_array_length(jv_copy(in->problems)) == 0;
+    all = combined_answer(in, &x, order);
+    extract_key(in, &x, order, answer(all, A_KEY), answer(all, A_REVISION));
+    run_validation(in, &x, order, answer(all, A_VALIDATE));
+    int valid_so_far = nproblems(in) == 0;
 
+    /* a transformation without an output runs again, for its message */
+    jv t = answer(all, A_TRANSFORM);
     int idx = prog(in, "orderTypes.%s.transform", in->order_type);
-    if (jqprog_run1(in->c->jq, idx, jv_copy(order), env_for(now, jv_copy(order), jv_invalid()),
-                    &internal, &e) != 0 || jv_get_kind(internal) != JV_KIND_OBJECT) {
+    int rc = first_output(&x, t, 0, idx, order, order, jv_invalid(), &internal, &e);
+    if (rc == 0) {
+        jv_free(internal);
+        rc = jqprog_run1(x.jq, idx, jv_copy(order), env_for(&x, order, jv_invalid()),
+                         &internal, &e);
+    }
+    else if (rc == 1)
+        rc = 0;
+    if (rc != 0 || jv_get_kind(internal) != JV_KIND_OBJECT) {
         if (valid_so_far) {
             if (e.code)
                 problem(in, ".", "transformation failed: %s", e.msg);
@@ -536,19 +697,23 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     jv_free(in->rec.body);
     in->rec.body = jv_copy(internal);
 
+    later = answer(all, A_LATER);
     if (valid_so_far) {
-        extract_priority(in, internal, now);
+        extract_priority(in, &x, internal, answer(later, A_PRIORITY));
         idx = prog(in, "orderTypes.%s.requestedDate", in->order_type);
         jv v;
-        if (run_value(in, idx, jv_copy(internal), env_for(now, jv_copy(internal), jv_invalid()),
-                      &v, ".", "the requested date") == 0)
-            in->rec.requested_at = date_value(in, v, ".", "the requested date");
-        extract_items(in, internal, now);
+        if (run_value(in, &x, answer(later, A_REQUESTED), idx, internal, internal,
+                      jv_invalid(), &v, AT("."), "the requested date") == 0)
+            in->rec.requested_at = date_value(in, v, AT("."), "the requested date");
+        extract_items(in, &x, internal, answer(later, A_ITEMS_PATH), answer(later, A_ITEMS));
     }
+    jv_free(later);
+    jv_free(all);
     jv_free(internal);
+    jv_free(x.now);
     free(in->rec.state);
-    in->rec.state = xstrdup(jv_array_length(jv_copy(in->problems)) ? "failed" : "not_started");
-    return jv_array_length(jv_copy(in->problems)) ? OSM_NEGATIVE : 0;
+    in->rec.state = xstrdup(nproblems(in) ? "failed" : "not_started");
+    return nproblems(in) ? OSM_NEGATIVE : 0;
 }
 
 const char *

@@ -45,6 +45,15 @@ int intake_recognise(catalog *cat, jv order, intake *in, osm_err *err);
  */
 int intake_run(intake *in, jv order, int64_t now, osm_err *err);
 
+/*
+ * The cartridge_derive_fn of intake: adds to c, per order type, one
+ * program that runs all of the order type's programs intake_run() needs,
+ * so that an order costs one jq run instead of a dozen.  A catalog whose
+ * cartridges lack it (catalog_set_derive()) gives the same results,
+ * slower.
+ */
+void intake_derive(cartridge *c);
+
 /* The order key of in->rec for messages: "order KEY" or "order". */
 const char *intake_label(const intake *in, char *buf, size_t len);
 

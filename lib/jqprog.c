@@ -15,10 +15,20 @@
  * before each ")" keeps a trailing "# comment" from eating it.  jq only
  * checks a function that is called, and every fN is.
  *
+ * A program that another runs (jqprog_call()) takes the variables it
+ * names as arguments instead, "def fI(__v_now; __v_order): __v_now as
+ * $now | __v_order as $order | (\nPROGI\n);" ($env last), and the
+ * dispatch calls it as "fI($__env.now; $__env.order)"; one that names
+ * none is a bare "def fI: (\nPROGI\n);".  (Not "def fI($now)", which
+ * would also define now/0 in PROGI, hiding jq's builtin; so would $env
+ * hide env.)  Only those: in jq 1.6 an argument costs some 2,000
+ * instructions a call, and a program run from C needs none.
+ *
  * When the combined program does not compile, each program is compiled
- * alone (the same prelude, then "def f0: BIND (\nPROG\n);\n$__in | f0",
- * so PROG's line N is jq's line N + 1) to pin each message on its
- * program.
+ * alone (the same prelude, a stub "def fJ(...): empty; " for each
+ * program J before it that is run by others, then "def fI: BIND
+ * (\nPROG\n);\n$__in | fI", so PROG's line N is jq's line N + 1) to pin
+ * each message on its program.
  *
  * libjq 1.6 facts this relies on: jq_compile() imports ~/.jq from $HOME
  * in the library itself (a broken ~/.jq breaks every compile), so HOME
@@ -50,10 +60,12 @@
 /*
  * The variables of jqprog.h.  Each program binds only those its text
  * names: binding all seven costs more than the rest of a typical run.
+ * Last, and not a member of the environment: $env, the whole of it.
  */
 static const char *const variables[] = {
-    "now", "order", "item", "task", "old", "new", NULL
+    "now", "order", "item", "task", "old", "new", "env", NULL
 };
+#define VAR_ENV (1u << 6)
 
 /* Keep at most this many compile messages per compile. */
 #define MAX_MESSAGES 64
@@ -62,12 +74,38 @@ struct jqprog {
     int n, cap;
     char **names;
     char **srcs;
+    unsigned char *called;  /* run by another program (jqprog_call()) */
+    unsigned char *uses;    /* the variables each names, a bit per variables[] */
     int compiled;
     jq_state *jq;       /* the combined program, once compiled */
     jv msgs;            /* error callback messages of the last compile */
 };
 
 static unsigned long compile_count;
+
+/* Whether src names the variable $name (or something longer: harmless). */
+static int
+uses_variable(const char *src, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = src; (p = strchr(p, '$')) != NULL; p++)
+        if (strncmp(p + 1, name, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The variables src names, a bit per variables[]. */
+static unsigned
+variables_used(const char *src)
+{
+    unsigned set = 0;
+
+    for (int v = 0; variables[v]; v++)
+        if (uses_variable(src, variables[v]))
+            set |= 1u << v;
+    return set;
+}
 
 unsigned long
 jqprog_compile_count(void)
@@ -94,6 +132,8 @@ jqprog_free(jqprog *p)
     }
     free(p->names);
     free(p->srcs);
+    free(p->called);
+    free(p->uses);
     if (p->jq)
         jq_teardown(&p->jq);
     jv_free(p->msgs);
@@ -109,9 +149,13 @@ jqprog_add(jqprog *p, const char *name, const char *src)
         p->cap = p->cap ? p->cap * 2 : 16;
         p->names = xrealloc(p->names, (size_t)p->cap * sizeof *p->names);
         p->srcs = xrealloc(p->srcs, (size_t)p->cap * sizeof *p->srcs);
+        p->called = xrealloc(p->called, (size_t)p->cap * sizeof *p->called);
+        p->uses = xrealloc(p->uses, (size_t)p->cap * sizeof *p->uses);
     }
     p->names[p->n] = xstrdup(name);
     p->srcs[p->n] = xstrdup(src);
+    p->called[p->n] = 0;
+    p->uses[p->n] = (unsigned char)variables_used(src);
     return p->n++;
 }
 
@@ -125,6 +169,12 @@ const char *
 jqprog_name(const jqprog *p, int idx)
 {
     return idx >= 0 && idx < p->n ? p->names[idx] : NULL;
+}
+
+const char *
+jqprog_source(const jqprog *p, int idx)
+{
+    return idx >= 0 && idx < p->n ? p->srcs[idx] : NULL;
 }
 
 int
@@ -316,70 +366,140 @@ take_messages(jv *msgs, int nlines)
 
 /* ---------------------------------------------------------- compiling */
 
-/* Whether src names the variable $name (or something longer: harmless). */
-static int
-uses_variable(const char *src, const char *name)
+/* "fI" or, when uses is not empty, "fI(__v_now; __v_order)": a signature. */
+static void
+add_signature(strbuf *sb, int i, unsigned uses)
 {
-    size_t n = strlen(name);
+    const char *sep = "(";
 
-    for (const char *p = src; (p = strchr(p, '$')) != NULL; p++)
-        if (strncmp(p + 1, name, n) == 0)
-            return 1;
-    return 0;
+    sb_addf(sb, "f%d", i);
+    for (int v = 0; variables[v]; v++)
+        if (uses & (1u << v)) {
+            sb_addf(sb, "%s__v_%s", sep, variables[v]);
+            sep = "; ";
+        }
+    if (uses)
+        sb_adds(sb, ")");
 }
 
-/* "def fI: BINDINGS (\nSRC\n);\n" -- SRC starts on a line of its own. */
+/*
+ * "def fI: BINDINGS (\nSRC\n);\n" -- SRC starts on a line of its own,
+ * BINDINGS binds its variables from the environment $__env -- or, for a
+ * program others run, "def fI(__v_now): __v_now as $now | (\nSRC\n);\n".
+ */
 static void
-add_def(strbuf *sb, int i, const char *src)
+add_def(strbuf *sb, int i, int called, const char *src)
 {
-    sb_addf(sb, "def f%d: ", i);
-    if (uses_variable(src, "env"))
-        sb_adds(sb, "$__env as $env | ");
-    for (int v = 0; variables[v]; v++)
-        if (uses_variable(src, variables[v]))
-            sb_addf(sb, "($__env.%s) as $%s | ", variables[v], variables[v]);
+    unsigned uses = variables_used(src);
+
+    sb_adds(sb, "def ");
+    if (called) {
+        add_signature(sb, i, uses);
+        sb_adds(sb, ": ");
+        for (int v = 0; variables[v]; v++)
+            if (uses & (1u << v))
+                sb_addf(sb, "__v_%s as $%s | ", variables[v], variables[v]);
+    } else {
+        sb_addf(sb, "f%d: ", i);
+        if (uses & VAR_ENV)
+            sb_adds(sb, "$__env as $env | ");
+        for (int v = 0; variables[v]; v++)
+            if ((uses & (1u << v)) && (1u << v) != VAR_ENV)
+                sb_addf(sb, "($__env.%s) as $%s | ", variables[v], variables[v]);
+    }
     sb_adds(sb, "(\n");
     sb_adds(sb, src);
     sb_adds(sb, "\n);\n");
 }
 
 /*
- * A balanced dispatch on $__k over programs [lo, hi) of n; index n is
- * the scrubber, a bare "halt" (see scrub_halt()).
+ * A call of program i, which names the variables uses: "fI", or "fI(A;
+ * B)" with each argument the expression env gives for that variable
+ * (pairs of name and expression, NULL-terminated; NULL env: the members
+ * of $__env), null when it gives none, and for $env an object of them all.
  */
 static void
-add_dispatch(strbuf *sb, int lo, int hi, int n)
+add_call(strbuf *sb, int i, unsigned uses, const char *const *env)
+{
+    const char *sep = "(";
+
+    sb_addf(sb, "f%d", i);
+    for (int v = 0; variables[v]; v++) {
+        if (!(uses & (1u << v)))
+            continue;
+        sb_adds(sb, sep);
+        sep = "; ";
+        if ((1u << v) == VAR_ENV) {
+            if (!env) {
+                sb_adds(sb, "$__env");
+                continue;
+            }
+            sb_adds(sb, "{");
+            for (int k = 0; env[k] && env[k + 1]; k += 2)
+                sb_addf(sb, "%s%s: (%s)", k ? ", " : "", env[k], env[k + 1]);
+            sb_adds(sb, "}");
+            continue;
+        }
+        if (!env) {
+            sb_addf(sb, "($__env.%s)", variables[v]);
+            continue;
+        }
+        const char *expr = "null";
+        for (int k = 0; env[k] && env[k + 1]; k += 2)
+            if (strcmp(env[k], variables[v]) == 0)
+                expr = env[k + 1];
+        sb_addf(sb, "(%s)", expr);
+    }
+    if (uses)
+        sb_adds(sb, ")");
+}
+
+/*
+ * A balanced dispatch on $__k over programs [lo, hi) of p; index p->n
+ * is the scrubber, a bare "halt" (see scrub_halt()).
+ */
+static void
+add_dispatch(strbuf *sb, const jqprog *p, int lo, int hi)
 {
     int mid;
 
     if (hi - lo == 1) {
-        if (lo == n)
+        if (lo == p->n)
             sb_adds(sb, "halt");
+        else if (p->called[lo])
+            add_call(sb, lo, p->uses[lo], NULL);
         else
             sb_addf(sb, "f%d", lo);
         return;
     }
     mid = lo + (hi - lo) / 2;
     sb_addf(sb, "if $__k < %d then ", mid);
-    add_dispatch(sb, lo, mid, n);
+    add_dispatch(sb, p, lo, mid);
     sb_adds(sb, " else ");
-    add_dispatch(sb, mid, hi, n);
+    add_dispatch(sb, p, mid, hi);
     sb_adds(sb, " end");
 }
 
 /*
- * Compile src alone in jq (wrapped).  Returns NULL when it compiles,
- * else its cleaned message (malloc'ed).
+ * Compile program i of p alone in jq (wrapped), after stubs for the
+ * programs before it that it may run; p NULL: src alone, as program 0.
+ * Returns NULL when it compiles, else its cleaned message (malloc'ed).
  */
 static char *
-compile_alone(jq_state *jq, jv *msgs, const char *src)
+compile_alone(jq_state *jq, jv *msgs, const jqprog *p, int i, const char *src)
 {
     strbuf sb = STRBUF_INIT;
     char *msg = NULL;
 
     sb_adds(&sb, PRELUDE);
-    add_def(&sb, 0, src);
-    sb_adds(&sb, "$__in | f0");
+    for (int j = 0; p && j < i; j++)
+        if (p->called[j]) {
+            sb_adds(&sb, "def ");
+            add_signature(&sb, j, p->uses[j]);
+            sb_adds(&sb, ": empty; ");
+        }
+    add_def(&sb, i, 0, src);
+    sb_addf(&sb, "$__in | f%d", i);
     jv_free(*msgs);
     *msgs = jv_array();
     if (!compile_src(jq, sb.buf))
@@ -400,7 +520,7 @@ jqprog_check(const char *name, const char *src, osm_err *err)
         jv_free(msgs);
         return osm_fail(err, OSM_ESOFTWARE, "cannot initialise jq");
     }
-    msg = compile_alone(jq, &msgs, src);
+    msg = compile_alone(jq, &msgs, NULL, 0, src);
     if (msg) {
         rc = osm_fail(err, OSM_ECONFIG, "%s: %s", name, msg);
         free(msg);
@@ -423,7 +543,7 @@ attribute_errors(jqprog *p, jv *problems, osm_err *err)
     char *first_msg = NULL;
 
     for (int i = 0; i < p->n; i++) {
-        char *msg = compile_alone(p->jq, &p->msgs, p->srcs[i]);
+        char *msg = compile_alone(p->jq, &p->msgs, p, i, p->srcs[i]);
         if (!msg)
             continue;
         list = jv_array_append(list, JV_OBJECT(
@@ -477,9 +597,9 @@ jqprog_compile(jqprog *p, jv *problems, osm_err *err)
 
     sb_adds(&sb, PRELUDE);
     for (int i = 0; i < p->n; i++)
-        add_def(&sb, i, p->srcs[i]);
+        add_def(&sb, i, p->called[i], p->srcs[i]);
     sb_adds(&sb, "$__in | ");
-    add_dispatch(&sb, 0, p->n + 1, p->n);
+    add_dispatch(&sb, p, 0, p->n + 1);
 
     if (compile_src(p->jq, sb.buf)) {
         p->compiled = 1;
@@ -493,6 +613,16 @@ jqprog_compile(jqprog *p, jv *problems, osm_err *err)
     }
     sb_free(&sb);
     return rc;
+}
+
+int
+jqprog_call(jqprog *p, strbuf *sb, int idx, const char *const *env)
+{
+    if (p->compiled || idx < 0 || idx >= p->n)
+        return -1;
+    p->called[idx] = 1;
+    add_call(sb, idx, p->uses[idx], env);
+    return 0;
 }
 
 /* -------------------------------------------------------------- running */

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,158 @@ json_reader_next(json_reader *r, jv *out, osm_err *err)
     }
 }
 
+/*
+ * The compact writer.  jq 1.6's own (jv_dump_string(), jv_dumpf()) adds
+ * its text a character at a time — to a jv string, or with an fwrite()
+ * each — some 50 ns a byte, more than the rest of osm-submit's work on
+ * an order.  This one writes the same bytes whole runs at a time:
+ *   - objects in jv_object_iter() order, as jq walks them;
+ *   - strings: printable ASCII but '"' and '\\' as they are, bytes from
+ *     0x80 as they are (a jv string holds valid UTF-8 and jq prints it
+ *     unescaped), \b \t \n \f \r, and the other controls and DEL as
+ *     \u00XX;
+ *   - integers of magnitude below 2^53 in plain decimal, which is what
+ *     jq's shortest round-trip formatting gives them; -0 and every
+ *     other number go through jq's formatter, NaN included ("null").
+ */
+static void append_value(strbuf *sb, jv v);
+static int jq_flags(int flags);
+
+static void
+append_string(strbuf *sb, jv v)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)jv_string_value(v);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(v)), run = 0;
+
+    sb_grow(sb, n + 2);
+    sb->buf[sb->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        char esc[6];
+        size_t elen = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+            continue;
+        sb_add(sb, s + run, i - run);
+        run = i + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\r': esc[1] = 'r'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        sb_add(sb, esc, elen);
+    }
+    sb_add(sb, s + run, n - run);
+    sb_add(sb, "\"", 1);
+}
+
+static void
+append_number(strbuf *sb, jv v)
+{
+    double d = jv_number_value(v);
+
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d &&
+        (d != 0 || !signbit(d))) {
+        char buf[24], *p = buf + sizeof buf;
+        long long i = (long long)d;
+        unsigned long long u = i < 0 ? -(unsigned long long)i : (unsigned long long)i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            *--p = '-';
+        sb_add(sb, p, (size_t)(buf + sizeof buf - p));
+    } else {
+        jv t = jv_dump_string(jv_copy(v), 0);
+        sb_add(sb, jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)));
+        jv_free(t);
+    }
+}
+
+/* Append v (borrowed) as compact JSON. */
+static void
+append_value(strbuf *sb, jv v)
+{
+    switch (jv_get_kind(v)) {
+    case JV_KIND_NULL:
+        sb_add(sb, "null", 4);
+        break;
+    case JV_KIND_FALSE:
+        sb_add(sb, "false", 5);
+        break;
+    case JV_KIND_TRUE:
+        sb_add(sb, "true", 4);
+        break;
+    case JV_KIND_NUMBER:
+        append_number(sb, v);
+        break;
+    case JV_KIND_STRING:
+        append_string(sb, v);
+        break;
+    case JV_KIND_ARRAY: {
+        int n = jv_array_length(jv_copy(v));
+        sb_add(sb, "[", 1);
+        for (int i = 0; i < n; i++) {
+            jv e = jv_array_get(jv_copy(v), i);
+            if (i)
+                sb_add(sb, ",", 1);
+            append_value(sb, e);
+            jv_free(e);
+        }
+        sb_add(sb, "]", 1);
+        break;
+    }
+    case JV_KIND_OBJECT: {
+        int first = 1;
+        sb_add(sb, "{", 1);
+        for (int i = jv_object_iter(v); jv_object_iter_valid(v, i);
+             i = jv_object_iter_next(v, i)) {
+            jv key = jv_object_iter_key(v, i), val = jv_object_iter_value(v, i);
+            if (!first)
+                sb_add(sb, ",", 1);
+            first = 0;
+            append_string(sb, key);
+            sb_add(sb, ":", 1);
+            append_value(sb, val);
+            jv_free(key);
+            jv_free(val);
+        }
+        sb_add(sb, "}", 1);
+        break;
+    }
+    default: {
+        /* jq's own writer, whatever it makes of it */
+        jv t = jv_dump_string(jv_copy(v), 0);
+        sb_add(sb, jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)));
+        jv_free(t);
+    }
+    }
+}
+
+void
+json_append(strbuf *sb, jv v, int flags)
+{
+    if (flags & (JSON_PRETTY | JSON_SORTED)) {
+        jv t = jv_dump_string(jv_copy(v), jq_flags(flags));
+        sb_add(sb, jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)));
+        jv_free(t);
+    } else {
+        append_value(sb, v);
+    }
+}
+
 static int
 jq_flags(int flags)
 {
@@ -587,19 +740,22 @@ jq_flags(int flags)
 void
 json_write(FILE *f, jv v, int flags)
 {
-    jv_dumpf(v, f, jq_flags(flags));
-    putc('\n', f);
+    strbuf sb = STRBUF_INIT;
+
+    json_append(&sb, v, flags);
+    sb_add(&sb, "\n", 1);
+    fwrite(sb.buf, 1, sb.len, f);
+    sb_free(&sb);
+    jv_free(v);
 }
 
 char *
 json_dump(jv v, int flags)
 {
-    jv s = jv_dump_string(jv_copy(v), jq_flags(flags));
-    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-    char *out = xstrndup(jv_string_value(s), n);
+    strbuf sb = STRBUF_INIT;
 
-    jv_free(s);
-    return out;
+    json_append(&sb, v, flags);
+    return sb_detach(&sb, NULL);
 }
 
 /* A parse error of json_parse_mem(): jq's text with its position. */

@@ -22,6 +22,7 @@
 #include <jv.h>
 
 #include "diag.h"
+#include "xalloc.h"
 
 /* The default cap on the size of one value in a stream: 16 MiB of text. */
 #define JSON_MAX_DEFAULT ((size_t)16 << 20)
@@ -91,6 +92,12 @@ void json_write(FILE *f, jv v, int flags);
 
 /* v (not consumed) as a malloc'ed string without a newline. */
 char *json_dump(jv v, int flags);
+
+/*
+ * Append v (not consumed) to sb as json_dump() writes it.  The compact
+ * form is jq 1.6's byte for byte, written some ten times faster.
+ */
+void json_append(strbuf *sb, jv v, int flags);
 
 /*
  * Parse a whole string as exactly one JSON value.  On failure returns

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "json.h"
 #include "store-int.h"
 #include "store.h"
 #include "xalloc.h"
@@ -40,9 +41,13 @@ static const char SQL_TASK_INSERT_FALLOUT[] =
 static void
 bind_json(sqlite3_stmt *st, int i, jv v)
 {
-    jv text = jv_dump_string(jv_copy(v), 0);
-    sqlite3_bind_text(st, i, jv_string_value(text), -1, SQLITE_TRANSIENT);
-    jv_free(text);
+    strbuf sb = STRBUF_INIT;
+    size_t len;
+    char *text;
+
+    json_append(&sb, v, 0);
+    text = sb_detach(&sb, &len);
+    sqlite3_bind_text64(st, i, text, len, free, SQLITE_UTF8);
 }
 
 static int

@@ -244,3 +244,78 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
         "$ORDERS"/*.json >reports.ndjson 2>/dev/null || true
     schemacheck -r "$OSM_SRCDIR/specs/validation.schema.json" reports.ndjson
 }
+
+@test "submit: in a batch, an order refused at store time stores nothing of itself; the others are stored" {
+    deploy gadgets
+    for i in 1 2 3 4 5; do jq -c --arg r "F-$i" '.ref = $r' "$ORDERS/gadget-1.json"; done >five.ndjson
+    sql "CREATE TRIGGER refuse BEFORE INSERT ON order_items
+         WHEN (SELECT external_id FROM orders WHERE id = NEW.order_id) = 'F-3' AND NEW.item_id = '2'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    run -70 --separate-stderr osm-submit --batch 5 five.ndjson
+    assert_equal "$stderr" "osm-submit: five.ndjson:3: order F-3: $OSM_DB: internal error: refused by the test"
+    assert_equal "$(jq -sc 'map([.id, .externalId])' <<<"$output")" \
+        '[[1,"F-1"],[2,"F-2"],[3,"F-4"],[4,"F-5"]]'
+    assert_equal "$(sql 'select group_concat(external_id) from orders')" 'F-1,F-2,F-4,F-5'
+    assert_equal "$(sql 'select count(*) from order_items')" 8
+    assert_equal "$(sql "select count(*) from events where type = 'order.created'")" 4
+}
+
+@test "submit: in a batch, a changed copy of an order or an invalid one is refused alone" {
+    deploy gadgets
+    {
+        jq -c '.ref = "C-1"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "C-2"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "C-1" | .customer = "Initech"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "C-4"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "C-5"' "$ORDERS/gadget-1.json"
+    } >dup.ndjson
+    run -65 --separate-stderr osm-submit --batch 5 dup.ndjson
+    assert_equal "$stderr" "osm-submit: dup.ndjson:3: order C-1: revision 0 is already stored as order 1 with other content: a changed order needs a higher revision number"
+    assert_equal "$(jq -sc 'map(.externalId)' <<<"$output")" '["C-1","C-2","C-4","C-5"]'
+    assert_equal "$(sql 'select group_concat(external_id) from orders')" 'C-1,C-2,C-4,C-5'
+    assert_equal "$(sql "select json_extract(body, '$.customer') from orders where external_id = 'C-1'")" ACME
+
+    sql 'delete from events; delete from order_items; delete from orders'
+    {
+        jq -c '.ref = "V-1"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "V-2"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "V-3"' "$ORDERS/gadget-invalid.json"
+        jq -c '.ref = "V-4"' "$ORDERS/gadget-1.json"
+        jq -c '.ref = "V-5"' "$ORDERS/gadget-1.json"
+    } >invalid.ndjson
+    run -1 --separate-stderr osm-submit --batch 5 invalid.ndjson
+    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "${stderr_lines[0]}" "osm-submit: invalid.ndjson:3: order V-3: .customer: customer is required"
+    assert_equal "$(jq -sc 'map(.externalId)' <<<"$output")" '["V-1","V-2","V-4","V-5"]'
+    assert_equal "$(sql 'select group_concat(external_id) from orders')" 'V-1,V-2,V-4,V-5'
+}
+
+@test "submit: an order printed from memory is the order read back from the store" {
+    deploy gadgets gadgets-premium minimal
+    {
+        cat "$ORDERS/gadget-1.json" "$ORDERS/premium-1.json" "$ORDERS/premium-invalid.json"
+        jq -nc '{type: "thing", externalId: "M-1", x: [1.5, -0, 1e300, 12345678901234567890, 0.1,
+                 "tab\there \"quoted\" \\ \u00e9 \u0001 \u007f \ud83d\ude00", {}, [], null, true],
+                 items: [{id: "1", spec: "thing", note: "\n"}, {id: 2, action: "modify", spec: "thing"}]}'
+    } >mixed.ndjson
+    run -1 --separate-stderr osm-submit --batch 3 mixed.ndjson
+    printf '%s\n' "$output" >printed.ndjson
+    assert_equal "$(wc -l <printed.ndjson)" 4
+    run -0 --separate-stderr osm-submit mixed.ndjson
+    printf '%s\n' "$output" >again.ndjson
+    assert_equal "$(sql 'select count(*) from orders')" 4
+    diff -u printed.ndjson again.ndjson
+}
+
+@test "submit: a batch holds a bounded text of documents; the rest are read back, in order" {
+    deploy minimal
+    jq -nc '("p" * 300000) as $pad
+        | range(40) | {type: "thing", externalId: "L-\(.)", pad: $pad, items: [{id: "1", spec: "thing"}]}' \
+        >large.ndjson
+    run -0 --separate-stderr osm-submit --batch 40 large.ndjson
+    printf '%s\n' "$output" >printed.ndjson
+    assert_equal "$(jq -r .externalId printed.ndjson | tr '\n' ' ')" "$(seq -f 'L-%g' 0 39 | tr '\n' ' ')"
+    run -0 --separate-stderr osm-submit large.ndjson
+    printf '%s\n' "$output" >again.ndjson
+    cmp printed.ndjson again.ndjson
+}

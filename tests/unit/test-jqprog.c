@@ -1,9 +1,9 @@
 /*
  * Unit tests for lib/jqprog: one combined compile for many programs,
- * selection by index, the variables, compile errors pinned on the right
- * program, runtime errors, empty output, nothing read from stdin and
- * nothing printed to stderr, ~/.jq ignored, and a long run of calls
- * (run it under valgrind: it must not leak).
+ * selection by index, the variables, programs running programs, compile
+ * errors pinned on the right program, runtime errors, empty output,
+ * nothing read from stdin and nothing printed to stderr, ~/.jq ignored,
+ * and a long run of calls (run it under valgrind: it must not leak).
  */
 #include "config.h"
 
@@ -411,6 +411,83 @@ test_home(void)
 }
 
 static void
+test_calls(void)
+{
+    static const char *const env_key[] = { "now", "$now", "order", "{id: 7}", NULL };
+    static const char *const env_item[] = { "now", "$now", "item", "$i", "extra", "\"x\"",
+                                            NULL };
+    static const char *const env_none[] = { NULL };
+    jqprog *p = jqprog_new();
+    osm_err err = { 0, "" };
+    strbuf sb = STRBUF_INIT;
+    jv out, problems;
+    int key, items, boom, all, plain, bare, builtins;
+
+    key = jqprog_add(p, "key", "[$now, $order.id, .]");
+    items = jqprog_add(p, "items", "$item.n * 10, $env.extra, ($env | keys_unsorted)");
+    boom = jqprog_add(p, "boom", "error(\"boom\")");
+    plain = jqprog_add(p, "plain", "$now");
+    bare = jqprog_add(p, "bare", ". + 1");
+    builtins = jqprog_add(p, "builtins",
+                          "[$now, (now | type), ($env | keys_unsorted), (env | type)]");
+    sb_adds(&sb, "{key: [");
+    is_int(jqprog_call(p, &sb, key, env_key), 0, "call: 0");
+    sb_adds(&sb, "], items: [.[] as $i | $i | ");
+    jqprog_call(p, &sb, items, env_item);
+    sb_adds(&sb, "], boom: (if . == [] then ");
+    jqprog_call(p, &sb, boom, env_none);
+    sb_adds(&sb, " else null end), bare: (1 | ");
+    jqprog_call(p, &sb, bare, env_key);
+    sb_adds(&sb, "), builtins: ");
+    jqprog_call(p, &sb, builtins, env_key);
+    sb_adds(&sb, "}");
+    is_int(jqprog_call(p, &sb, 9, env_none), -1, "call: no such program");
+    all = jqprog_add(p, "all", sb.buf);
+    is_int(jqprog_compile(p, NULL, &err), 0, "callers compile with the rest");
+    is_int(jqprog_call(p, &sb, key, env_none), -1, "call: not once compiled");
+
+    is_int(jqprog_run1(p, all, J("[{\"n\":1},{\"n\":2}]"),
+                       J("{\"now\":\"T\"}"), &out, &err), 0, "run the caller");
+    is_str(S(out),
+           "{\"bare\":2,\"boom\":null,"
+           "\"builtins\":[\"T\",\"number\",[\"now\",\"order\"],\"object\"],"
+           "\"items\":[10,\"x\",[\"now\",\"item\",\"extra\"],"
+           "20,\"x\",[\"now\",\"item\",\"extra\"]],"
+           "\"key\":[[\"T\",7,[{\"n\":1},{\"n\":2}]]]}",
+           "each program with its own input and environment");
+    is_int(jqprog_run1(p, all, J("[]"), jv_null(), &out, &err), OSM_EDATA,
+           "an error of a program run: the caller's");
+    is_str(err.msg, "all: boom", "with the caller's name");
+    is_int(jqprog_run1(p, key, J("1"), J("{\"now\":\"N\",\"order\":{\"id\":3}}"),
+                       &out, &err), 0, "a program others run still runs alone");
+    is_str(S(out), "[\"N\",3,1]", "with the environment given");
+    is_int(jqprog_run(p, items, J("0"), J("{\"item\":{\"n\":4},\"now\":1,\"extra\":2}"),
+                      &out, &err), 0, "$env of a program others run, run alone");
+    is_str(S(out), "[40,2,[\"item\",\"now\",\"extra\"]]", "the environment given");
+    is_int(jqprog_run1(p, plain, jv_null(), J("{\"now\":\"P\"}"), &out, &err), 0,
+           "and so does one they do not");
+    is_str(S(out), "\"P\"", "the same way");
+    is_int(jqprog_run1(p, bare, J("1"), jv_null(), &out, &err), 0, "one naming no variable");
+    is_str(S(out), "2", "runs alone too");
+    jqprog_free(p);
+
+    /* a broken program among callers: the message is its own alone */
+    p = jqprog_new();
+    sb_reset(&sb);
+    key = jqprog_add(p, "key", ".id, $now");
+    jqprog_add(p, "broken", ".a | nosuch");
+    sb_adds(&sb, "[");
+    jqprog_call(p, &sb, key, env_key);
+    sb_adds(&sb, "]");
+    jqprog_add(p, "caller", sb.buf);
+    is_int(jqprog_compile(p, &problems, &err), OSM_ECONFIG, "broken: 78");
+    is_str(S(problems), "[{\"message\":\"nosuch/0 is not defined\",\"name\":\"broken\"}]",
+           "the caller compiles alone: only the broken one is named");
+    jqprog_free(p);
+    sb_free(&sb);
+}
+
+static void
 test_many(void)
 {
     enum { N = 200, CALLS = 100000 };
@@ -473,6 +550,7 @@ main(void)
     test_runtime_errors();
     test_no_io();
     test_home();
+    test_calls();
     test_many();
     return done_testing();
 }

@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/json: the stream reader (values, NDJSON, errors and
- * their positions, resync, the size cap), the writer and the jv helpers.
+ * their positions, resync, the size cap), the writer (the same bytes as
+ * jq's) and the jv helpers.
  *
  * Most reader tests run a stream through transcript(), which turns what
  * the reader returns into text -- "L3 {...}" for a value that began on
@@ -10,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -461,6 +463,102 @@ test_writer(void)
     jv_free(v);
 }
 
+/* A random value for test_writer_like_jq(), depth levels deep at most. */
+static jv
+random_value(unsigned *seed, int depth)
+{
+    static const double numbers[] = {
+        0, 1, -1, 42, -7, 1e15, 9007199254740991.0, 9007199254740992.0,
+        -9007199254740991.0, 1e16, 1e17, 123456789012345678.0, 1152921504606846976.0,
+        0.1, 1.5, -2.25, 1e-5, 1e-7, 0.0001, 3.0e300, 1e308, 5e-324, 100.5
+    };
+    int kind = rand_r(seed) % (depth > 0 ? 8 : 6);
+
+    switch (kind) {
+    case 0: return jv_null();
+    case 1: return rand_r(seed) % 2 ? jv_true() : jv_false();
+    case 2: {
+        int which = rand_r(seed) % 30;
+        if (which < (int)(sizeof numbers / sizeof *numbers))
+            return jv_number(rand_r(seed) % 2 ? numbers[which] : -numbers[which]);
+        if (which == 25)
+            return jv_number(-0.0);
+        if (which == 26)
+            return jv_number(NAN);
+        if (which == 27)
+            return jv_number(INFINITY);
+        if (which == 28)
+            return jv_number(-INFINITY);
+        return jv_number((double)rand_r(seed) / 7.0);
+    }
+    case 3: case 4: case 5: {
+        /* every ASCII byte, and code points of every UTF-8 length */
+        jv str = jv_string("");
+        int n = rand_r(seed) % 12;
+        for (int i = 0; i < n; i++) {
+            int r = rand_r(seed) % 10, cp;
+            if (r < 5)
+                cp = rand_r(seed) % 128;
+            else if (r < 7)
+                cp = 0x80 + rand_r(seed) % 0x780;
+            else if (r < 9)
+                cp = 0x800 + rand_r(seed) % 0xd000;
+            else
+                cp = 0x10000 + rand_r(seed) % 0x100000;
+            str = jv_string_append_codepoint(str, (uint32_t)cp);
+        }
+        return str;
+    }
+    case 6: {
+        jv a = jv_array();
+        int n = rand_r(seed) % 5;
+        for (int i = 0; i < n; i++)
+            a = jv_array_append(a, random_value(seed, depth - 1));
+        return a;
+    }
+    default: {
+        jv o = jv_object();
+        int n = rand_r(seed) % 6;
+        for (int i = 0; i < n; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", rand_r(seed) % 8);
+            o = jv_object_set(o, jv_string(key), random_value(seed, depth - 1));
+        }
+        /* holes where members were, which the order of keys skips */
+        if (rand_r(seed) % 3 == 0)
+            o = jv_object_delete(o, jv_string("k1"));
+        return o;
+    }
+    }
+}
+
+/* The compact writer prints what jq 1.6 prints, byte for byte. */
+static void
+test_writer_like_jq(void)
+{
+    unsigned seed = 20261126;
+    int same = 0, n = 20000;
+    char *first_diff = NULL;
+
+    for (int i = 0; i < n; i++) {
+        jv v = random_value(&seed, 4);
+        jv want = jv_dump_string(jv_copy(v), 0);
+        char *got = json_dump(v, 0);
+        if (strlen(got) == (size_t)jv_string_length_bytes(jv_copy(want)) &&
+            memcmp(got, jv_string_value(want), strlen(got)) == 0)
+            same++;
+        else if (!first_diff)
+            first_diff = xasprintf("got %s want %s", got, jv_string_value(want));
+        free(got);
+        jv_free(want);
+        jv_free(v);
+    }
+    is_int(same, n, "20000 random values written as jq writes them");
+    if (first_diff)
+        tap_diag("%s", first_diff);
+    free(first_diff);
+}
+
 static void
 test_helpers(void)
 {
@@ -546,6 +644,7 @@ main(void)
     test_huge_line();
     test_open();
     test_writer();
+    test_writer_like_jq();
     test_helpers();
     return done_testing();
 }
