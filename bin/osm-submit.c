@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "json.h"
 #include "plan.h"
+#include "revise.h"
 #include "planner.h"
 #include "store.h"
 #include "xalloc.h"
@@ -290,10 +291,25 @@ existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
                   (long long)in->rec.revision, (long long)revision);
         return 0;
     }
-    diag_error("%s: revision %lld of stored order %lld (revision %lld): revising orders in "
-               "flight is not supported yet; nothing stored",
-               where, (long long)in->rec.revision, (long long)id, (long long)revision);
-    return OSM_EUNAVAILABLE;
+    /* a higher revision: what osm-revise does, after the batch so far */
+    int rc = flush(s);
+    if (rc >= CLI_STOP)
+        return rc;
+    osm_err err = { 0, "" };
+    revise_opts ro = { cli_user(), s->dry_run, 0 };
+    jv doc;
+    int rrc = revise_order(s->st, id, jv_copy(in->rec.original), &ro, &doc, &err);
+    if (jv_is_valid(doc) && jv_get_kind(doc) != JV_KIND_NULL)
+        rc = osm_worst(rc, cli_emit(doc, s->json_flags));
+    else
+        jv_free(doc);
+    if (rrc != 0) {
+        diag_error("%s: %s", where, err.msg);
+        return osm_worst(rc, rrc);
+    }
+    diag_info("%s: revision %lld of order %lld applied", where, (long long)in->rec.revision,
+              (long long)id);
+    return rc;
 }
 
 static int

@@ -169,7 +169,14 @@ respond_deliver(store *st, catalog *cat, const char *actor, const char *corr, jv
                                          "no answer", corr, (long long)t->id, t->state);
         goto fail;
     }
-    if (strcmp(t->order_state, "suspended") == 0 || strcmp(t->order_state, "amending") == 0) {
+    /*
+     * Kept for later: an answer for a suspended order, and for an amending
+     * one unless it answers a task of the plan the revision replaced (its
+     * redo or undo waits for that answer).
+     */
+    if (strcmp(t->order_state, "suspended") == 0 ||
+        (strcmp(t->order_state, "amending") == 0 &&
+         t->plan_revision == t->order_plan_revision)) {
         rc = store_event_add(st, t->order_id, t->id, "response.kept", actor,
                              JV_OBJECT(jv_string("function"), jv_string(t->function),
                                        jv_string("orderState"), jv_string(t->order_state),

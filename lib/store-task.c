@@ -25,7 +25,7 @@
     "SELECT t.id, t.order_id, t.function, t.kind, t.system, t.state, t.workgroup,"      \
     " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"       \
     " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision," \
-    " t.priority, o.body_rev, t.mode, t.amend, t.compensates,"                          \
+    " t.priority, o.body_rev, t.mode, t.amend, t.compensates, o.plan_revision,"          \
     " EXISTS (SELECT 1 FROM task_deps d WHERE d.task_id = t.id AND (d.delay_ms > 0"      \
     "         OR d.until_jq IS NOT NULL OR d.condition_jq IS NOT NULL))"
 #define TASK_ROW TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
@@ -33,12 +33,11 @@
     " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"              \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
-/* what every claimable task of a running order satisfies: while an order
- * is amending or cancelling, only its undo and redo tasks run */
+/* what every claimable task of a running order satisfies (an order that
+ * is amending or cancelling runs: its compensation is tasks too) */
 #define RUNNABLE                                                                        \
     " AND t.plan_revision = o.plan_revision"                                             \
-    " AND (o.state IN ('not_started', 'in_progress')"                                    \
-    "      OR (o.state IN ('amending', 'cancelling') AND t.mode <> 'do'))"                \
+    " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')"           \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
 
@@ -89,8 +88,11 @@ static const char SQL_TASK_CLAIM[] =
     " updated_at = ?4"
     " WHERE id = ?1 AND fencing = ?6 AND attempts = ?7"
     " AND (state IN ('pending', 'waiting') OR (state = 'running' AND lease_expires < ?4))";
+/* an undo sends what its task sent; a redo says what that was */
 static const char SQL_TASK_REQUESTS[] =
-    "SELECT request, previous_request FROM tasks WHERE id = ?1";
+    "SELECT coalesce(t.request, CASE WHEN t.mode = 'undo' THEN c.request END),"
+    " coalesce(t.previous_request, CASE WHEN t.mode = 'redo' THEN c.request END)"
+    " FROM tasks t LEFT JOIN tasks c ON c.id = t.compensates WHERE t.id = ?1";
 static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET not_before = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'";
 #define FINISH_SET                                                                      \
@@ -239,7 +241,8 @@ read_task(sqlite3_stmt *st, store_task *t)
     t->mode = store_col_strdup(st, 21);
     t->amend = sqlite3_column_int(st, 22);
     t->compensates = sqlite3_column_int64(st, 23);
-    t->has_waits = sqlite3_column_int(st, 24);
+    t->order_plan_revision = sqlite3_column_int(st, 24);
+    t->has_waits = sqlite3_column_int(st, 25);
 }
 
 /* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */

@@ -253,6 +253,7 @@ typedef struct store_task {
     char *mode;                 /* do, undo, redo */
     int amend;                  /* a do that a revision added (hook mode amend-do) */
     int64_t compensates;        /* undo, redo: the task compensated (0: none) */
+    int order_plan_revision;    /* the order's current plan revision */
 } store_task;
 
 typedef struct store_task_filter {

@@ -108,7 +108,7 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     assert_equal "$(sql 'select count(*) from events')" "$events"
 }
 
-@test "submit: a lower revision is ignored with a warning; a higher one is refused (69)" {
+@test "submit: a lower revision is ignored with a warning; a higher one is a revision" {
     deploy gadgets
     jq '.rev = 2' "$ORDERS/gadget-1.json" >rev2.json
     jq '.rev = 1' "$ORDERS/gadget-1.json" >rev1.json
@@ -117,10 +117,10 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     run -0 --separate-stderr osm-submit rev1.json
     assert_equal "$output" ""
     assert_equal "$stderr" "osm-submit: rev1.json:1: order G-1001: revision 1 is older than the stored revision 2: ignored"
-    run -69 --separate-stderr osm-submit rev3.json
-    assert_equal "$output" ""
-    assert_equal "$stderr" "osm-submit: rev3.json:1: order G-1001: revision 3 of stored order 1 (revision 2): revising orders in flight is not supported yet; nothing stored"
-    assert_equal "$(sql 'select revision from orders')" 2
+    run -0 --separate-stderr osm-submit rev3.json
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -c '[.kind, .id, .result, .baseRevision, .revision]' <<<"$output")" '["revision",1,"applied",2,3]'
+    assert_equal "$(sql 'select revision from orders')" 3
 }
 
 @test "submit: a malformed record in an NDJSON stream: the others stored, 65 with line and column" {

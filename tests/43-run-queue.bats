@@ -102,6 +102,7 @@ queue() {
         create index tasks_queue on tasks (state, not_before);
         alter table tasks drop column deps_open; alter table tasks drop column held;
         alter table tasks drop column priority; alter table orders drop column body_rev;
+        alter table tasks drop column amend; alter table tasks drop column previous_request;
         pragma user_version = 2;"
     osm-status 1 >/dev/null 2>&1 || true
     osm-run --max-tasks 0 --function none 1 >/dev/null 2>&1 || true

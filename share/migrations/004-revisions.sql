@@ -7,9 +7,8 @@
 -- that task sent) and 'redo' (tasks.previous_request is what was sent
 -- before) — and components the revision adds are done with amend = 1
 -- (the hook's mode is then "amend-do").  While compensation runs the
--- order is 'amending' (or 'cancelling'): only its undo and redo tasks may
--- run then, so the held flag of migration 003 now counts those states
--- as running too, and osm-run's queries tell the modes apart.
+-- order is 'amending' (or 'cancelling'), and its tasks run: the held flag
+-- of migration 003 now counts those states as running too.
 
 ALTER TABLE tasks ADD COLUMN amend INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN previous_request TEXT;

@@ -100,7 +100,9 @@ sim_run() {
                 order: ($doc.order // env.OSM_ORDER_ID // null),
                 task: ($doc.task // env.OSM_TASK_ID // null),
                 request: $req
-              };
+              }
+            | if $doc.previousRequest != null then .previousRequest = $doc.previousRequest
+              else . end;
         def answer: '"$sim_prog"';
         norm as $call
         | if $call.seq < ($fail | tonumber) then
