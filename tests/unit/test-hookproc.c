@@ -258,7 +258,9 @@ test_many(void)
 static void
 test_crash(void)
 {
-    hookproc *p = make("read -r l; echo '{\"n\":1}'; read -r l; "
+    /* it ends only once it has read both of the later requests, so that
+     * both are in flight when it does, however slow the machine */
+    hookproc *p = make("read -r l; echo '{\"n\":1}'; read -r l; read -r l; "
                        "echo oops >&2; exit 3", 200, 0);
     hookproc_answer a[4];
     osm_err err = { 0, "" };
