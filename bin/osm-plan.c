@@ -22,8 +22,8 @@
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]] [--format json|dot|table]\n"
-    "                [--pretty] [ID...]\n"
+    "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]]\n"
+    "                [--format json|dot|svg|table] [--pretty] [ID...]\n"
     "\n"
     "Compute and store the orchestration plan of orders given as ids or as\n"
     "order documents on standard input, and print it.\n"
@@ -34,14 +34,15 @@ static const char usage_text[] =
     "  -c, --cartridge C      with --dry-run: plan customer orders read on standard\n"
     "                         input with cartridge C (a directory or archive, or\n"
     "                         NAME[@VERSION] deployed in the store) instead of stored orders\n"
-    "      --format FMT       json (default), dot (Graphviz) or table (Gantt)\n"
+    "      --format FMT       json (default), dot (Graphviz), svg (drawn by Graphviz's dot)\n"
+    "                         or table (Gantt)\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
     "  -h, --help             show this help\n"
     "  -V, --version          show the version\n";
 
-enum { FMT_JSON, FMT_DOT, FMT_TABLE };
+enum { FMT_JSON, FMT_DOT, FMT_SVG, FMT_TABLE };
 
 typedef struct planopts {
     store *st;
@@ -69,6 +70,18 @@ emit(planopts *pl, jv doc)
         fputs(text, stdout);
         free(text);
         return ferror(stdout) ? OSM_EIO : 0;
+    }
+    if (pl->format == FMT_SVG) {
+        osm_err err = { 0, "" };
+        char *svg;
+        size_t len;
+        int rc = planview_svg(doc, &svg, &len, &err);
+        jv_free(doc);
+        if (rc != 0)
+            return diag_report(&err);
+        rc = fwrite(svg, 1, len, stdout) == len ? 0 : OSM_EIO;
+        free(svg);
+        return rc;
     }
     if (pl->format == FMT_TABLE) {
         int rc = planview_table(stdout, doc, 40);
@@ -194,10 +207,12 @@ main(int argc, char **argv)
                 pl.format = FMT_JSON;
             else if (strcmp(optarg, "dot") == 0)
                 pl.format = FMT_DOT;
+            else if (strcmp(optarg, "svg") == 0)
+                pl.format = FMT_SVG;
             else if (strcmp(optarg, "table") == 0)
                 pl.format = FMT_TABLE;
             else
-                return usage_error("unknown format \"%s\" (json, dot or table)", optarg);
+                return usage_error("unknown format \"%s\" (json, dot, svg or table)", optarg);
             break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;

@@ -1,7 +1,7 @@
 /*
  * osm-status: the state of orders, listings, the store summary, order
  * histories and the live event feed; waiting for orders to end; purging
- * ended orders (DESIGN §10, osm-status(1)).
+ * ended orders; the HTML report (DESIGN §10, osm-status(1)).
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "json.h"
+#include "report.h"
 #include "status.h"
 #include "store-status.h"
 #include "store.h"
@@ -28,7 +29,8 @@ static const char usage_text[] =
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
     "                  [-n N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
     "                  [-w [--timeout DURATION]] [--purge --before DATE]\n"
-    "                  [--format json|table|prometheus] [--pretty] [ID...]\n"
+    "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
+    "                  [--pretty] [ID...]\n"
     "\n"
     "Show the status of orders given as ids or as documents on standard input;\n"
     "with filters (or -a), list orders; or summarise, show histories, follow\n"
@@ -59,7 +61,10 @@ static const char usage_text[] =
     "      --timeout DUR        with --wait: give up after DUR (ISO 8601; exit 75)\n"
     "      --purge              delete ended orders with their tasks and history\n"
     "      --before DATE        with --purge: those that ended before DATE (required)\n"
-    "      --format FMT         json (default), table, or prometheus (the summary)\n"
+    "      --format FMT         json (default), table, prometheus (the summary), or html\n"
+    "                           (a self-contained page of the orders listed or given)\n"
+    "      --output-dir DIR     the HTML report as files in DIR: an index page and a\n"
+    "                           page per order (implies --format html)\n"
     "      --pretty             indent JSON output\n"
     "  -q, --quiet              no warnings\n"
     "  -v, --verbose            more messages\n"
@@ -67,7 +72,7 @@ static const char usage_text[] =
     "  -V, --version            show the version\n";
 
 enum { MODE_SHOW, MODE_LIST, MODE_SUMMARY, MODE_HISTORY, MODE_FOLLOW, MODE_WAIT, MODE_PURGE };
-enum { FMT_JSON, FMT_TABLE, FMT_PROMETHEUS };
+enum { FMT_JSON, FMT_TABLE, FMT_PROMETHEUS, FMT_HTML };
 
 #define LIST_CHUNK 500          /* rows of a table laid out together */
 #define PURGE_BATCH 500         /* orders deleted per transaction */
@@ -354,6 +359,27 @@ list(run *r)
     return rc;
 }
 
+/* The HTML report of the orders given (ids) or listed, on stdout or in outdir. */
+static int
+html_report(run *r, jv ids, const char *outdir)
+{
+    osm_err err = { 0, "" };
+    report_opts opts = { r->now, NULL, warn, NULL };
+    report *rep = report_new(r->sc, &opts);
+    report_select sel = { jv_get_kind(ids) == JV_KIND_ARRAY &&
+                                  jv_array_length(jv_copy(ids)) > 0 ? ids : jv_null(),
+                          &r->filter, r->pred };
+    int rc = outdir ? report_dir(rep, &sel, outdir, &err) : report_page(rep, &sel, stdout, &err);
+    report_free(rep);
+    if (rc == OSM_EIO && !err.code)
+        return rc;      /* standard output failed: cli_finish_output() says how */
+    if (rc != 0)
+        return diag_report(&err);
+    if (outdir)
+        diag_info("wrote %s/index.html", outdir);
+    return 0;
+}
+
 static int
 summary(run *r)
 {
@@ -416,7 +442,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ORDER_TYPE, OPT_SINCE, OPT_UNTIL, OPT_EXTERNAL,
-           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE };
+           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -438,6 +464,7 @@ main(int argc, char **argv)
         { "purge", no_argument, NULL, OPT_PURGE },
         { "before", required_argument, NULL, OPT_BEFORE },
         { "format", required_argument, NULL, OPT_FORMAT },
+        { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -448,9 +475,9 @@ main(int argc, char **argv)
     run r = { 0 };
     osm_err err = { 0, "" };
     osm_config *conf = NULL;
-    const char *db = NULL, *cart = NULL, *jq_text = NULL;
+    const char *db = NULL, *cart = NULL, *jq_text = NULL, *outdir = NULL;
     char *cart_name = NULL;
-    int mode = -1, all = 0, filters = 0, read_stdin = 0, c, rc = 0;
+    int mode = -1, all = 0, filters = 0, read_stdin = 0, format_set = 0, c, rc = 0;
     int64_t timeout = -1, before = -1, after = -1;
     jv ids = jv_array();
 
@@ -528,8 +555,16 @@ main(int argc, char **argv)
                 r.format = FMT_TABLE;
             else if (strcmp(optarg, "prometheus") == 0)
                 r.format = FMT_PROMETHEUS;
+            else if (strcmp(optarg, "html") == 0)
+                r.format = FMT_HTML;
             else
-                BAD_USAGE("unknown format \"%s\" (json, table or prometheus)", optarg);
+                BAD_USAGE("unknown format \"%s\" (json, table, prometheus or html)", optarg);
+            format_set = 1;
+            break;
+        case OPT_OUTPUT_DIR:
+            if (!*optarg)
+                BAD_USAGE("--output-dir: an empty directory name%s", "");
+            outdir = optarg;
             break;
         case OPT_PRETTY: r.json_flags |= JSON_PRETTY; break;
         case 'q': diag_set_verbosity(-1); break;
@@ -561,6 +596,16 @@ main(int argc, char **argv)
     int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin;
 
     /* which mode, and what goes with it */
+    if (outdir) {
+        if (format_set && r.format != FMT_HTML)
+            BAD_USAGE("--output-dir writes the HTML report: not with --format %s",
+                      r.format == FMT_TABLE ? "table" : r.format == FMT_JSON ? "json"
+                                                                           : "prometheus");
+        r.format = FMT_HTML;
+    }
+    if (r.format == FMT_HTML && mode >= 0)
+        BAD_USAGE("--format html reports on orders given or listed: not with --summary, "
+                  "--history, --follow, --wait or --purge%s", "");
     if (r.format == FMT_PROMETHEUS) {
         if (mode >= 0 && mode != MODE_SUMMARY)
             BAD_USAGE("--format prometheus is the summary: not with --history, --follow, "
@@ -631,6 +676,19 @@ main(int argc, char **argv)
     r.rows = jv_array();
     r.after = after;
 
+    if (r.format == FMT_HTML) {
+        if (read_stdin) {
+            id_reader ir = { &r, NULL, jv_copy(ids) };
+            rc = cli_inputs(0, NULL, 0, one_input, &ir);
+            jv_free(ids);
+            ids = ir.collect;
+            if (mode == MODE_SHOW && jv_array_length(jv_copy(ids)) == 0)
+                goto out;   /* nothing came: no page, as no document */
+        }
+        if (rc < CLI_STOP)
+            rc = osm_worst(rc, html_report(&r, mode == MODE_SHOW ? ids : jv_null(), outdir));
+        goto out;
+    }
     switch (mode) {
     case MODE_SHOW:
         rc = for_ids(&r, ids, read_stdin, show_one);

@@ -1,6 +1,6 @@
 /*
- * Rendering plan documents for people: Graphviz dot and a terminal Gantt
- * table (see planview.h).
+ * Rendering plan documents for people: Graphviz dot, SVG through dot,
+ * and a terminal Gantt table (see planview.h).
  *
  * Everything is read from the jv document through the field_* helpers
  * below, which answer "absent" for a missing field, a null, a value of
@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "hook.h"
 #include "planview.h"
 #include "xalloc.h"
 
@@ -295,8 +296,18 @@ add_node_id(strbuf *sb, jv task, int i)
     sb_add(sb, "\"", 1);
 }
 
+/* A task state as an SVG class name: letters, digits, '_' and '-' only. */
 static void
-dot_node(strbuf *sb, jv plan, jv task, int i)
+add_class_word(strbuf *sb, const char *s)
+{
+    for (; *s; s++)
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+            *s == '_' || *s == '-')
+            sb_add(sb, s, 1);
+}
+
+static void
+dot_node(strbuf *sb, jv plan, jv task, int i, int flags)
 {
     const char *function = field_str(task, "function");
     const char *doer = task_doer(task);
@@ -338,7 +349,23 @@ dot_node(strbuf *sb, jv plan, jv task, int i)
         sb_addf(sb, "\\nfrom %s", a);
     else if (have_end)
         sb_addf(sb, "\\nuntil %s", b);
-    sb_addf(sb, "\", shape=%s", shape ? shape : "box");
+    if (flags & PLANVIEW_STATES) {
+        const char *state = field_str(task, "state");
+        jv id = field(task, "id");
+        sb_adds(sb, "\\n(");
+        dot_esc(sb, state ? state : "pending");
+        sb_adds(sb, ")\"");
+        if (jv_get_kind(id) == JV_KIND_NUMBER && jv_number_value(id) >= 1 &&
+            jv_number_value(id) < 1e15)
+            sb_addf(sb, ", id=\"task-%lld\"", (long long)jv_number_value(id));
+        sb_adds(sb, ", class=\"task state-");
+        add_class_word(sb, state ? state : "pending");
+        sb_adds(sb, "\"");
+        jv_free(id);
+    } else {
+        sb_adds(sb, "\"");
+    }
+    sb_addf(sb, ", shape=%s", shape ? shape : "box");
     if (!shape)
         sb_adds(sb, ", style=\"filled,dashed\"");
     sb_addf(sb, ", fillcolor=\"%s\"", dot_fill(field_str(task, "state")));
@@ -454,6 +481,12 @@ dot_graph_label(strbuf *sb, jv plan)
 char *
 planview_dot(jv plan)
 {
+    return planview_dot_flags(plan, 0);
+}
+
+char *
+planview_dot_flags(jv plan, int flags)
+{
     strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
     int n = field_len(plan, "tasks");
 
@@ -471,7 +504,7 @@ planview_dot(jv plan)
     sb_adds(&sb, "    edge [fontname=\"Helvetica\", fontsize=9, color=\"#404040\"];\n");
     for (int i = 0; i < n; i++) {
         jv task = field_at(plan, "tasks", i);
-        dot_node(&sb, plan, task, i);
+        dot_node(&sb, plan, task, i, flags);
         jv_free(task);
     }
     for (int i = 0; i < n; i++) {
@@ -481,6 +514,64 @@ planview_dot(jv plan)
     }
     sb_adds(&sb, "}\n");
     return sb_detach(&sb, NULL);
+}
+
+/* ---------------------------------------------------------------- svg */
+
+#define DOT_TIMEOUT_MS 60000
+#define DOT_MAX_SVG (64UL * 1024 * 1024)
+
+/* The first line of text, at most 200 bytes, into a message. */
+static void
+first_line(const char *text, char out[256])
+{
+    size_t n = strcspn(text, "\n");
+    snprintf(out, 256, "%.*s", (int)(n > 200 ? 200 : n), text);
+}
+
+int
+planview_svg(jv plan, char **svg, size_t *len, osm_err *err)
+{
+    char *dot = planview_dot_flags(plan, PLANVIEW_STATES);
+    hook_spec spec = { 0 };
+    hook_result res;
+    char line[256];
+    int rc;
+
+    *svg = NULL;
+    *len = 0;
+    spec.command = "dot -Tsvg";
+    spec.input = dot;
+    spec.input_len = strlen(dot);
+    spec.timeout_ms = DOT_TIMEOUT_MS;
+    spec.max_stdout = DOT_MAX_SVG;
+    rc = hook_run(&spec, &res, err);
+    free(dot);
+    if (rc != 0)
+        return rc;
+    if (res.spawn_error) {
+        rc = osm_fail(err, OSM_EIO, "dot: %s", res.spawn_error);
+    } else if (res.exited && (res.exit_status == 127 || res.exit_status == 126)) {
+        rc = osm_fail(err, OSM_EUNAVAILABLE, "dot (Graphviz) is not installed");
+    } else if (res.timed_out) {
+        rc = osm_fail(err, OSM_ESOFTWARE, "dot: no picture after %d s", DOT_TIMEOUT_MS / 1000);
+    } else if (res.stdout_overflow) {
+        rc = osm_fail(err, OSM_ESOFTWARE, "dot: the picture is larger than %lu MiB",
+                      DOT_MAX_SVG >> 20);
+    } else if (!res.exited || res.exit_status != 0 || !strstr(res.out, "<svg")) {
+        first_line(res.err ? res.err : "", line);
+        if (res.exited)
+            rc = osm_fail(err, OSM_ESOFTWARE, "dot: exit status %d%s%s", res.exit_status,
+                          *line ? ": " : "", line);
+        else
+            rc = osm_fail(err, OSM_ESOFTWARE, "dot: killed by signal %d", res.signal);
+    } else {
+        *svg = res.out;
+        *len = res.out_len;
+        res.out = NULL;
+    }
+    hook_result_free(&res);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- table */

@@ -1,7 +1,8 @@
 /*
  * Pictures of an orchestration plan for people: a Graphviz digraph
- * (osm-plan --format dot) and a Gantt-style table for a terminal
- * (osm-plan --format table).
+ * (osm-plan --format dot), the same drawn as SVG by Graphviz's dot
+ * (osm-plan --format svg, the plans of the HTML report) and a
+ * Gantt-style table for a terminal (osm-plan --format table).
  *
  * Both work from the plan *document* (specs/plan.schema.json), not from
  * lib/plan's structs, so that a stored plan and a freshly computed one
@@ -17,9 +18,12 @@
 #ifndef OSM_PLANVIEW_H
 #define OSM_PLANVIEW_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include <jv.h>
+
+#include "diag.h"
 
 /* Default and largest bar width of planview_table(), in columns. */
 #define PLANVIEW_WIDTH 40
@@ -41,6 +45,31 @@
  * late, "LATE by X".  Every string is escaped for a dot quoted string.
  */
 char *planview_dot(jv plan);
+
+/*
+ * Flags of planview_dot_flags().  PLANVIEW_STATES: each node's label
+ * ends with its task's state in words ("(completed)"), so that the
+ * picture does not speak in colours only, and a task with an id gives
+ * its node the SVG id "task-ID" and the classes "task state-STATE".
+ */
+#define PLANVIEW_STATES 1
+
+/* planview_dot() with flags; planview_dot(plan) is planview_dot_flags(plan, 0). */
+char *planview_dot_flags(jv plan, int flags);
+
+/*
+ * The plan as an SVG document, drawn by Graphviz: the digraph of
+ * planview_dot_flags(plan, PLANVIEW_STATES) given to "dot -Tsvg" (found
+ * along PATH, run through lib/hook.h, without a shell), into *svg
+ * (malloc'ed, NUL-terminated; the caller frees it) and *len.  Every
+ * string of the document reaches the SVG as XML text escaped by dot.
+ * Returns 0; OSM_EUNAVAILABLE "dot (Graphviz) is not installed" when
+ * dot cannot be found or run; OSM_ESOFTWARE "dot: ..." (the first line
+ * of what it said) when it fails, is killed or takes more than a
+ * minute; the statuses of hook_start() when it cannot be started.  On
+ * error *svg is NULL.
+ */
+int planview_svg(jv plan, char **svg, size_t *len, osm_err *err);
 
 /*
  * Write the plan to f as a Gantt-style table in plain ASCII: a header

@@ -105,6 +105,7 @@ enum store_stmt_id {
     ST_STATUS_EVENTS_ALL,
     ST_STATUS_LAST_EVENT,
     ST_STATUS_PURGE,
+    ST_REPORT_VERSIONS,     /* lib/store-report.c */
     /* end of status */
     /* operations (lib/store-ops.c): add entries for it here only */
     ST_OPS_FIRST,

@@ -137,7 +137,7 @@ plan_fixture() {
     assert_line --index 0 --partial 'P-LATE'
     assert_line --partial 'LATE'
     assert_equal "$(grep -cE '^t[0-9]+ ' <<<"$output")" 4
-    run -2 --separate-stderr osm-plan 1 --format svg
+    run -2 --separate-stderr osm-plan 1 --format png
 }
 
 @test "plan: every plan printed matches specs/plan.schema.json" {

@@ -468,7 +468,7 @@ list_ids() {
     run -2 --separate-stderr osm-status --wait --timeout soon 1
     assert_equal "${stderr_lines[0]}" 'osm-status: --timeout: expected an ISO 8601 duration (e.g. PT5S), got "soon"'
     run -2 --separate-stderr osm-status --format xml
-    assert_equal "${stderr_lines[0]}" 'osm-status: unknown format "xml" (json, table or prometheus)'
+    assert_equal "${stderr_lines[0]}" 'osm-status: unknown format "xml" (json, table, prometheus or html)'
     run -2 --separate-stderr osm-status --format prometheus --history 1
     run -2 --separate-stderr osm-status --jq . 1
     assert_equal "${stderr_lines[0]}" 'osm-status: --jq filters a listing, --history or --follow'

@@ -349,6 +349,79 @@ test_write_error(void)
     jv_free(plan);
 }
 
+/* PLANVIEW_STATES: the state in words and an SVG id and class per task. */
+static void
+test_states(void)
+{
+    jv plan = parse(small_plan);
+    char *dot = planview_dot_flags(plan, PLANVIEW_STATES);
+    char *plain = planview_dot_flags(plan, 0);
+    char *dflt = planview_dot(plan);
+
+    is_str(plain, dflt, "states: flags 0 is planview_dot");
+    ok(strstr(dot, "    \"t1\" [label=\"allocate-port\\ninventory\\nitems 1\\nPT10M\\n"
+                   "11-26 10:00 - 10:10\\n(completed)\", id=\"task-101\", "
+                   "class=\"task state-completed\", shape=box,") != NULL,
+       "states: the state ends the label, the task id and state name the node");
+    ok(strstr(dot, "id=\"task-102\", class=\"task state-pending\"") != NULL,
+       "states: the manual task too");
+    ok(dot_accepts(dot), "states: dot accepts it");
+    free(dot);
+    free(plain);
+    free(dflt);
+    jv_free(plan);
+
+    /* a state that is not a word is kept out of the class, and escaped in the label */
+    plan = parse("{ \"tasks\": [ { \"key\": \"a\", \"id\": 5, \"function\": \"f\","
+                 "  \"state\": \"x\\\" onload=\\\"y\" } ] }");
+    dot = planview_dot_flags(plan, PLANVIEW_STATES);
+    ok(strstr(dot, "\\n(x\\\" onload=\\\"y)\", id=\"task-5\", class=\"task state-xonloady\"")
+       != NULL, "states: an odd state escaped in the label, cut down in the class");
+    if (!strstr(dot, "state-xonloady"))
+        tap_diag("%s", dot);
+    free(dot);
+    jv_free(plan);
+}
+
+/* The SVG dot draws: one node per task, or 69 when dot is not there. */
+static void
+test_svg(void)
+{
+    jv plan = parse(small_plan);
+    osm_err err = { 0, "" };
+    char *svg = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (have_dot) {
+        rc = planview_svg(plan, &svg, &len, &err);
+        is_int(rc, 0, "svg: drawn");
+        ok(svg && strlen(svg) == len && strstr(svg, "<svg"), "svg: an SVG document");
+        ok(svg && strstr(svg, "<g id=\"task&#45;101\" class=\"node task state&#45;completed\">") &&
+               strstr(svg, "<g id=\"task&#45;103\" class=\"node task state&#45;pending\">"),
+           "svg: a node per task, with its id and state");
+        ok(svg && strstr(svg, ">(completed)</text>"), "svg: the state in words");
+        free(svg);
+    } else {
+        ok(1, "# SKIP dot is not installed");
+    }
+
+    /* without dot on PATH */
+    const char *path = getenv("PATH");
+    char *saved = path ? xstrdup(path) : NULL;
+    setenv("PATH", "/nonexistent", 1);
+    svg = (char *)"untouched";
+    rc = planview_svg(plan, &svg, &len, &err);
+    is_int(rc, OSM_EUNAVAILABLE, "svg without dot: 69");
+    is_str(err.msg, "dot (Graphviz) is not installed", "svg without dot: the message");
+    ok(svg == NULL, "svg without dot: no picture");
+    if (saved) {
+        setenv("PATH", saved, 1);
+        free(saved);
+    }
+    jv_free(plan);
+}
+
 int
 main(void)
 {
@@ -363,5 +436,7 @@ main(void)
     test_scaling();
     test_extremes();
     test_write_error();
+    test_states();
+    test_svg();
     return done_testing();
 }
