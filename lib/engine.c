@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "outcome.h"
 #include "respond.h"
+#include "sha256.h"
 #include "store-async.h"
 #include "xalloc.h"
 
@@ -567,6 +568,9 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
     memset(ps, 0, sizeof *ps);
     const char *mode = hook_mode(t);
     jv taskdoc = task_doc(t, attempts);
+    /* what the request is built from says which task, not which run: the
+     * same data gives the same request, and so the same key, on a retry */
+    jv reqtask = jv_object_delete(jv_copy(taskdoc), jv_string("attempt"));
     jv request = jv_invalid();
     char *reqtext = NULL, *previous = NULL;
     snprintf(key, sizeof key, "functions.%s.request", t->function);
@@ -577,6 +581,7 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         char *stored;
         if ((rc = store_task_requests(e->st, t->id, &stored, &previous, err)) != 0) {
             jv_free(taskdoc);
+            jv_free(reqtask);
             return rc;
         }
         if (strcmp(mode, "undo") == 0) {
@@ -590,10 +595,11 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         /* reqtext set */
     } else if (idx >= 0) {
         jv input = JV_OBJECT(jv_string("order"), jv_copy(o->body), jv_string("items"),
-                             task_items(o, t->items), jv_string("task"), jv_copy(taskdoc));
-        if (jqprog_run1(c->jq, idx, input, env_task(jv_copy(o->body), jv_copy(taskdoc)), &request,
+                             task_items(o, t->items), jv_string("task"), jv_copy(reqtask));
+        if (jqprog_run1(c->jq, idx, input, env_task(jv_copy(o->body), jv_copy(reqtask)), &request,
                         &jerr) != 0) {
             jv_free(taskdoc);
+            jv_free(reqtask);
             jv_free(request);
             return osm_fail(err, OSM_EDATA, "building the request failed: %s", jerr.msg);
         }
@@ -602,12 +608,13 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         /* no request program: {order, items, task}, the order without its
          * item list and dumped once for all its tasks */
         char *items = json_dump(task_items(o, t->items), 0);
-        char *task = json_dump(jv_copy(taskdoc), 0);
+        char *task = json_dump(jv_copy(reqtask), 0);
         reqtext = xasprintf("{\"order\":%s,\"items\":%s,\"task\":%s}", order_header_text(c, o),
                             items, task);
         free(items);
         free(task);
     }
+    jv_free(reqtask);
     const char *dir = cartdir_get(e->dirs, c, err);
     if (!dir || (rc = hook_setup(e, c, t, &ps->spec, err)) != 0) {
         jv_free(request);
@@ -617,9 +624,16 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
         spec_free(&ps->spec);
         return err->code ? err->code : OSM_EIO;
     }
-    char ikey[128];
-    snprintf(ikey, sizeof ikey, "osm-%lld-%lld-%s-%d", (long long)t->order_id,
-             (long long)t->id, mode, t->plan_revision);
+    /*
+     * The idempotency key: the same for every run of the same request of
+     * the task, a new one when the request changes (a redo, an amend-do,
+     * a retry with corrected order data): order, task, mode, plan
+     * revision, and the first 12 hex digits of the request's SHA-256.
+     */
+    char ikey[128], digest[SHA256_HEX_SIZE];
+    sha256_hex(reqtext, strlen(reqtext), digest);
+    snprintf(ikey, sizeof ikey, "osm-%lld-%lld-%s-%d-%.12s", (long long)t->order_id,
+             (long long)t->id, mode, t->plan_revision, digest);
     /* the request is dumped once: for the hook, the task and the history */
     jv rest = JV_OBJECT(jv_string("order"),
                         JV_OBJECT(jv_string("id"), jv_number((double)o->id),

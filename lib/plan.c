@@ -568,7 +568,8 @@ sort_tasks(builder *b)
             sorted[k].deps[d].task = pos[sorted[k].deps[d].task];
         /* in task order, which is id order once stored: the order a
          * stored plan lists them in when it is read back */
-        qsort(sorted[k].deps, sorted[k].ndeps, sizeof *sorted[k].deps, by_task);
+        if (sorted[k].ndeps > 1)
+            qsort(sorted[k].deps, sorted[k].ndeps, sizeof *sorted[k].deps, by_task);
     }
     free(p->tasks);
     p->tasks = sorted;

@@ -348,7 +348,8 @@ store_task_candidates(store *s, const store_task_filter *f, int64_t now, int lim
         *n = 0;
         return rc;
     }
-    qsort(*out, *n, sizeof **out, by_claim_order);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_claim_order);
     return 0;
 }
 

@@ -41,10 +41,30 @@ task_states() {
 @test "run: the hook gets the request on stdin, with the protocol's envelope and environment" {
     job J-1 B
     osm-run 1 >/dev/null
+    # the key: order, task, mode, plan revision and the request's digest
+    key=osm-1-1-do-1-$(printf '%s' "$(head -1 requests | jq -c .request)" | sha256sum | cut -c1-12)
     assert_equal "$(head -1 requests | jq -c '{mode, attempt, idempotencyKey, order, task: (.task | {id, function, system, items})}')" \
-        '{"mode":"do","attempt":1,"idempotencyKey":"osm-1-1-do-1","order":{"id":1,"externalId":"J-1","cartridge":"runner"},"task":{"id":1,"function":"one","system":"alpha","items":["1"]}}'
+        '{"mode":"do","attempt":1,"idempotencyKey":"'"$key"'","order":{"id":1,"externalId":"J-1","cartridge":"runner"},"task":{"id":1,"function":"one","system":"alpha","items":["1"]}}'
     schemacheck -r "$OSM_SRCDIR/specs/hook-request.schema.json" requests
-    assert_equal "$(cat calls)" '1 one 1 osm-1-1-do-1 alpha 1'
+    assert_equal "$(cat calls)" "1 one 1 $key alpha 1"
+}
+
+@test "run: a retry of the same request keeps its key; a retry with corrected data gets a new one" {
+    echo fail >mode.one
+    job J-1 B
+    osm-run 1 >/dev/null
+    OSM_NOW=2026-11-26T09:01:00Z osm-run 1 >/dev/null
+    OSM_NOW=2026-11-26T09:03:00Z osm-run 1 >/dev/null
+    assert_equal "$(cut -d' ' -f4 calls | sort -u | wc -l)" 1
+    assert_equal "$(sql "select state from tasks where kind <> 'fallout'")" failed
+    rm mode.one
+    # the operator corrects the order's data and retries: the request changes
+    echo '{"ref": "J-1-corrected"}' >fix.json
+    osm-task retry 1 --data fix.json >/dev/null
+    assert_equal "$(sql "select json_extract(body, '$.ref') from orders")" J-1-corrected
+    OSM_NOW=2026-11-26T09:05:00Z osm-run 1 >/dev/null
+    assert_equal "$(sql "select state from tasks where kind <> 'fallout'")" completed
+    assert_equal "$(cut -d' ' -f4 calls | sort -u | wc -l)" 2
 }
 
 @test "run: independent branches overlap under -j 2" {
@@ -70,7 +90,10 @@ task_states() {
     assert_equal "$(wc -l <calls)" 1
     OSM_NOW=2026-11-26T09:01:00Z run -0 osm-run 1
     assert_equal "$(jq -r .state <<<"$output")" completed
-    assert_equal "$(cut -d' ' -f3,4 calls)" $'1 osm-1-1-do-1\n2 osm-1-1-do-1'
+    # the same request, retried: the same key
+    assert_equal "$(cut -d' ' -f3 calls | tr '\n' ' ')" '1 2 '
+    assert_equal "$(cut -d' ' -f4 calls | sort -u | wc -l)" 1
+    [[ $(head -1 calls | cut -d' ' -f4) == osm-1-1-do-1-* ]]
     assert_equal "$(sql "select state, attempts from tasks")" 'completed|2'
     assert_equal "$(sql "select json_extract(data, '$.stderr') from events where type = 'hook' order by id limit 1")" 'simulated outage'
 }
