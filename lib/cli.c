@@ -118,6 +118,9 @@ read_one(const char *path, int errors_to_stdout, cli_input_fn fn, void *ctx)
     }
     while ((rc = json_reader_next(r, &v, &err)) != 0) {
         if (rc != 1) {
+            /* what the good records before it gave is out before the
+             * complaint, and out for good whatever happens next */
+            fflush(stdout);
             diag_error("%s", err.msg);
             if (errors_to_stdout)
                 cli_emit(cli_error_doc(json_reader_name(r), json_reader_line(r), rc, err.msg), 0);

@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# Hardening: hostile input, untrusted configuration, read-only users,
+# terminal escapes, cartridge trees on disk (specs/security.md).
+
+load helper
+
+RUNNER=$OSM_SRCDIR/tests/fixtures/cartridges/runner
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return 1
+    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    unset OSM_CONFIG
+}
+
+# job REF [SPEC]: one order of the runner cartridge, as NDJSON
+job() {
+    echo "{\"kind\":\"job\",\"ref\":\"$1\",\"items\":[{\"id\":\"1\",\"spec\":\"${2:-B}\"}]}"
+}
+
+# ------------------------------------------------------------ input
+
+@test "input: a record separator (0x1E) costs its record only, in every reader" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { job J-1; job J-2; printf '\036'; job J-3; job J-4; } >orders.json
+    run -65 --separate-stderr osm-submit orders.json
+    assert_equal "$stderr" "osm-submit: orders.json:3:1: parse error: unexpected record separator (0x1E)"
+    assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 J-4 "
+    assert_equal "$(sql 'select group_concat(external_id) from orders')" "J-1,J-2,J-4"
+    run -65 --separate-stderr osm-validate orders.json
+    assert_equal "$stderr" "osm-validate: orders.json:3:1: parse error: unexpected record separator (0x1E)"
+    assert_equal "$(jq -r .valid <<<"$output" | tr '\n' ' ')" "true true true "
+    run -65 --separate-stderr bash -c "printf '1\n\0362\n' | osm-run"
+    assert_equal "$stderr" "osm-run: <stdin>:2:1: parse error: unexpected record separator (0x1E)"
+    run -65 --separate-stderr bash -c "printf '\036{}' | osm-submit"
+    assert_equal "$stderr" "osm-submit: <stdin>:1:1: parse error: unexpected record separator (0x1E)"
+}
+
+@test "input: orders stored before a bad record are printed, batch or not" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { for i in 1 2 3 4 5; do job J-$i; done; printf '{"kind":\036\n'; job J-6; } >orders.json
+    for b in 1 4; do
+        rm -f "$OSM_DB"*
+        osm-cartridge deploy "$RUNNER" >/dev/null
+        run -65 --separate-stderr osm-submit -b $b orders.json
+        assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 J-3 J-4 J-5 J-6 "
+        assert_equal "$(sql 'select count(*) from orders')" 6
+    done
+}
