@@ -297,6 +297,9 @@ cmd_init(int argc, char **argv)
         diag_error("%s: %s", dir, strerror(errno));
         return errno == EEXIST ? OSM_ECONFIG : OSM_EIO;
     }
+    /* read it back (umask() has no query form): hooks are 0777 less it */
+    mode_t mask = umask(0);
+    umask(mask);
     for (const struct embedded_file *f = embedded_list(); f->name; f++) {
         if (strncmp(f->name, "skeleton/", 9) != 0)
             continue;
@@ -311,7 +314,7 @@ cmd_init(int argc, char **argv)
             return OSM_EIO;
         }
         fputs(text, fp);
-        if (fclose(fp) != 0 || (exec && chmod(path, 0777 & ~umask(umask(0))) != 0)) {
+        if (fclose(fp) != 0 || (exec && chmod(path, 0777 & ~mask) != 0)) {
             diag_error("%s: %s", path, strerror(errno));
             free(path);
             free(text);

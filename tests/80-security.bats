@@ -46,3 +46,12 @@ job() {
         assert_equal "$(sql 'select count(*) from orders')" 6
     done
 }
+
+# ------------------------------------------------------------ files
+
+@test "init: the skeleton's files follow the umask" {
+    (umask 077 && osm-cartridge init private >/dev/null)
+    assert_equal "$(stat -c %a private private/hooks/example.sh private/cartridge.json | tr '\n' ' ')" "700 700 600 "
+    (umask 022 && osm-cartridge init shared >/dev/null)
+    assert_equal "$(stat -c %a shared/hooks/example.sh shared/cartridge.json | tr '\n' ' ')" "755 644 "
+}
