@@ -223,11 +223,12 @@ emit_event(jv ev, void *ctx)
     return rc == 0 && fflush(stdout) != 0 ? OSM_EIO : rc;
 }
 
+/* A --jq that fails on an order: an error, the listing goes on. */
 static void
 warn(const char *msg, void *ctx)
 {
     (void)ctx;
-    diag_warn("%s", msg);
+    diag_error("%s", msg);
 }
 
 /* ------------------------------------------------------------ orders given */

@@ -55,3 +55,20 @@ job() {
     (umask 022 && osm-cartridge init shared >/dev/null)
     assert_equal "$(stat -c %a shared/hooks/example.sh shared/cartridge.json | tr '\n' ' ')" "755 644 "
 }
+
+# ------------------------------------------------------------ output
+
+@test "status: a --jq that fails exits non-zero, listing the orders it holds for" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { job J-1; job J-2; } | osm-submit >/dev/null
+    run -65 --separate-stderr osm-status --jq 'error("boom")'
+    assert_equal "$output" ""
+    assert_equal "$stderr" $'osm-status: order 1: --jq: boom\nosm-status: order 2: --jq: boom'
+    run -65 --separate-stderr osm-status --jq 'if .ref == "J-1" then error("boom") else true end'
+    assert_equal "$(jq -r .externalId <<<"$output")" J-2
+    run -65 --separate-stderr osm-status --history --jq 'error("boom")' 1
+    assert_equal "$output" ""
+    assert_regex "$stderr" '^osm-status: event [0-9]+: --jq: boom'
+    run -0 osm-status --jq '.ref == "J-2"'
+    assert_equal "$(jq -r .externalId <<<"$output")" J-2
+}
