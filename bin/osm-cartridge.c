@@ -20,6 +20,7 @@
 #include "embedded.h"
 #include "json.h"
 #include "store.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -188,14 +189,13 @@ cmd_check(int argc, char **argv)
         worst = osm_worst(worst, rc);
         if (opt.table) {
             jv problems = jv_object_get(jv_copy(report), jv_string("problems"));
-            printf("%-40s %s\n", argv[i],
-                   rc == 0 ? "ok" : "FAILED");
+            termtext_line(stdout, "%-40s %s", argv[i], rc == 0 ? "ok" : "FAILED");
             jv_array_foreach(problems, k, p) {
                 jv file = jv_object_get(jv_copy(p), jv_string("file"));
                 jv path = jv_object_get(jv_copy(p), jv_string("path"));
                 jv msg = jv_object_get(p, jv_string("message"));
-                printf("    %s: %s: %s\n", jv_string_value(file), jv_string_value(path),
-                       jv_string_value(msg));
+                termtext_line(stdout, "    %s: %s: %s", jv_string_value(file),
+                              jv_string_value(path), jv_string_value(msg));
                 jv_free(file);
                 jv_free(path);
                 jv_free(msg);
@@ -502,8 +502,8 @@ cmd_list(int argc, char **argv)
         return diag_report(&err);
     }
     if (opt.table)
-        printf("%-20s %-12s %-7s %6s  %-20s %s\n", "NAME", "VERSION", "DEFAULT", "OPEN",
-               "DEPLOYED", "SHA256");
+        termtext_line(stdout, "%-20s %-12s %-7s %6s  %-20s %s", "NAME", "VERSION", "DEFAULT",
+                      "OPEN", "DEPLOYED", "SHA256");
     jv_array_foreach(list, i, c) {
         jv ms = jv_object_get(jv_copy(c), jv_string("deployedAt"));
         char when[CLOCK_RFC3339_MAX];
@@ -517,9 +517,9 @@ cmd_list(int argc, char **argv)
             jv def = jv_object_get(jv_copy(doc), jv_string("default"));
             jv open = jv_object_get(jv_copy(doc), jv_string("openOrders"));
             jv sha = jv_object_get(doc, jv_string("sha256"));
-            printf("%-20s %-12s %-7s %6.0f  %-20s %.12s\n", jv_string_value(name),
-                   jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
-                   jv_number_value(open), when, jv_string_value(sha));
+            termtext_line(stdout, "%-20s %-12s %-7s %6.0f  %-20s %.12s", jv_string_value(name),
+                          jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
+                          jv_number_value(open), when, jv_string_value(sha));
             jv_free(name);
             jv_free(ver);
             jv_free(def);

@@ -17,6 +17,7 @@
 #include "store-ops.h"
 #include "store.h"
 #include "taskops.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -169,16 +170,18 @@ cmd_list(void)
     if ((rc = store_task_list(ops.st, &q, &list, &err)) != 0)
         return diag_report(&err);
     if (opt.table)
-        printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", "TASK", "ORDER", "FUNCTION", "KIND",
-               "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
+        termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s", "TASK", "ORDER",
+                      "FUNCTION", "KIND", "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
     jv_array_foreach(list, i, t) {
         if (opt.table) {
             char a[32], b[32], c[64], d[16], e[16], f[64], g[64], h[256];
-            printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", s_or(t, "id", a, sizeof a, "-"),
-                   s_or(t, "order", b, sizeof b, "-"), s_or(t, "function", c, sizeof c, "-"),
-                   s_or(t, "taskKind", d, sizeof d, "-"), s_or(t, "state", e, sizeof e, "-"),
-                   s_or(t, "workgroup", f, sizeof f, "-"), s_or(t, "assignee", g, sizeof g, "-"),
-                   s_or(t, "error", h, sizeof h, ""));
+            termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s",
+                          s_or(t, "id", a, sizeof a, "-"), s_or(t, "order", b, sizeof b, "-"),
+                          s_or(t, "function", c, sizeof c, "-"),
+                          s_or(t, "taskKind", d, sizeof d, "-"),
+                          s_or(t, "state", e, sizeof e, "-"),
+                          s_or(t, "workgroup", f, sizeof f, "-"),
+                          s_or(t, "assignee", g, sizeof g, "-"), s_or(t, "error", h, sizeof h, ""));
             jv_free(t);
         } else {
             rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),

@@ -72,3 +72,33 @@ job() {
     run -0 osm-status --jq '.ref == "J-2"'
     assert_equal "$(jq -r .externalId <<<"$output")" J-2
 }
+
+@test "table: control characters are shown escaped in every table and diagnostic" {
+    copy_cartridge "$RUNNER" runner
+    printf '%s\n' 'evil) printf '"'"'{"status":"failed","message":"\\u001b]0;pwned\\u0007down"}\n'"'"' ;;' >evil.case
+    sed -i '/^esac/e cat evil.case' runner/hooks/hook.sh
+    osm-cartridge deploy runner >/dev/null
+    echo '{"kind":"job","ref":"\u001b[2J\u001b[31mX","items":[{"id":"1","spec":"B"}]}' >evil.json
+    osm-submit --plan evil.json >/dev/null
+    echo evil >mode.one
+    for t in 09:00 09:01 09:03 09:10; do OSM_NOW=2026-11-26T$t:00Z osm-run 1 >/dev/null || true; done
+    esc=$'\e'
+    for cmd in "osm-status --format table" "osm-status --format table 1" \
+               "osm-status --format table --history 1" "osm-plan --format table 1" \
+               "osm-validate --format table evil.json" "osm-task list --format table"; do
+        run -0 $cmd
+        [[ "$output" != *"$esc"* ]] || { echo "raw escape from: $cmd"; echo "$output" | cat -v; false; }
+        [[ "$output" != *$'\a'* ]] || { echo "raw bell from: $cmd"; false; }
+    done
+    run -0 osm-status --format table
+    assert_line --index 1 --regexp '^1 +\\x1b\[2J\\x1b\[31mX +runner '
+    run -0 osm-status --format table 1
+    assert_line --index 0 --regexp '^order 1 \(\\x1b\[2J\\x1b\[31mX\): runner 1.0.0, job$'
+    run -0 osm-task list --format table
+    assert_line --index 1 --regexp 'fallout .*\\x1b\]0;pwned\\x07down$'
+    mkdir $'bad\e[2Jdir'
+    run -78 --separate-stderr osm-cartridge check --format table $'bad\e[2Jdir'
+    assert_line --index 0 --regexp '^bad\\x1b\[2Jdir +FAILED$'
+    # and diagnostics on standard error likewise
+    assert_equal "$stderr" 'osm-cartridge: bad\x1b[2Jdir: no cartridge.json at the top of the directory'
+}
