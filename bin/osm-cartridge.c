@@ -87,11 +87,12 @@ parse_ref(const char *ref, int need_version, char **name, char **version)
     return 0;
 }
 
+/* Open the store as cli_open()'s mode says. */
 static int
-open_store(int create, store **st, osm_config **conf)
+open_store(int mode, store **st, osm_config **conf)
 {
     osm_err err = { 0, "" };
-    if (cli_open(cli_db_path(opt.db), create, st, conf, &err) != 0)
+    if (cli_open(cli_db_path(opt.db), mode, st, conf, &err) != 0)
         return diag_report(&err);
     return 0;
 }
@@ -474,7 +475,7 @@ cmd_deploy(int argc, char **argv)
             continue;
         }
         cartridge_free(c);
-        if (!st && (rc = open_store(1, &st, &conf)) != 0)
+        if (!st && (rc = open_store(CLI_CREATE, &st, &conf)) != 0)
             return osm_worst(worst, rc);
         worst = osm_worst(worst, deploy_one(st, argv[i]));
     }
@@ -495,7 +496,7 @@ cmd_list(int argc, char **argv)
     (void)argv;
     if (argc != 0)
         return usage_error("list: unexpected argument%s", "");
-    if ((rc = open_store(0, &st, &conf)) != 0)
+    if ((rc = open_store(CLI_READONLY, &st, &conf)) != 0)
         return rc;
     if ((rc = store_cartridge_list(st, &list, &err)) != 0) {
         close_store(st, conf);
@@ -535,8 +536,8 @@ cmd_list(int argc, char **argv)
 }
 
 static int
-lookup(const char *ref, int need_version, int with_archive, store **st, osm_config **conf,
-       store_cartridge *sc)
+lookup(const char *ref, int need_version, int with_archive, int mode, store **st,
+       osm_config **conf, store_cartridge *sc)
 {
     osm_err err = { 0, "" };
     char *name, *version;
@@ -545,7 +546,7 @@ lookup(const char *ref, int need_version, int with_archive, store **st, osm_conf
     if (parse_ref(ref, need_version, &name, &version) != 0)
         return usage_error(need_version ? "expected NAME@VERSION, got \"%s\""
                                         : "expected NAME[@VERSION], got \"%s\"", ref);
-    if ((rc = open_store(0, st, conf)) != 0)
+    if ((rc = open_store(mode, st, conf)) != 0)
         goto out;
     if ((rc = store_cartridge_get(*st, name, version, with_archive, sc, &err)) != 0) {
         diag_report(&err);
@@ -569,7 +570,7 @@ cmd_show(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("show: expected NAME[@VERSION]%s", "");
-    if ((rc = lookup(argv[0], 0, 1, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 0, 1, CLI_READONLY, &st, &conf, &sc)) != 0)
         return rc;
     int64_t open = 0;
     if (store_cartridge_open_orders(st, sc.name, sc.version, &open, &err) != 0) {
@@ -617,7 +618,7 @@ cmd_export(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("export: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 1, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 1, CLI_READONLY, &st, &conf, &sc)) != 0)
         return rc;
     rc = cli_write_file(opt.output ? opt.output : "-", sc.archive, sc.archive_len);
     store_cartridge_free(&sc);
@@ -636,7 +637,7 @@ cmd_default(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("default: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 0, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
     if ((rc = store_begin(st, &err)) == 0) {
         if ((rc = store_cartridge_set_default(st, sc.name, sc.version, &err)) != 0 ||
@@ -679,7 +680,7 @@ cmd_undeploy(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("undeploy: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 0, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
     if ((rc = store_begin(st, &err)) != 0)
         goto fail;

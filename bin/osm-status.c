@@ -623,7 +623,9 @@ main(int argc, char **argv)
         rc = diag_report(&err);
         goto out;
     }
-    if ((rc = cli_open(cli_db_path(db), 0, &r.st, &conf, &err)) != 0) {
+    /* only --purge writes: everything else reads, and never creates nor migrates */
+    if ((rc = cli_open(cli_db_path(db), mode == MODE_PURGE ? 0 : CLI_READONLY, &r.st, &conf,
+                       &err)) != 0) {
         rc = diag_report(&err);
         goto out;
     }

@@ -520,7 +520,10 @@ main(int argc, char **argv)
         return usage_error("unknown verb \"%s\"", verb);
     if (clock_init(&err) != 0)
         return diag_report(&err);
-    if ((rc = cli_open(cli_db_path(opt.db), 0, &ops.st, &conf, &err)) != 0)
+    /* list, show and workgroup list only read: anyone who may read the store may */
+    int reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0 ||
+                (strcmp(verb, "workgroup") == 0 && nargs >= 1 && strcmp(args[0], "list") == 0);
+    if ((rc = cli_open(cli_db_path(opt.db), reads ? CLI_READONLY : 0, &ops.st, &conf, &err)) != 0)
         return diag_report(&err);
     ops.cat = catalog_new(ops.st);
     ops.conf = conf;

@@ -210,7 +210,7 @@ main(int argc, char **argv)
     for (int i = 0; i < ncarts; i++)
         if (!catalog_ref_is_path(carts[i]))
             need_store = 1;
-    if (need_store && (rc = cli_open(cli_db_path(db), 0, &st, &conf, &err)) != 0) {
+    if (need_store && (rc = cli_open(cli_db_path(db), CLI_READONLY, &st, &conf, &err)) != 0) {
         free(carts);
         return diag_report(&err);
     }

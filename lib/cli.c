@@ -29,7 +29,7 @@ cli_db_path(const char *opt)
 }
 
 int
-cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err)
+cli_open(const char *db, int mode, store **st, osm_config **conf, osm_err *err)
 {
     store_opts opts = { 0 };
     int rc;
@@ -42,7 +42,8 @@ cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err
         diag_warn("%s", jv_string_value(w));
         jv_free(w);
     }
-    opts.create = create;
+    opts.create = (mode & CLI_CREATE) != 0;
+    opts.readonly = (mode & CLI_READONLY) != 0;
     /* 0 means the default to the store: wait at least a millisecond */
     int64_t busy = (*conf)->busy_timeout_ms;
     opts.busy_timeout_ms = busy < 1 ? 1 : busy > INT_MAX ? INT_MAX : (int)busy;

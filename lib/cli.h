@@ -20,11 +20,15 @@
 const char *cli_db_path(const char *opt);
 
 /*
- * Load the site configuration (printing its warnings) and open the store
- * (creating it when create is set).  Returns 0 or a status with err set;
- * on error nothing is left open.
+ * Load the site configuration (printing its warnings) and open the store:
+ * mode 0 to read and write it, CLI_CREATE to create it when missing,
+ * CLI_READONLY to read it only (it is then never created nor migrated:
+ * see store_open()).  Returns 0 or a status with err set; on error
+ * nothing is left open.
  */
-int cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err);
+#define CLI_CREATE 1
+#define CLI_READONLY 2
+int cli_open(const char *db, int mode, store **st, osm_config **conf, osm_err *err);
 
 /* "osm-NAME (osm) VERSION" on stdout. */
 void cli_version(void);

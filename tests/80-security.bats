@@ -102,3 +102,74 @@ job() {
     # and diagnostics on standard error likewise
     assert_equal "$stderr" 'osm-cartridge: bad\x1b[2Jdir: no cartridge.json at the top of the directory'
 }
+
+# ------------------------------------------------------------ read-only users
+
+# reader CMD...: run a command as nobody, who may read the store but not write it
+reader() {
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    local d=$BATS_TEST_TMPDIR
+    chmod 755 "$d"
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
+    chmod 644 "$OSM_DB"*
+    runuser -u nobody -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" "$@"
+}
+
+@test "read-only: a user who may only read the store can use every program that reads" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 M | osm-submit --plan >/dev/null
+    job J-2 | osm-submit >/dev/null
+    osm-run 1 >/dev/null
+    before=$(sha256sum "$OSM_DB")
+    run -0 reader osm-status
+    assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 "
+    run -0 reader osm-status --summary
+    run -0 reader osm-status --history 1
+    run -0 reader osm-task list
+    assert_equal "$(jq -r .function <<<"$output")" check
+    run -0 reader osm-task show 2
+    run -0 reader osm-task workgroup list
+    run -0 reader osm-cartridge list
+    run -0 reader osm-cartridge show runner
+    run -0 reader osm-plan 1
+    assert_equal "$(jq -r .kind <<<"$output")" plan
+    job J-3 >j3.json
+    run -0 reader osm-validate j3.json
+    assert_equal "$(jq -r .valid <<<"$output")" true
+    run -0 reader osm-plan --dry-run 2
+    # what would write is refused, naming the store
+    run -77 --separate-stderr reader osm-plan 2
+    assert_equal "$stderr" "osm-plan: $OSM_DB: no permission to write the order store"
+    run -77 --separate-stderr reader osm-task suspend 1
+    assert_equal "$stderr" "osm-task: $OSM_DB: no permission to write the order store"
+    assert_equal "$(sha256sum "$OSM_DB")" "$before"
+}
+
+@test "read-only: without its -wal and -shm files the store is refused with the reason" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sqlite3 "$OSM_DB" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+    rm -f "$OSM_DB-wal" "$OSM_DB-shm"
+    run -74 --separate-stderr reader osm-status
+    assert_equal "$stderr" "osm-status: $OSM_DB: cannot read the order store: its -wal and -shm files are missing and this user may not create them (any program that writes the store creates them again)"
+    osm-status >/dev/null
+    run -0 reader osm-status
+}
+
+@test "read-only: reading programs never create, migrate or fill a store" {
+    : >empty.db
+    for cmd in "osm-status" "osm-status --summary" "osm-task list" "osm-cartridge list" \
+               "osm-plan --dry-run 1" "osm-task show 1"; do
+        run -66 --separate-stderr $cmd -d empty.db
+        assert_equal "$stderr" "${cmd%% *}: empty.db: no such order store (the file is empty)"
+    done
+    assert_equal "$(stat -c %s empty.db)" 0
+    assert_file_not_exists empty.db-wal
+    run -66 --separate-stderr osm-status -d missing.db
+    assert_file_not_exists missing.db
+    # an older schema is not migrated by a reader
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sqlite3 "$OSM_DB" 'PRAGMA user_version = 2'
+    run -74 --separate-stderr osm-status
+    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 3, which a read-only open cannot do"
+    assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
+}
