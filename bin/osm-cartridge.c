@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,37 @@ open_store(int mode, store **st, osm_config **conf)
     if (cli_open(cli_db_path(opt.db), mode, st, conf, &err) != 0)
         return diag_report(&err);
     return 0;
+}
+
+static void close_store(store *st, osm_config *conf);
+
+/*
+ * The administrator rule for verb (deploy, undeploy, default): 0, or the
+ * status with the message printed and the store closed.
+ */
+static int
+admin_only(const char *verb, store *st, osm_config *conf)
+{
+    osm_err err = { 0, "" };
+    int admin = cli_is_admin(conf, &err);
+    if (admin == 1)
+        return 0;
+    if (admin > 1) {
+        diag_report(&err);
+    } else {
+        char owner[64] = "";
+        if (conf->store_owner >= 0) {
+            struct passwd *pw = getpwuid((uid_t)conf->store_owner);
+            snprintf(owner, sizeof owner, "%s", pw ? pw->pw_name : "");
+        }
+        diag_error("%s: only an administrator may %s cartridges (root, the store's owner%s%s%s%s)",
+                   verb, verb, *owner ? " " : "", owner,
+                   conf->admin_group ? ", or a member of group " : "",
+                   conf->admin_group ? conf->admin_group : "");
+        admin = OSM_ENOPERM;
+    }
+    close_store(st, conf);
+    return admin;
 }
 
 static void
@@ -475,7 +507,8 @@ cmd_deploy(int argc, char **argv)
             continue;
         }
         cartridge_free(c);
-        if (!st && (rc = open_store(CLI_CREATE, &st, &conf)) != 0)
+        if (!st && ((rc = open_store(CLI_CREATE, &st, &conf)) != 0 ||
+                    (rc = admin_only("deploy", st, conf)) != 0))
             return osm_worst(worst, rc);
         worst = osm_worst(worst, deploy_one(st, argv[i]));
     }
@@ -639,6 +672,10 @@ cmd_default(int argc, char **argv)
         return usage_error("default: expected NAME@VERSION%s", "");
     if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
+    if ((rc = admin_only("default", st, conf)) != 0) {
+        store_cartridge_free(&sc);
+        return rc;
+    }
     if ((rc = store_begin(st, &err)) == 0) {
         if ((rc = store_cartridge_set_default(st, sc.name, sc.version, &err)) != 0 ||
             (rc = store_event_add(st, 0, 0, "cartridge.default", cli_user(),
@@ -682,6 +719,10 @@ cmd_undeploy(int argc, char **argv)
         return usage_error("undeploy: expected NAME@VERSION%s", "");
     if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
+    if ((rc = admin_only("undeploy", st, conf)) != 0) {
+        store_cartridge_free(&sc);
+        return rc;
+    }
     if ((rc = store_begin(st, &err)) != 0)
         goto fail;
     if ((rc = store_cartridge_open_orders(st, sc.name, sc.version, &open, &err)) != 0)

@@ -1,6 +1,9 @@
 /*
  * osm-task: people's side of orders — workgroups, manual tasks, fallout,
- * and order operations (DESIGN §9, osm-task(1)).
+ * and order operations (DESIGN §9, osm-task(1)).  It may be installed
+ * setgid to the store's group, to make workgroups a real boundary on a
+ * shared store (osm(7), SETGID MODE): it then takes its configuration
+ * and store from OSM_SYSTEM_CONFIG only.
  */
 #include "config.h"
 
@@ -19,6 +22,11 @@
 #include "taskops.h"
 #include "termtext.h"
 #include "xalloc.h"
+
+/* The system configuration of a setgid osm-task (fixed at build time). */
+#ifndef OSM_SYSTEM_CONFIG
+#define OSM_SYSTEM_CONFIG OSM_SYSCONFDIR "/osm/osm.conf"
+#endif
 
 static const char usage_text[] =
     "usage: osm-task [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
@@ -90,7 +98,7 @@ read_data(jv *out)
     *out = jv_null();
     if (!opt.data)
         return 0;
-    json_reader *r = json_reader_open(opt.data, &err);
+    json_reader *r = cli_open_input(opt.data, &err);
     if (!r)
         return diag_report(&err);
     jv v;
@@ -284,10 +292,14 @@ answer(jv v, const char *source, long line, void *ctx)
 static int
 cmd_respond(int argc, char **argv)
 {
+    osm_err err = { 0, "" };
     if (!opt.correlation)
         return usage_error("respond: --correlation ID is required%s", "");
     if (argc > 1)
         return usage_error("respond: at most one FILE%s", "");
+    /* answers stand for external systems: not anyone's to give in setgid mode */
+    if (taskops_may_operate(&ops, "respond", &err) != 0)
+        return diag_report(&err);
     return cli_inputs(argc, argv, 0, answer, NULL);
 }
 
@@ -406,7 +418,10 @@ cmd_workgroup(int argc, char **argv)
     }
     if (argc < 3 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0))
         return usage_error("workgroup: expected add|remove GROUP USER... or list [GROUP]%s", "");
-    if (!taskops_is_admin(&ops)) {
+    int admin = taskops_is_admin(&ops, &err);
+    if (admin > 1)
+        return diag_report(&err);
+    if (!admin) {
         diag_error("workgroup %s: only an administrator may change workgroups", argv[1]);
         return OSM_ENOPERM;
     }
@@ -518,6 +533,9 @@ main(int argc, char **argv)
         known |= strcmp(verb, order_verbs[i]) == 0;
     if (!known)
         return usage_error("unknown verb \"%s\"", verb);
+    cli_set_system_config(OSM_SYSTEM_CONFIG);
+    if (cli_privileged() && opt.db)
+        return usage_error("-d: a setgid osm-task uses the store that %s names", OSM_SYSTEM_CONFIG);
     if (clock_init(&err) != 0)
         return diag_report(&err);
     /* list, show and workgroup list only read: anyone who may read the store may */
@@ -528,6 +546,7 @@ main(int argc, char **argv)
     ops.cat = catalog_new(ops.st);
     ops.conf = conf;
     ops.user = cli_user();
+    ops.strict = cli_privileged();
 
     if (strcmp(verb, "respond") == 0) {
         rc = cmd_respond(nargs, args);

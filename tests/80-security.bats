@@ -173,3 +173,89 @@ reader() {
     assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 3, which a read-only open cannot do"
     assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
 }
+
+# ------------------------------------------------------------ site configuration
+
+# as USER CMD...: run a command as another user who may write the store
+# (but does not own it), with OSM_CONFIG passed on when set
+as() {
+    local user=$1; shift
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    chmod 777 "$BATS_TEST_TMPDIR"
+    local d=$BATS_TEST_TMPDIR
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
+    for f in "$OSM_DB" "$OSM_DB-wal" "$OSM_DB-shm"; do [ -e "$f" ] && chmod 666 "$f"; done
+    runuser -u "$user" -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" \
+        ${OSM_CONFIG:+OSM_CONFIG="$OSM_CONFIG"} "$@"
+}
+
+# a manual task (2) of workgroup checkers waiting for a person
+manual_task() {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 M | osm-submit --plan >/dev/null
+    osm-run 1 >/dev/null
+}
+
+@test "config: OSM_CONFIG naming one's own file does not make one an administrator" {
+    manual_task
+    as nobody sh -c 'printf "[admin]\ngroup = nogroup\n" >evil.conf'
+    export OSM_CONFIG=$BATS_TEST_TMPDIR/evil.conf
+    run -78 --separate-stderr as nobody osm-task workgroup add checkers nobody
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): owned by nobody, not by root or by the store's owner (root)"
+    run -78 --separate-stderr as nobody osm-task claim 2
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): owned by nobody, not by root or by the store's owner (root)"
+    run -78 as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$(sql 'select count(*) from workgroup_members')" 0
+    assert_equal "$(sql "select state from tasks where id = 2")" waiting
+    # the same rule from a file root keeps is an administrator's
+    printf '[admin]\ngroup = nogroup\n' >site.conf
+    export OSM_CONFIG=$BATS_TEST_TMPDIR/site.conf
+    run -0 as nobody osm-task claim 2
+    assert_equal "$(jq -r .assignee <<<"$output")" nobody
+    # ... unless others may write it
+    chmod 666 site.conf
+    run -78 --separate-stderr as nobody osm-task release 2
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): writable by group or others (mode 0666)"
+}
+
+@test "config: the store's owner and root are administrators; others are not" {
+    manual_task
+    run -77 --separate-stderr as nobody osm-task workgroup add checkers nobody
+    assert_equal "$stderr" "osm-task: workgroup checkers: only an administrator may change workgroups"
+    run -77 --separate-stderr as nobody osm-cartridge deploy "$RUNNER"
+    assert_equal "$stderr" "osm-cartridge: deploy: only an administrator may deploy cartridges (root, the store's owner root)"
+    run -77 --separate-stderr as nobody osm-cartridge undeploy runner@1.0.0
+    run -77 --separate-stderr as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$stderr" "osm-cartridge: default: only an administrator may default cartridges (root, the store's owner root)"
+    chown nobody "$OSM_DB"
+    run -0 as nobody osm-task workgroup add checkers nobody
+    run -0 as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$(sql "select actor from events where type = 'workgroup.add'")" nobody
+}
+
+@test "config: commands come only from a file owned by root or the user running them" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 B | osm-submit --plan >/dev/null
+    # someone who may write the store's directory leaves an osm.conf there
+    as nobody sh -c 'printf "[system.alpha]\ncommand = touch %s/pwned\n" "$PWD" >osm.conf'
+    run -78 --separate-stderr osm-run 1
+    assert_equal "$stderr" "osm-run: $BATS_TEST_TMPDIR/osm.conf: not trusted to name commands: owned by nobody, not by root or by you (root)"
+    assert_file_not_exists pwned
+    assert_equal "$(sql 'select state from tasks')" pending
+    # reading programs do not run commands: they read on
+    run -0 osm-status 1
+    # root's own file, if no one else may write it
+    rm -f osm.conf
+    printf '[system.alpha]\ncommand = touch %s/ran\n[notify]\ncommand = true\n' "$PWD" >osm.conf
+    chmod 664 osm.conf
+    run -78 --separate-stderr osm-run 1
+    assert_equal "$stderr" "osm-run: $BATS_TEST_TMPDIR/osm.conf: not trusted to name commands: writable by group or others (mode 0664)"
+    chmod 644 osm.conf
+    run osm-run 1
+    assert_file_exists ran
+    # env. variables of hooks count as commands (LD_PRELOAD, PATH)
+    printf '[system.alpha]\nenv.LD_PRELOAD = /tmp/x.so\n' >other.conf
+    chown nobody other.conf
+    OSM_CONFIG=$PWD/other.conf run -78 --separate-stderr osm-run 1
+    assert_regex "$stderr" "other.conf: not trusted to name commands: owned by nobody"
+}
