@@ -259,3 +259,59 @@ manual_task() {
     OSM_CONFIG=$PWD/other.conf run -78 --separate-stderr osm-run 1
     assert_regex "$stderr" "other.conf: not trusted to name commands: owned by nobody"
 }
+
+# ------------------------------------------------------------ cartridge trees
+
+# the extracted tree of the runner cartridge
+tree() {
+    ls -d "$OSM_DB".cartridges/runner-1.0.0-*
+}
+
+@test "cartridge tree: a hook edited on disk does not run; the deployed one does" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 | osm-submit --plan >/dev/null
+    osm-run 1 >/dev/null
+    t=$(tree)
+    printf '#!/bin/sh\ntouch "%s/pwned"\necho "{\\"status\\":\\"completed\\"}"\n' "$PWD" >"$t/hooks/hook.sh"
+    job J-2 | osm-submit --plan >/dev/null
+    run -0 osm-run 2
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_file_not_exists pwned
+    assert_equal "$(wc -l <calls)" 2
+    cmp "$t/hooks/hook.sh" "$RUNNER/hooks/hook.sh"
+    # an extra file, a link or a mode others may write: extracted afresh too
+    for spoil in 'echo x >"$t/extra"' 'ln -s /bin/true "$t/hooks/link"' 'chmod g+w "$t/hooks/hook.sh"' \
+                 'chmod 777 "$t/hooks"' 'rm "$t/cartridge.json"'; do
+        eval "$spoil"
+        job "J-$RANDOM" | osm-submit --plan >/dev/null
+        run -0 osm-run --all
+        [ ! -e "$t/extra" ] && [ ! -L "$t/hooks/link" ] && [ -f "$t/cartridge.json" ] || { echo "$spoil: kept"; false; }
+        assert_equal "$(stat -c %a "$t/hooks" "$t/hooks/hook.sh" | tr '\n' ' ')" "755 755 "
+    done
+    assert_equal "$(ls -a "$OSM_DB.cartridges" | grep -c stale)" 0
+}
+
+@test "cartridge tree: one left by another user is not used" {
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sha=$(sql "select sha256 from cartridges")
+    t=$OSM_DB.cartridges/runner-1.0.0-${sha:0:16}
+    mkdir -p "$t"
+    cp -R "$RUNNER"/. "$t"
+    printf '#!/bin/sh\ntouch "%s/pwned"\n' "$PWD" >"$t/hooks/hook.sh"
+    chown -R nobody "$t"
+    job J-1 | osm-submit --plan >/dev/null
+    run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_file_not_exists pwned
+    assert_equal "$(stat -c %U "$t/hooks/hook.sh")" root
+    # where the trees are must be no one else's either
+    rm -rf "$OSM_DB.cartridges"
+    mkdir "$OSM_DB.cartridges"
+    chown nobody "$OSM_DB.cartridges"
+    job J-2 | osm-submit --plan >/dev/null
+    osm-run 2 >/dev/null || true
+    assert_equal "$(sql "select error from tasks where kind = 'automated' and order_id = 2")" \
+        "$OSM_DB.cartridges: not trusted to run hooks from: owned by nobody, not by root, this user or the store's owner"
+    assert_file_not_exists pwned
+}
