@@ -95,17 +95,24 @@ cli_is_admin(const osm_config *conf, osm_err *err)
 json_reader *
 cli_open_input(const char *path, osm_err *err)
 {
+    uid_t euid = geteuid();
     gid_t egid = getegid();
-    int drop = getgid() != egid && strcmp(path, "-") != 0;
+    int drop = cli_privileged() && strcmp(path, "-") != 0;
     json_reader *r;
 
-    if (drop && setegid(getgid()) != 0) {
-        osm_fail(err, OSM_ESOFTWARE, "%s: cannot give up the group: %s", path, strerror(errno));
+    /* the saved set-user-ID and set-group-ID let the process take them back */
+    if (drop && (setegid(getgid()) != 0 || seteuid(getuid()) != 0)) {
+        osm_fail(err, OSM_ESOFTWARE, "%s: cannot give up the program's rights: %s", path,
+                 strerror(errno));
         return NULL;
     }
     r = json_reader_open(path, err);
-    if (drop && setegid(egid) != 0)
-        diag_die(OSM_ESOFTWARE, "cannot take back the group: %s", strerror(errno));
+    if (drop && (seteuid(euid) != 0 || setegid(egid) != 0)) {
+        json_reader_free(r);
+        osm_fail(err, OSM_ESOFTWARE, "%s: cannot take back the program's rights: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
     return r;
 }
 
