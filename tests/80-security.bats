@@ -83,14 +83,14 @@ job() {
     echo evil >mode.one
     for t in 09:00 09:01 09:03 09:10; do OSM_NOW=2026-11-26T$t:00Z osm-run 1 >/dev/null || true; done
     esc=$'\e'
-    for cmd in "osm-status --format table" "osm-status --format table 1" \
+    for cmd in "osm-status -a --format table" "osm-status --format table 1" \
                "osm-status --format table --history 1" "osm-plan --format table 1" \
                "osm-validate --format table evil.json" "osm-task list --format table"; do
         run -0 $cmd
         [[ "$output" != *"$esc"* ]] || { echo "raw escape from: $cmd"; echo "$output" | cat -v; false; }
         [[ "$output" != *$'\a'* ]] || { echo "raw bell from: $cmd"; false; }
     done
-    run -0 osm-status --format table
+    run -0 osm-status -a --format table
     assert_line --index 1 --regexp '^1 +\\x1b\[2J\\x1b\[31mX +runner '
     run -0 osm-status --format table 1
     assert_line --index 0 --regexp '^order 1 \(\\x1b\[2J\\x1b\[31mX\): runner 1.0.0, job$'
@@ -121,7 +121,7 @@ reader() {
     job J-2 | osm-submit >/dev/null
     osm-run 1 >/dev/null
     before=$(sha256sum "$OSM_DB")
-    run -0 reader osm-status
+    run -0 reader osm-status -a
     assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 "
     run -0 reader osm-status --summary
     run -0 reader osm-status --history 1
@@ -149,27 +149,27 @@ reader() {
     osm-cartridge deploy "$RUNNER" >/dev/null
     sqlite3 "$OSM_DB" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
     rm -f "$OSM_DB-wal" "$OSM_DB-shm"
-    run -74 --separate-stderr reader osm-status
+    run -74 --separate-stderr reader osm-status -a
     assert_equal "$stderr" "osm-status: $OSM_DB: cannot read the order store: its -wal and -shm files are missing and this user may not create them (any program that writes the store creates them again)"
-    osm-status >/dev/null
-    run -0 reader osm-status
+    osm-status -a >/dev/null
+    run -0 reader osm-status -a
 }
 
 @test "read-only: reading programs never create, migrate or fill a store" {
     : >empty.db
-    for cmd in "osm-status" "osm-status --summary" "osm-task list" "osm-cartridge list" \
+    for cmd in "osm-status -a" "osm-status --summary" "osm-task list" "osm-cartridge list" \
                "osm-plan --dry-run 1" "osm-task show 1"; do
         run -66 --separate-stderr $cmd -d empty.db
         assert_equal "$stderr" "${cmd%% *}: empty.db: no such order store (the file is empty)"
     done
     assert_equal "$(stat -c %s empty.db)" 0
     assert_file_not_exists empty.db-wal
-    run -66 --separate-stderr osm-status -d missing.db
+    run -66 --separate-stderr osm-status -a -d missing.db
     assert_file_not_exists missing.db
     # an older schema is not migrated by a reader
     osm-cartridge deploy "$RUNNER" >/dev/null
     sqlite3 "$OSM_DB" 'PRAGMA user_version = 2'
-    run -74 --separate-stderr osm-status
+    run -74 --separate-stderr osm-status -a
     assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 3, which a read-only open cannot do"
     assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
 }
