@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "embedded.h"
 #include "json.h"
 #include "store.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -86,13 +88,45 @@ parse_ref(const char *ref, int need_version, char **name, char **version)
     return 0;
 }
 
+/* Open the store as cli_open()'s mode says. */
 static int
-open_store(int create, store **st, osm_config **conf)
+open_store(int mode, store **st, osm_config **conf)
 {
     osm_err err = { 0, "" };
-    if (cli_open(cli_db_path(opt.db), create, st, conf, &err) != 0)
+    if (cli_open(cli_db_path(opt.db), mode, st, conf, &err) != 0)
         return diag_report(&err);
     return 0;
+}
+
+static void close_store(store *st, osm_config *conf);
+
+/*
+ * The administrator rule for verb (deploy, undeploy, default): 0, or the
+ * status with the message printed and the store closed.
+ */
+static int
+admin_only(const char *verb, store *st, osm_config *conf)
+{
+    osm_err err = { 0, "" };
+    int admin = cli_is_admin(conf, &err);
+    if (admin == 1)
+        return 0;
+    if (admin > 1) {
+        diag_report(&err);
+    } else {
+        char owner[64] = "";
+        if (conf->store_owner >= 0) {
+            struct passwd *pw = getpwuid((uid_t)conf->store_owner);
+            snprintf(owner, sizeof owner, "%s", pw ? pw->pw_name : "");
+        }
+        diag_error("%s: only an administrator may %s cartridges (root, the store's owner%s%s%s%s)",
+                   verb, verb, *owner ? " " : "", owner,
+                   conf->admin_group ? ", or a member of group " : "",
+                   conf->admin_group ? conf->admin_group : "");
+        admin = OSM_ENOPERM;
+    }
+    close_store(st, conf);
+    return admin;
 }
 
 static void
@@ -188,14 +222,13 @@ cmd_check(int argc, char **argv)
         worst = osm_worst(worst, rc);
         if (opt.table) {
             jv problems = jv_object_get(jv_copy(report), jv_string("problems"));
-            printf("%-40s %s\n", argv[i],
-                   rc == 0 ? "ok" : "FAILED");
+            termtext_line(stdout, "%-40s %s", argv[i], rc == 0 ? "ok" : "FAILED");
             jv_array_foreach(problems, k, p) {
                 jv file = jv_object_get(jv_copy(p), jv_string("file"));
                 jv path = jv_object_get(jv_copy(p), jv_string("path"));
                 jv msg = jv_object_get(p, jv_string("message"));
-                printf("    %s: %s: %s\n", jv_string_value(file), jv_string_value(path),
-                       jv_string_value(msg));
+                termtext_line(stdout, "    %s: %s: %s", jv_string_value(file),
+                              jv_string_value(path), jv_string_value(msg));
                 jv_free(file);
                 jv_free(path);
                 jv_free(msg);
@@ -297,6 +330,9 @@ cmd_init(int argc, char **argv)
         diag_error("%s: %s", dir, strerror(errno));
         return errno == EEXIST ? OSM_ECONFIG : OSM_EIO;
     }
+    /* read it back (umask() has no query form): hooks are 0777 less it */
+    mode_t mask = umask(0);
+    umask(mask);
     for (const struct embedded_file *f = embedded_list(); f->name; f++) {
         if (strncmp(f->name, "skeleton/", 9) != 0)
             continue;
@@ -311,7 +347,7 @@ cmd_init(int argc, char **argv)
             return OSM_EIO;
         }
         fputs(text, fp);
-        if (fclose(fp) != 0 || (exec && chmod(path, 0777 & ~umask(umask(0))) != 0)) {
+        if (fclose(fp) != 0 || (exec && chmod(path, 0777 & ~mask) != 0)) {
             diag_error("%s: %s", path, strerror(errno));
             free(path);
             free(text);
@@ -471,7 +507,8 @@ cmd_deploy(int argc, char **argv)
             continue;
         }
         cartridge_free(c);
-        if (!st && (rc = open_store(1, &st, &conf)) != 0)
+        if (!st && ((rc = open_store(CLI_CREATE, &st, &conf)) != 0 ||
+                    (rc = admin_only("deploy", st, conf)) != 0))
             return osm_worst(worst, rc);
         worst = osm_worst(worst, deploy_one(st, argv[i]));
     }
@@ -492,15 +529,15 @@ cmd_list(int argc, char **argv)
     (void)argv;
     if (argc != 0)
         return usage_error("list: unexpected argument%s", "");
-    if ((rc = open_store(0, &st, &conf)) != 0)
+    if ((rc = open_store(CLI_READONLY, &st, &conf)) != 0)
         return rc;
     if ((rc = store_cartridge_list(st, &list, &err)) != 0) {
         close_store(st, conf);
         return diag_report(&err);
     }
     if (opt.table)
-        printf("%-20s %-12s %-7s %6s  %-20s %s\n", "NAME", "VERSION", "DEFAULT", "OPEN",
-               "DEPLOYED", "SHA256");
+        termtext_line(stdout, "%-20s %-12s %-7s %6s  %-20s %s", "NAME", "VERSION", "DEFAULT",
+                      "OPEN", "DEPLOYED", "SHA256");
     jv_array_foreach(list, i, c) {
         jv ms = jv_object_get(jv_copy(c), jv_string("deployedAt"));
         char when[CLOCK_RFC3339_MAX];
@@ -514,9 +551,9 @@ cmd_list(int argc, char **argv)
             jv def = jv_object_get(jv_copy(doc), jv_string("default"));
             jv open = jv_object_get(jv_copy(doc), jv_string("openOrders"));
             jv sha = jv_object_get(doc, jv_string("sha256"));
-            printf("%-20s %-12s %-7s %6.0f  %-20s %.12s\n", jv_string_value(name),
-                   jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
-                   jv_number_value(open), when, jv_string_value(sha));
+            termtext_line(stdout, "%-20s %-12s %-7s %6.0f  %-20s %.12s", jv_string_value(name),
+                          jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
+                          jv_number_value(open), when, jv_string_value(sha));
             jv_free(name);
             jv_free(ver);
             jv_free(def);
@@ -532,8 +569,8 @@ cmd_list(int argc, char **argv)
 }
 
 static int
-lookup(const char *ref, int need_version, int with_archive, store **st, osm_config **conf,
-       store_cartridge *sc)
+lookup(const char *ref, int need_version, int with_archive, int mode, store **st,
+       osm_config **conf, store_cartridge *sc)
 {
     osm_err err = { 0, "" };
     char *name, *version;
@@ -542,7 +579,7 @@ lookup(const char *ref, int need_version, int with_archive, store **st, osm_conf
     if (parse_ref(ref, need_version, &name, &version) != 0)
         return usage_error(need_version ? "expected NAME@VERSION, got \"%s\""
                                         : "expected NAME[@VERSION], got \"%s\"", ref);
-    if ((rc = open_store(0, st, conf)) != 0)
+    if ((rc = open_store(mode, st, conf)) != 0)
         goto out;
     if ((rc = store_cartridge_get(*st, name, version, with_archive, sc, &err)) != 0) {
         diag_report(&err);
@@ -566,7 +603,7 @@ cmd_show(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("show: expected NAME[@VERSION]%s", "");
-    if ((rc = lookup(argv[0], 0, 1, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 0, 1, CLI_READONLY, &st, &conf, &sc)) != 0)
         return rc;
     int64_t open = 0;
     if (store_cartridge_open_orders(st, sc.name, sc.version, &open, &err) != 0) {
@@ -614,7 +651,7 @@ cmd_export(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("export: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 1, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 1, CLI_READONLY, &st, &conf, &sc)) != 0)
         return rc;
     rc = cli_write_file(opt.output ? opt.output : "-", sc.archive, sc.archive_len);
     store_cartridge_free(&sc);
@@ -633,8 +670,12 @@ cmd_default(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("default: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 0, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
+    if ((rc = admin_only("default", st, conf)) != 0) {
+        store_cartridge_free(&sc);
+        return rc;
+    }
     if ((rc = store_begin(st, &err)) == 0) {
         if ((rc = store_cartridge_set_default(st, sc.name, sc.version, &err)) != 0 ||
             (rc = store_event_add(st, 0, 0, "cartridge.default", cli_user(),
@@ -676,8 +717,12 @@ cmd_undeploy(int argc, char **argv)
 
     if (argc != 1)
         return usage_error("undeploy: expected NAME@VERSION%s", "");
-    if ((rc = lookup(argv[0], 1, 0, &st, &conf, &sc)) != 0)
+    if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
+    if ((rc = admin_only("undeploy", st, conf)) != 0) {
+        store_cartridge_free(&sc);
+        return rc;
+    }
     if ((rc = store_begin(st, &err)) != 0)
         goto fail;
     if ((rc = store_cartridge_open_orders(st, sc.name, sc.version, &open, &err)) != 0)

@@ -5,10 +5,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -232,8 +234,14 @@ main(int argc, char **argv)
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
+    /*
+     * Read-only when nothing is stored (--dry-run) or when this user may
+     * not write the store: the plans stored already can still be shown.
+     */
+    int mode = pl.dry_run || (access(cli_db_path(db), W_OK) != 0 &&
+                              (errno == EACCES || errno == EROFS)) ? CLI_READONLY : 0;
     if ((!cart || !catalog_ref_is_path(cart)) &&
-        (rc = cli_open(cli_db_path(db), 0, &pl.st, &conf, &err)) != 0)
+        (rc = cli_open(cli_db_path(db), mode, &pl.st, &conf, &err)) != 0)
         return diag_report(&err);
     pl.cat = catalog_new(pl.st);
     if (cart) {

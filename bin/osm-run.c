@@ -200,7 +200,8 @@ main(int argc, char **argv)
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
-    if ((rc = cli_open(cli_db_path(db), 0, &st, &conf, &err)) != 0) {
+    /* it runs the commands osm.conf names: refused from a file it may not trust */
+    if ((rc = cli_open(cli_db_path(db), CLI_COMMANDS, &st, &conf, &err)) != 0) {
         jv_free(given.list);
         return diag_report(&err);
     }

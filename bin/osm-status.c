@@ -228,11 +228,12 @@ emit_event(jv ev, void *ctx)
     return rc == 0 && fflush(stdout) != 0 ? OSM_EIO : rc;
 }
 
+/* A --jq that fails on an order: an error, the listing goes on. */
 static void
 warn(const char *msg, void *ctx)
 {
     (void)ctx;
-    diag_warn("%s", msg);
+    diag_error("%s", msg);
 }
 
 /* ------------------------------------------------------------ orders given */
@@ -667,7 +668,9 @@ main(int argc, char **argv)
         rc = diag_report(&err);
         goto out;
     }
-    if ((rc = cli_open(cli_db_path(db), 0, &r.st, &conf, &err)) != 0) {
+    /* only --purge writes: everything else reads, and never creates nor migrates */
+    if ((rc = cli_open(cli_db_path(db), mode == MODE_PURGE ? 0 : CLI_READONLY, &r.st, &conf,
+                       &err)) != 0) {
         rc = diag_report(&err);
         goto out;
     }

@@ -1,6 +1,9 @@
 /*
  * osm-task: people's side of orders — workgroups, manual tasks, fallout,
- * and order operations (DESIGN §9, osm-task(1)).
+ * and order operations (DESIGN §9, osm-task(1)).  It may be installed
+ * setgid to the store's group, to make workgroups a real boundary on a
+ * shared store (osm(7), SETGID MODE): it then takes its configuration
+ * and store from OSM_SYSTEM_CONFIG only.
  */
 #include "config.h"
 
@@ -17,7 +20,13 @@
 #include "store-ops.h"
 #include "store.h"
 #include "taskops.h"
+#include "termtext.h"
 #include "xalloc.h"
+
+/* The system configuration of a setgid osm-task (fixed at build time). */
+#ifndef OSM_SYSTEM_CONFIG
+#define OSM_SYSTEM_CONFIG OSM_SYSCONFDIR "/osm/osm.conf"
+#endif
 
 static const char usage_text[] =
     "usage: osm-task [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
@@ -89,7 +98,7 @@ read_data(jv *out)
     *out = jv_null();
     if (!opt.data)
         return 0;
-    json_reader *r = json_reader_open(opt.data, &err);
+    json_reader *r = cli_open_input(opt.data, &err);
     if (!r)
         return diag_report(&err);
     jv v;
@@ -169,16 +178,18 @@ cmd_list(void)
     if ((rc = store_task_list(ops.st, &q, &list, &err)) != 0)
         return diag_report(&err);
     if (opt.table)
-        printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", "TASK", "ORDER", "FUNCTION", "KIND",
-               "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
+        termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s", "TASK", "ORDER",
+                      "FUNCTION", "KIND", "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
     jv_array_foreach(list, i, t) {
         if (opt.table) {
             char a[32], b[32], c[64], d[16], e[16], f[64], g[64], h[256];
-            printf("%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s\n", s_or(t, "id", a, sizeof a, "-"),
-                   s_or(t, "order", b, sizeof b, "-"), s_or(t, "function", c, sizeof c, "-"),
-                   s_or(t, "taskKind", d, sizeof d, "-"), s_or(t, "state", e, sizeof e, "-"),
-                   s_or(t, "workgroup", f, sizeof f, "-"), s_or(t, "assignee", g, sizeof g, "-"),
-                   s_or(t, "error", h, sizeof h, ""));
+            termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s",
+                          s_or(t, "id", a, sizeof a, "-"), s_or(t, "order", b, sizeof b, "-"),
+                          s_or(t, "function", c, sizeof c, "-"),
+                          s_or(t, "taskKind", d, sizeof d, "-"),
+                          s_or(t, "state", e, sizeof e, "-"),
+                          s_or(t, "workgroup", f, sizeof f, "-"),
+                          s_or(t, "assignee", g, sizeof g, "-"), s_or(t, "error", h, sizeof h, ""));
             jv_free(t);
         } else {
             rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
@@ -281,10 +292,14 @@ answer(jv v, const char *source, long line, void *ctx)
 static int
 cmd_respond(int argc, char **argv)
 {
+    osm_err err = { 0, "" };
     if (!opt.correlation)
         return usage_error("respond: --correlation ID is required%s", "");
     if (argc > 1)
         return usage_error("respond: at most one FILE%s", "");
+    /* answers stand for external systems: not anyone's to give in setgid mode */
+    if (taskops_may_operate(&ops, "respond", &err) != 0)
+        return diag_report(&err);
     return cli_inputs(argc, argv, 0, answer, NULL);
 }
 
@@ -403,7 +418,10 @@ cmd_workgroup(int argc, char **argv)
     }
     if (argc < 3 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0))
         return usage_error("workgroup: expected add|remove GROUP USER... or list [GROUP]%s", "");
-    if (!taskops_is_admin(&ops)) {
+    int admin = taskops_is_admin(&ops, &err);
+    if (admin > 1)
+        return diag_report(&err);
+    if (!admin) {
         diag_error("workgroup %s: only an administrator may change workgroups", argv[1]);
         return OSM_ENOPERM;
     }
@@ -515,13 +533,20 @@ main(int argc, char **argv)
         known |= strcmp(verb, order_verbs[i]) == 0;
     if (!known)
         return usage_error("unknown verb \"%s\"", verb);
+    cli_set_system_config(OSM_SYSTEM_CONFIG);
+    if (cli_privileged() && opt.db)
+        return usage_error("-d: a setgid osm-task uses the store that %s names", OSM_SYSTEM_CONFIG);
     if (clock_init(&err) != 0)
         return diag_report(&err);
-    if ((rc = cli_open(cli_db_path(opt.db), 0, &ops.st, &conf, &err)) != 0)
+    /* list, show and workgroup list only read: anyone who may read the store may */
+    int reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0 ||
+                (strcmp(verb, "workgroup") == 0 && nargs >= 1 && strcmp(args[0], "list") == 0);
+    if ((rc = cli_open(cli_db_path(opt.db), reads ? CLI_READONLY : 0, &ops.st, &conf, &err)) != 0)
         return diag_report(&err);
     ops.cat = catalog_new(ops.st);
     ops.conf = conf;
     ops.user = cli_user();
+    ops.strict = cli_privileged();
 
     if (strcmp(verb, "respond") == 0) {
         rc = cmd_respond(nargs, args);

@@ -16,6 +16,7 @@
 #include "intake.h"
 #include "json.h"
 #include "store.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -80,16 +81,16 @@ report(validate *v, const char *source, long line, intake *in, int status, const
         snprintf(type, sizeof type, "%s:%s", in->c ? in->c->name : "-",
                  in->order_type ? in->order_type : "-");
         if (!v->header_done) {
-            printf("%-7s  %-20s  %-36s  %s\n", "RESULT", "EXTERNAL ID", "CARTRIDGE:TYPE",
-                   "SOURCE");
+            termtext_line(stdout, "%-7s  %-20s  %-36s  %s", "RESULT", "EXTERNAL ID",
+                          "CARTRIDGE:TYPE", "SOURCE");
             v->header_done = 1;
         }
-        printf("%-7s  %-20s  %-36s  %s:%ld\n", status == 0 ? "valid" : "INVALID",
-               in->rec.external_id ? in->rec.external_id : "-", type, source, line);
+        termtext_line(stdout, "%-7s  %-20s  %-36s  %s:%ld", status == 0 ? "valid" : "INVALID",
+                      in->rec.external_id ? in->rec.external_id : "-", type, source, line);
         jv_array_foreach(errors, i, p) {
             jv path = jv_object_get(jv_copy(p), jv_string("path"));
             jv m = jv_object_get(p, jv_string("message"));
-            printf("    %s: %s\n", jv_string_value(path), jv_string_value(m));
+            termtext_line(stdout, "    %s: %s", jv_string_value(path), jv_string_value(m));
             jv_free(path);
             jv_free(m);
         }
@@ -209,7 +210,7 @@ main(int argc, char **argv)
     for (int i = 0; i < ncarts; i++)
         if (!catalog_ref_is_path(carts[i]))
             need_store = 1;
-    if (need_store && (rc = cli_open(cli_db_path(db), 0, &st, &conf, &err)) != 0) {
+    if (need_store && (rc = cli_open(cli_db_path(db), CLI_READONLY, &st, &conf, &err)) != 0) {
         free(carts);
         return diag_report(&err);
     }

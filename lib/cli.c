@@ -17,10 +17,12 @@
 #include "json.h"
 #include "xalloc.h"
 
+static const char *system_config;
+
 const char *
 cli_db_path(const char *opt)
 {
-    const char *env = getenv("OSM_DB");
+    const char *env = secure_getenv("OSM_DB");
     if (opt && *opt)
         return opt;
     if (env && *env)
@@ -29,20 +31,47 @@ cli_db_path(const char *opt)
 }
 
 int
-cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err)
+cli_privileged(void)
+{
+    return getuid() != geteuid() || getgid() != getegid();
+}
+
+void
+cli_set_system_config(const char *path)
+{
+    system_config = path;
+}
+
+int
+cli_open(const char *db, int mode, store **st, osm_config **conf, osm_err *err)
 {
     store_opts opts = { 0 };
+    struct stat sb;
     int rc;
 
     *st = NULL;
     *conf = NULL;
-    if ((rc = siteconf_load(db, conf, err)) != 0)
+    if (cli_privileged()) {
+        if (!system_config)
+            return osm_fail(err, OSM_ECONFIG, "%s may not run setuid or setgid (only osm-task "
+                            "may: see osm(7))", diag_prog());
+        if ((rc = siteconf_load_system(system_config, conf, err)) != 0)
+            return rc;
+        db = (*conf)->store_path;
+    } else if ((rc = siteconf_load(db, conf, err)) != 0) {
         return rc;
+    }
+    if ((mode & CLI_COMMANDS) && (rc = siteconf_check_commands(*conf, getuid(), err)) != 0) {
+        siteconf_free(*conf);
+        *conf = NULL;
+        return rc;
+    }
     jv_array_foreach((*conf)->warnings, i, w) {
         diag_warn("%s", jv_string_value(w));
         jv_free(w);
     }
-    opts.create = create;
+    opts.create = (mode & CLI_CREATE) != 0;
+    opts.readonly = (mode & CLI_READONLY) != 0;
     /* 0 means the default to the store: wait at least a millisecond */
     int64_t busy = (*conf)->busy_timeout_ms;
     opts.busy_timeout_ms = busy < 1 ? 1 : busy > INT_MAX ? INT_MAX : (int)busy;
@@ -52,7 +81,39 @@ cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err
         *conf = NULL;
         return rc;
     }
+    if (stat(db, &sb) == 0)
+        (*conf)->store_owner = (long)sb.st_uid;
     return 0;
+}
+
+int
+cli_is_admin(const osm_config *conf, osm_err *err)
+{
+    return siteconf_is_admin(conf, getuid(), err);
+}
+
+json_reader *
+cli_open_input(const char *path, osm_err *err)
+{
+    uid_t euid = geteuid();
+    gid_t egid = getegid();
+    int drop = cli_privileged() && strcmp(path, "-") != 0;
+    json_reader *r;
+
+    /* the saved set-user-ID and set-group-ID let the process take them back */
+    if (drop && (setegid(getgid()) != 0 || seteuid(getuid()) != 0)) {
+        osm_fail(err, OSM_ESOFTWARE, "%s: cannot give up the program's rights: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    r = json_reader_open(path, err);
+    if (drop && (seteuid(euid) != 0 || setegid(egid) != 0)) {
+        json_reader_free(r);
+        osm_fail(err, OSM_ESOFTWARE, "%s: cannot take back the program's rights: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    return r;
 }
 
 void
@@ -66,11 +127,11 @@ cli_user(void)
 {
     static char name[64];
     if (!name[0]) {
-        struct passwd *pw = getpwuid(geteuid());
+        struct passwd *pw = getpwuid(getuid());
         if (pw && pw->pw_name)
             snprintf(name, sizeof name, "%s", pw->pw_name);
         else
-            snprintf(name, sizeof name, "uid %ld", (long)geteuid());
+            snprintf(name, sizeof name, "uid %ld", (long)getuid());
     }
     return name;
 }
@@ -106,7 +167,7 @@ static int
 read_one(const char *path, int errors_to_stdout, cli_input_fn fn, void *ctx)
 {
     osm_err err = { 0, "" };
-    json_reader *r = json_reader_open(path, &err);
+    json_reader *r = cli_open_input(path, &err);
     int worst = 0, rc;
     jv v;
 
@@ -118,6 +179,9 @@ read_one(const char *path, int errors_to_stdout, cli_input_fn fn, void *ctx)
     }
     while ((rc = json_reader_next(r, &v, &err)) != 0) {
         if (rc != 1) {
+            /* what the good records before it gave is out before the
+             * complaint, and out for good whatever happens next */
+            fflush(stdout);
             diag_error("%s", err.msg);
             if (errors_to_stdout)
                 cli_emit(cli_error_doc(json_reader_name(r), json_reader_line(r), rc, err.msg), 0);

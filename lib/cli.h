@@ -4,6 +4,13 @@
  * identity of the caller, and writing documents to stdout.  This module
  * serves bin/ only, and is the one lib/ file allowed to print (warnings
  * from the site configuration).
+ *
+ * A program running setuid or setgid (osm-task, installed setgid to the
+ * store's group: osm(7)) is "privileged": the environment does not choose
+ * its configuration, store or clock (OSM_CONFIG, OSM_DB and OSM_NOW are
+ * read with secure_getenv()), the store is the one its system
+ * configuration names, and files the user names are opened with the
+ * user's own rights.
  */
 #ifndef OSM_CLI_H
 #define OSM_CLI_H
@@ -13,23 +20,56 @@
 #include <jv.h>
 
 #include "diag.h"
+#include "json.h"
 #include "siteconf.h"
 #include "store.h"
 
 /* -d PATH, else $OSM_DB, else "osm.db". */
 const char *cli_db_path(const char *opt);
 
+/* Does this process run setuid or setgid (real and effective ids differ)? */
+int cli_privileged(void);
+
 /*
- * Load the site configuration (printing its warnings) and open the store
- * (creating it when create is set).  Returns 0 or a status with err set;
- * on error nothing is left open.
+ * The system configuration file a privileged run reads (a path fixed
+ * when the program is built).  Without it, cli_open() refuses to run
+ * privileged.
  */
-int cli_open(const char *db, int create, store **st, osm_config **conf, osm_err *err);
+void cli_set_system_config(const char *path);
+
+/*
+ * Load the site configuration (printing its warnings) and open the store:
+ * mode 0 to read and write it, CLI_CREATE to create it when missing,
+ * CLI_READONLY to read it only (it is then never created nor migrated:
+ * see store_open()); add CLI_COMMANDS when the program runs the commands
+ * the configuration names, which are then refused (78) from a file that
+ * may not name them (siteconf_check_commands()).  A privileged run reads
+ * the system configuration and opens the store it names, whatever db
+ * says.  Records the store's owner in (*conf)->store_owner.  Returns 0
+ * or a status with err set; on error nothing is left open.
+ */
+#define CLI_CREATE 1
+#define CLI_READONLY 2
+#define CLI_COMMANDS 4
+int cli_open(const char *db, int mode, store **st, osm_config **conf, osm_err *err);
+
+/*
+ * The administrator rule for the user running the program (the real
+ * user): 1 or 0, or 78 when conf's [admin] group may not be trusted (see
+ * siteconf_is_admin()).
+ */
+int cli_is_admin(const osm_config *conf, osm_err *err);
+
+/*
+ * json_reader_open() of a file the user named, with the user's own rights
+ * (a privileged run gives up its extra group while it opens the file).
+ */
+json_reader *cli_open_input(const char *path, osm_err *err);
 
 /* "osm-NAME (osm) VERSION" on stdout. */
 void cli_version(void);
 
-/* The effective Unix user's name (or "uid N"); static storage. */
+/* The name of the user running the program, the real one (or "uid N"); static storage. */
 const char *cli_user(void);
 
 /* Write one document (consumed) to stdout; returns OSM_EIO when stdout

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "termtext.h"
 
 static const char *prog = "osm";
 static int verbosity;
@@ -100,11 +101,14 @@ diag_verror(const char *fmt, va_list ap)
 {
     char buf[4096];
     vsnprintf(buf, sizeof buf, fmt, ap);
-    /* one line per diagnostic, whatever the message holds */
+    /* one line per diagnostic, whatever the message holds, and nothing
+     * in it that a terminal would act on (termtext.h) */
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    fprintf(stderr, "%s: %s\n", prog, buf);
+    char *shown = termtext_escape(buf);
+    fprintf(stderr, "%s: %s\n", prog, shown);
+    free(shown);
 }
 
 void

@@ -5,7 +5,8 @@
  * The reader hands jq's incremental parser (jv_parser) one "segment" at
  * a time: the bytes from where it stands up to and including the next
  * newline, or to the end of the 64 KiB chunk read, or to the size cap of
- * the value in progress, whichever comes first.  Since a segment never
+ * the value in progress, or to a record separator (0x1E, never fed: see
+ * record_separator()), whichever comes first.  Since a segment never
  * holds a newline except as its last byte, the line of any byte in it is
  * known, and the column of a parse error follows from the column jq
  * reports (jq counts the bytes fed since the last newline fed).
@@ -404,11 +405,33 @@ drain(json_reader *r, jv *out, osm_err *err)
 }
 
 /*
- * Hand the parser the next segment of buf, first stepping over blanks
- * when no value is in progress.  Requires pos < len.
+ * A record separator (0x1E) where the parser would be fed next.  jq 1.6
+ * takes it, without JV_PARSE_SEQ, as "forget the value so far": a
+ * truncated value before it vanishes without a word, and a separator
+ * inside a string leaves the parser holding bytes it has not read, which
+ * the next jv_parser_set_buf() aborts on.  So the reader never feeds one:
+ * it is a bad byte, and its record (the rest of the line, or a value in
+ * progress) is dropped like any other.
  */
-static void
-feed(json_reader *r)
+static int
+record_separator(json_reader *r, osm_err *err)
+{
+    r->last_line = r->in_value ? r->value_line : r->line;
+    osm_fail(err, OSM_EDATA, "%s:%ld:%ld: parse error: unexpected record separator (0x1E)",
+             r->name, r->line, r->col);
+    drop_parser(r);
+    pass(r, 1);
+    r->skip = SKIP_LINE;
+    return OSM_EDATA;
+}
+
+/*
+ * Hand the parser the next segment of buf, first stepping over blanks
+ * when no value is in progress.  Requires pos < len.  Returns 0, or
+ * OSM_EDATA when the next byte cannot be fed (a record separator).
+ */
+static int
+feed(json_reader *r, osm_err *err)
 {
     const char *p = r->buf + r->pos;
     size_t avail = r->len - r->pos, n;
@@ -420,7 +443,7 @@ feed(json_reader *r)
             k++;
         pass(r, k);
         if (k == avail)
-            return;
+            return 0;
         begin_value(r, r->abs, r->line);
         p += k;
         avail -= k;
@@ -430,6 +453,11 @@ feed(json_reader *r)
     /* never feed more than one byte past the cap */
     if (r->abs + n > r->value_abs + r->max + 1)
         n = (size_t)(r->value_abs + r->max + 1 - r->abs);
+    const char *rs = memchr(p, '\x1e', n);
+    if (rs == p)
+        return record_separator(r, err);
+    if (rs)
+        n = (size_t)(rs - p);
 
     if (!r->parser) {
         r->parser = jv_parser_new(0);
@@ -446,6 +474,7 @@ feed(json_reader *r)
     r->pcol = p[n - 1] == '\n' ? 0 : r->pcol + (long)n;
     r->containers += count_containers(p, n);
     pass(r, n);
+    return 0;
 }
 
 /* Read the next chunk.  Returns 0, or 74 on a read error. */
@@ -569,7 +598,8 @@ json_reader_next(json_reader *r, jv *out, osm_err *err)
                 r->skip = SKIP_LINE;
             continue;
         }
-        feed(r);
+        if ((rc = feed(r, err)) != 0)
+            return rc;
     }
 }
 
@@ -772,10 +802,19 @@ parse_fail(jv msg, osm_err *err)
 jv
 json_parse_mem(const char *s, size_t len, osm_err *err)
 {
-    jv_parser *p = jv_parser_new(0);
+    jv_parser *p;
     jv value = jv_invalid();
     size_t off = 0;
     int last = 0;
+    const char *rs = memchr(s, '\x1e', len);
+
+    /* never fed to jq: see record_separator() */
+    if (rs) {
+        osm_fail(err, OSM_EDATA, "parse error: unexpected record separator (0x1E) at byte %zu",
+                 (size_t)(rs - s) + 1);
+        return jv_invalid();
+    }
+    p = jv_parser_new(0);
 
     /* jv_parser_set_buf() takes an int: feed at most 1 GiB at a time */
     while (!last) {

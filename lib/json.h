@@ -7,7 +7,8 @@
  * over a stream of any length.  A bad record does not end the stream:
  * the reader reports it, drops the rest of the line it was found on and
  * carries on at the next line, so that in NDJSON one malformed line costs
- * that line only.
+ * that line only.  A record separator (0x1E, as in RFC 7464 text
+ * sequences) is such a bad record, wherever it is.
  *
  * Ownership follows jv.h: jv_* functions consume their jv arguments
  * (except jv_copy); the helpers here say for each argument whether they
@@ -103,8 +104,9 @@ void json_append(strbuf *sb, jv v, int flags);
  * Parse a whole string as exactly one JSON value.  On failure returns
  * jv_invalid() and fills err with OSM_EDATA and "parse error: MESSAGE at
  * line L, column C" (or "parse error: no JSON value" / "parse error:
- * more than one JSON value at line L, column C").  json_parse_mem() takes
- * a length and so accepts text holding NUL bytes.
+ * unexpected extra JSON value" / "parse error: unexpected record
+ * separator (0x1E) at byte N").  json_parse_mem() takes a length and so
+ * accepts text holding NUL bytes.
  */
 jv json_parse_str(const char *s, osm_err *err);
 jv json_parse_mem(const char *s, size_t len, osm_err *err);

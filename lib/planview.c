@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "hook.h"
 #include "planview.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 /* ---------------------------------------------------------------- reading */
@@ -582,10 +583,11 @@ enum { COL_KEY, COL_FUNCTION, COL_DOER, COL_ITEMS, COL_START, COL_DURATION, NCOL
 #define TIME_LAST 253402300799999LL  /* 9999-12-31T23:59:59.999Z */
 
 /*
- * Append s as plain ASCII: a control character or a UTF-8 sequence
- * becomes one '?', so that every character is one column.  At most max
- * columns (0: no limit; else at least 4), the last three "..." when s is
- * cut.
+ * Append s as plain ASCII: a UTF-8 sequence becomes one '?', so that
+ * every character is one column, and a control character is shown
+ * escaped as termtext.h says ("\x1b", "\n": a column per byte shown).
+ * At most max columns (0: no limit; else at least 4), the last three
+ * "..." when s is cut.
  */
 static void
 add_ascii(strbuf *sb, const char *s, size_t max)
@@ -593,19 +595,29 @@ add_ascii(strbuf *sb, const char *s, size_t max)
     size_t cols = 0, cut = sb->len;
 
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char shown[8];
         if (*p >= 0x80 && *p < 0xc0)
             continue;   /* continuation byte: counted with its lead */
-        if (max && cols == max - 3)
-            cut = sb->len;
-        if (max && cols == max) {
-            sb->len = cut;
-            sb->buf[cut] = '\0';
-            sb_adds(sb, "...");
-            return;
+        if (*p < 0x20 || *p == 0x7f) {
+            char *e = termtext_escape((const char[]){ (char)*p, '\0' });
+            snprintf(shown, sizeof shown, "%s", e);
+            free(e);
+        } else {
+            shown[0] = *p >= 0x80 ? '?' : (char)*p;
+            shown[1] = '\0';
         }
-        char c = *p < 0x20 || *p >= 0x7f ? '?' : (char)*p;
-        sb_add(sb, &c, 1);
-        cols++;
+        for (const char *c = shown; *c; c++) {
+            if (max && cols == max - 3)
+                cut = sb->len;
+            if (max && cols == max) {
+                sb->len = cut;
+                sb->buf[cut] = '\0';
+                sb_adds(sb, "...");
+                return;
+            }
+            sb_add(sb, c, 1);
+            cols++;
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 /*
- * SHA-256 (FIPS 180-4), used to fingerprint cartridge archives.
- *
- * Streaming use: sha256_init(), any number of sha256_update(), then
- * sha256_final(), which leaves the context unusable until the next
- * sha256_init().  sha256_hex() does all three for one buffer and writes
- * the 64 lowercase hex digits and a NUL.  Nothing here allocates or fails.
+ * SHA-256, used to fingerprint cartridge archives, is nettle's: a
+ * maintained implementation from the distribution (found by ./configure).
+ * Streaming use is nettle's own API, declared here through
+ * <nettle/sha2.h>: sha256_init(&ctx), any number of sha256_update(&ctx,
+ * len, data), then sha256_digest(&ctx, SHA256_DIGEST_SIZE, out), which
+ * also makes ctx ready for a new message.  This module adds the hex form
+ * the store keeps.  Nothing here allocates or fails.
  */
 #ifndef OSM_SHA256_H
 #define OSM_SHA256_H
@@ -12,19 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHA256_DIGEST_SIZE 32
+#include <nettle/sha2.h>
+
 #define SHA256_HEX_SIZE 65          /* 64 hex digits and a NUL */
 
-typedef struct sha256_ctx {
-    uint32_t h[8];                  /* chaining state */
-    uint64_t nbytes;                /* message length so far */
-    unsigned char block[64];        /* pending partial block */
-    size_t nblock;                  /* bytes used in block */
-} sha256_ctx;
-
-void sha256_init(sha256_ctx *ctx);
-void sha256_update(sha256_ctx *ctx, const void *data, size_t len);
-void sha256_final(sha256_ctx *ctx, unsigned char digest[SHA256_DIGEST_SIZE]);
+typedef struct sha256_ctx sha256_ctx;
 
 /* Lowercase hex of a digest into out (65 bytes, NUL-terminated). */
 void sha256_to_hex(const unsigned char digest[SHA256_DIGEST_SIZE],

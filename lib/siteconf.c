@@ -1,11 +1,14 @@
 /*
- * osm.conf: the site configuration (see config.h for the format).  libinih
- * does the parsing; this file gives each key its meaning, reports unknown
- * keys as warnings and bad values as errors naming the file and line.
+ * osm.conf: the site configuration (see siteconf.h for the format).
+ * libinih does the parsing; this file gives each key its meaning, reports
+ * unknown keys as warnings and bad values as errors naming the file and
+ * line, and decides whether a file may be trusted with what it says.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,13 @@ handler(void *user, const char *section, const char *key, const char *raw)
     if (strcmp(section, "store") == 0) {
         if (strcmp(key, "busy_timeout") == 0)
             return duration_value(st, section, key, value, &c->busy_timeout_ms);
+        if (strcmp(key, "path") == 0) {
+            if (*value != '/')
+                return bad(st, "not an absolute path", section, key, value);
+            free(c->store_path);
+            c->store_path = xstrdup(value);
+            return 1;
+        }
         if (strcmp(key, "synchronous") == 0) {
             if (strcmp(value, "normal") == 0)
                 c->synchronous_full = 0;
@@ -142,6 +152,7 @@ handler(void *user, const char *section, const char *key, const char *raw)
                 return bad(st, "empty command", section, key, value);
             free(s->command);
             s->command = xstrdup(value);
+            c->names_commands = 1;
             return 1;
         }
         if (strcmp(key, "timeout") == 0)
@@ -154,12 +165,14 @@ handler(void *user, const char *section, const char *key, const char *raw)
             s->env = xrealloc(s->env, (s->nenv + 2) * sizeof *s->env);
             s->env[s->nenv++] = xasprintf("%s=%s", name, value);
             s->env[s->nenv] = NULL;
+            c->names_commands = 1;
             return 1;
         }
     } else if (strcmp(section, "notify") == 0) {
         if (strcmp(key, "command") == 0) {
             free(c->notify_command);
             c->notify_command = xstrdup(value);
+            c->names_commands = 1;
             return 1;
         }
         if (strcmp(key, "timeout") == 0)
@@ -181,6 +194,7 @@ siteconf_new(void)
     osm_config *c = xcalloc(1, sizeof *c);
     c->busy_timeout_ms = 5000;
     c->notify_timeout_ms = -1;        /* not set: the cartridge's, else the default */
+    c->store_owner = -1;
     c->warnings = jv_array();
     return c;
 }
@@ -204,6 +218,8 @@ siteconf_load_file(const char *path, osm_config **out, osm_err *err)
     }
     c = siteconf_new();
     c->path = xstrdup(path);
+    c->owner = sb.st_uid;
+    c->mode = sb.st_mode;
     struct load_state st = { c, &local, 0 };
     struct { FILE *f; struct load_state *st; } r = { f, &st };
     rc = ini_parse_stream(reader, &r, handler, &st);
@@ -225,7 +241,8 @@ siteconf_load_file(const char *path, osm_config **out, osm_err *err)
 int
 siteconf_load(const char *db_path, osm_config **out, osm_err *err)
 {
-    const char *env = getenv("OSM_CONFIG");
+    /* never from the environment of a setuid or setgid program */
+    const char *env = secure_getenv("OSM_CONFIG");
     char *path;
     int rc;
 
@@ -249,6 +266,120 @@ siteconf_load(const char *db_path, osm_config **out, osm_err *err)
     rc = siteconf_load_file(path, out, err);
     free(path);
     return rc;
+}
+
+/* ------------------------------------------------------------ trust */
+
+/* A user as messages name them: "alice", or "uid 1001". */
+static const char *
+user_name(uid_t uid, char *buf, size_t n)
+{
+    struct passwd *pw = getpwuid(uid);
+    if (pw && pw->pw_name)
+        snprintf(buf, n, "%s", pw->pw_name);
+    else
+        snprintf(buf, n, "uid %ld", (long)uid);
+    return buf;
+}
+
+/*
+ * Whether something owned by owner with mode may not be trusted by one
+ * who trusts root and also (a uid, or (uid_t)-1 for nobody else; also_is
+ * says who that is, e.g. "you (alice)"): 1 with the reason in why, or 0.
+ */
+static int
+untrusted(uid_t owner, mode_t mode, uid_t also, const char *also_is, char *why, size_t n)
+{
+    char name[64];
+
+    if (owner != 0 && owner != also) {
+        if (also == (uid_t)-1)
+            snprintf(why, n, "owned by %s, not by root", user_name(owner, name, sizeof name));
+        else
+            snprintf(why, n, "owned by %s, not by root or by %s",
+                     user_name(owner, name, sizeof name), also_is);
+        return 1;
+    }
+    if (mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(why, n, "writable by group or others (mode %04o)", (unsigned)(mode & 07777));
+        return 1;
+    }
+    return 0;
+}
+
+int
+siteconf_load_system(const char *path, osm_config **out, osm_err *err)
+{
+    char why[256];
+    struct stat sb;
+    int rc;
+
+    *out = NULL;
+    if ((rc = siteconf_load_file(path, out, err)) != 0)
+        return rc;
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        strcpy(dir, ".");
+    if (untrusted((*out)->owner, (*out)->mode, (uid_t)-1, NULL, why, sizeof why))
+        rc = osm_fail(err, OSM_ECONFIG, "%s: not trusted: %s", path, why);
+    else if (stat(dir, &sb) != 0)
+        rc = osm_fail(err, OSM_EIO, "%s: %s", dir, strerror(errno));
+    else if (untrusted(sb.st_uid, sb.st_mode, (uid_t)-1, NULL, why, sizeof why))
+        rc = osm_fail(err, OSM_ECONFIG, "%s: not trusted: its directory %s is %s", path, dir, why);
+    else if (!(*out)->store_path)
+        rc = osm_fail(err, OSM_ECONFIG, "%s: names no store ([store] path), which a setuid or "
+                      "setgid program needs", path);
+    free(dir);
+    if (rc != 0) {
+        siteconf_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int
+siteconf_check_commands(const osm_config *c, uid_t uid, osm_err *err)
+{
+    char who[96], name[64], why[256];
+
+    if (!c || !c->path || !c->names_commands)
+        return 0;
+    snprintf(who, sizeof who, "you (%s)", user_name(uid, name, sizeof name));
+    if (untrusted(c->owner, c->mode, uid, who, why, sizeof why))
+        return osm_fail(err, OSM_ECONFIG, "%s: not trusted to name commands: %s", c->path, why);
+    return 0;
+}
+
+int
+siteconf_is_admin(const osm_config *c, uid_t uid, osm_err *err)
+{
+    char who[96], name[64], why[256];
+
+    if (uid == 0)
+        return 1;
+    if (c && c->store_owner >= 0 && (uid_t)c->store_owner == uid)
+        return 1;
+    if (!c || !c->admin_group)
+        return 0;
+    uid_t owner = c->store_owner >= 0 ? (uid_t)c->store_owner : (uid_t)-1;
+    snprintf(who, sizeof who, "the store's owner (%s)", user_name(owner, name, sizeof name));
+    if (c->path && untrusted(c->owner, c->mode, owner, who, why, sizeof why))
+        return osm_fail(err, OSM_ECONFIG, "%s: not trusted to grant rights ([admin] group): %s",
+                        c->path, why);
+    struct group *g = getgrnam(c->admin_group);
+    struct passwd *pw = getpwuid(uid);
+    if (!g || !pw)
+        return 0;
+    gid_t gid = g->gr_gid, groups[256];
+    int n = 256;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
 }
 
 const config_system *
@@ -275,6 +406,7 @@ siteconf_free(osm_config *c)
     }
     free(c->systems);
     free(c->path);
+    free(c->store_path);
     free(c->notify_command);
     free(c->admin_group);
     jv_free(c->warnings);

@@ -25,6 +25,7 @@
 
 struct status_pred {
     jqprog *jq;
+    int failed;             /* the worst status of a failed evaluation, or 0 */
 };
 
 int
@@ -55,7 +56,7 @@ status_pred_free(status_pred *p)
 
 /*
  * Does p hold for input (consumed)?  1 or 0; an error is a "no", told to
- * the sink's warn as "WHAT ID: --jq: MESSAGE".
+ * the sink's warn as "WHAT ID: --jq: MESSAGE" and kept in p->failed.
  */
 static int
 holds(status_pred *p, jv input, int64_t now, const char *what, int64_t id,
@@ -70,6 +71,8 @@ holds(status_pred *p, jv input, int64_t now, const char *what, int64_t id,
                           &err);
     int yes = rc == 1 && jqprog_truthy(res);
     jv_free(res);
+    if (rc > 1)
+        p->failed = osm_worst(p->failed, rc);
     if (rc > 1 && out->warn) {
         char msg[1200];
         snprintf(msg, sizeof msg, "%s %lld: %s", what, (long long)id, err.msg);
@@ -84,6 +87,13 @@ sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
     struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
     while (!(stop && *stop) && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/* rc of an operation, made the predicate's failure when it went well. */
+static int
+pred_status(const status_pred *p, int rc)
+{
+    return rc == 0 && p ? p->failed : rc;
 }
 
 /* ------------------------------------------------------------ listings */
@@ -141,7 +151,7 @@ status_list(status_ctx *c, const store_status_filter *f, status_pred *pred, int6
         sf.with_body = 1;
     }
     int rc = store_status_list(status_store(c), &sf, list_row, &l, err);
-    return rc == STOP_LISTING ? 0 : rc;
+    return pred_status(pred, rc == STOP_LISTING ? 0 : rc);
 }
 
 /* ------------------------------------------------------------ events */
@@ -185,7 +195,7 @@ status_history(status_ctx *c, int64_t id, int64_t after, status_pred *pred, int6
         after = last;
     }
     jv_free(one);
-    return rc;
+    return pred_status(pred, rc);
 }
 
 int
@@ -214,7 +224,7 @@ status_follow(status_ctx *c, jv orders, const char *cartridge_name, int64_t afte
             sleep_ms(poll_ms, stop);
         after = last;
     }
-    return rc;
+    return pred_status(pred, rc);
 }
 
 /* ------------------------------------------------------------ wait */

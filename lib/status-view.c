@@ -3,7 +3,9 @@
  * view, listing rows, history lines and the summary as tables, and the
  * summary as Prometheus text exposition for node_exporter's textfile
  * collector.  Everything works from the documents, as lib/planview does
- * for plans, so that what a person reads is what a script gets.
+ * for plans, so that what a person reads is what a script gets; what
+ * the tables show goes through termtext_escape(), so that order data
+ * cannot drive the terminal.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 #include "clock.h"
 #include "json.h"
 #include "status.h"
+#include "termtext.h"
 #include "xalloc.h"
 
 #define BAR_WIDTH 10
@@ -118,7 +121,7 @@ cell(table *t, const char *text)
         t->cap = t->cap ? t->cap * 2 : 64;
         t->cells = xrealloc(t->cells, t->cap * sizeof *t->cells);
     }
-    t->cells[t->ncells++] = xstrdup(text ? text : "");
+    t->cells[t->ncells++] = termtext_escape(text);
 }
 
 static void
@@ -179,31 +182,30 @@ status_view_order(FILE *f, jv doc)
     char a[64], b[64], c[64], d[64];
     jv progress = get(doc, "progress");
 
-    fprintf(f, "order %s", num(doc, "id", a, sizeof a));
-    if (*str(doc, "externalId"))
-        fprintf(f, " (%s)", str(doc, "externalId"));
-    fprintf(f, ": %s %s, %s\n", str(doc, "cartridge"), str(doc, "cartridgeVersion"),
-            str(doc, "orderType"));
-    fprintf(f, "state        %s (TMF %s)", str(doc, "state"), str(doc, "tmfState"));
-    if (*str(doc, "reason"))
-        fprintf(f, ": %s", str(doc, "reason"));
-    fprintf(f, "\nfulfillment  %s\nprocessing   %s\n",
-            *str(doc, "fulfillmentState") ? str(doc, "fulfillmentState") : "-",
-            str(doc, "processingState"));
-    fprintf(f, "created      %s, start %s, expected %s, requested %s\n",
-            short_time(str(doc, "createdAt"), a, sizeof a),
-            short_time(str(doc, "startDate"), b, sizeof b),
-            short_time(str(doc, "expectedCompletion"), c, sizeof c),
-            short_time(str(doc, "requestedDate"), d, sizeof d));
-    fprintf(f, "progress     %lld/%lld tasks, %lld%% of the expected work\n",
-            count(progress, "tasksDone"), count(progress, "tasks"),
-            count(progress, "percentExpected"));
+    termtext_line(f, "order %s%s%s%s: %s %s, %s", num(doc, "id", a, sizeof a),
+                  *str(doc, "externalId") ? " (" : "", str(doc, "externalId"),
+                  *str(doc, "externalId") ? ")" : "", str(doc, "cartridge"),
+                  str(doc, "cartridgeVersion"), str(doc, "orderType"));
+    termtext_line(f, "state        %s (TMF %s)%s%s", str(doc, "state"), str(doc, "tmfState"),
+                  *str(doc, "reason") ? ": " : "", str(doc, "reason"));
+    termtext_line(f, "fulfillment  %s",
+                  *str(doc, "fulfillmentState") ? str(doc, "fulfillmentState") : "-");
+    termtext_line(f, "processing   %s", str(doc, "processingState"));
+    termtext_line(f, "created      %s, start %s, expected %s, requested %s",
+                  short_time(str(doc, "createdAt"), a, sizeof a),
+                  short_time(str(doc, "startDate"), b, sizeof b),
+                  short_time(str(doc, "expectedCompletion"), c, sizeof c),
+                  short_time(str(doc, "requestedDate"), d, sizeof d));
+    termtext_line(f, "progress     %lld/%lld tasks, %lld%% of the expected work",
+                  count(progress, "tasksDone"), count(progress, "tasks"),
+                  count(progress, "percentExpected"));
     if (flag(doc, "late"))
-        fprintf(f, "late         by %s\n", str(doc, "lateBy"));
+        termtext_line(f, "late         by %s", str(doc, "lateBy"));
     if (flag(doc, "jeopardy"))
-        fprintf(f, "jeopardy     since %s\n", short_time(str(doc, "jeopardyAt"), a, sizeof a));
+        termtext_line(f, "jeopardy     since %s",
+                      short_time(str(doc, "jeopardyAt"), a, sizeof a));
     if (count(doc, "openFallout") > 0)
-        fprintf(f, "fallout      %lld open\n", count(doc, "openFallout"));
+        termtext_line(f, "fallout      %lld open", count(doc, "openFallout"));
     jv_free(progress);
 
     table t = { NULL, 4, 0, 0, NULL };
@@ -381,7 +383,7 @@ status_view_event(FILE *f, jv ev)
     size_t n = strlen(line);
     while (n > 0 && line[n - 1] == ' ')
         line[--n] = '\0';
-    fprintf(f, "%s\n", line);
+    termtext_line(f, "%s", line);
     return ferror(f) ? OSM_EIO : 0;
 }
 
@@ -393,9 +395,10 @@ status_view_summary(FILE *f, jv sum)
     table t = { NULL, 2, 0, 0, NULL };
     jv by_state = get(sum, "byState"), by_cart = get(sum, "byCartridge");
 
-    fprintf(f, "%lld orders at %s: %lld open fallout, %lld in jeopardy, %lld late\n\n",
-            count(sum, "orders"), str(sum, "at"), count(sum, "openFallout"),
-            count(sum, "jeopardy"), count(sum, "late"));
+    termtext_line(f, "%lld orders at %s: %lld open fallout, %lld in jeopardy, %lld late",
+                  count(sum, "orders"), str(sum, "at"), count(sum, "openFallout"),
+                  count(sum, "jeopardy"), count(sum, "late"));
+    fputc('\n', f);
     cell(&t, "STATE"), cell(&t, "ORDERS");
     if (jv_get_kind(by_state) == JV_KIND_OBJECT) {
         jv_object_foreach(by_state, k, v) {

@@ -165,9 +165,11 @@ void status_pred_free(status_pred *p);
 /*
  * Where the operations below send what they find: doc gets each document
  * (consumed) and returns 0, or a status that stops the operation and is
- * returned by it; warn (may be NULL) gets a one-line warning, such as a
- * predicate failing on an order ("order 12: --jq: MESSAGE"), which then
- * counts as not holding.
+ * returned by it; warn (may be NULL) gets a one-line message about a
+ * predicate failing on an order or event ("order 12: --jq: MESSAGE"),
+ * which then counts as not holding.  The operation goes on with the
+ * others, and then returns that failure's status (65) with err left
+ * clear: what went wrong has been told to warn already.
  */
 typedef struct status_sink {
     int (*doc)(jv doc, void *ctx);

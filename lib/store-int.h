@@ -146,6 +146,8 @@ enum store_stmt_id {
 struct store {
     sqlite3 *db;
     char *path;
+    int readonly;           /* opened with store_opts.readonly */
+    int ready;              /* store_open() has set it up */
     struct {
         sqlite3_stmt *st;
         const char *sql;

@@ -74,6 +74,14 @@ store_sqlfail(store *s, int rc, osm_err *err)
                         s->path);
     case SQLITE_CORRUPT:
         return osm_fail(err, OSM_EIO, "%s: order store is damaged: %s", s->path, msg);
+    case SQLITE_READONLY:
+        if (rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_DIRECTORY ||
+            (s->readonly && !s->ready))
+            return osm_fail(err, OSM_EIO, "%s: cannot read the order store: its -wal and -shm "
+                            "files are missing and this user may not create them (any program "
+                            "that writes the store creates them again)", s->path);
+        return osm_fail(err, OSM_ENOPERM, "%s: no permission to write the order store",
+                        s->path);
     case SQLITE_CONSTRAINT:
     case SQLITE_MISUSE:
     case SQLITE_RANGE:
@@ -420,10 +428,21 @@ setup(store *s, const store_opts *o, osm_err *err)
     /* before anything writes: a newer or foreign file stays untouched */
     if ((rc = check_store(s, &version, err)))
         return rc;
+    if (version == 0 && o->readonly)
+        return osm_fail(err, OSM_ENOINPUT, "%s: no such order store (the file is empty)",
+                        s->path);
     if (!o->readonly) {
+        /*
+         * Keep the -wal and -shm files when the last connection closes
+         * (the -wal emptied): a user who may only read the store cannot
+         * create them, and without them SQLite cannot read a WAL store.
+         */
+        int persist = 1;
+        sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         if ((rc = set_wal(s, o->busy_timeout_ms, err)) ||
             (rc = exec_sql(s, o->synchronous_full ? "PRAGMA synchronous = FULL"
-                                                  : "PRAGMA synchronous = NORMAL", err)))
+                                                  : "PRAGMA synchronous = NORMAL", err)) ||
+            (rc = exec_sql(s, "PRAGMA journal_size_limit = 67108864", err)))
             return rc;
     }
     /*
@@ -447,7 +466,10 @@ setup(store *s, const store_opts *o, osm_err *err)
         if ((rc = migrate(s, err)))
             return rc;
     }
-    return exec_sql(s, "PRAGMA foreign_keys = ON", err);
+    if ((rc = exec_sql(s, "PRAGMA foreign_keys = ON", err)))
+        return rc;
+    s->ready = 1;
+    return 0;
 }
 
 int
@@ -474,6 +496,7 @@ store_open(const char *path, const store_opts *opts, store **out, osm_err *err)
 
     s = xcalloc(1, sizeof *s);
     s->path = xstrdup(path);
+    s->readonly = o.readonly;
     /* no SQLITE_OPEN_URI: a path is a path, whatever it looks like */
     flags = o.readonly ? SQLITE_OPEN_READONLY
                        : SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0);

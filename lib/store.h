@@ -41,11 +41,18 @@ typedef struct store_opts {
  * Open the store at path (opts NULL: defaults), bringing its schema up to
  * date: migrations run inside one BEGIN IMMEDIATE transaction by whichever
  * process gets there first.  Errors: 66 "PATH: no such order store"
- * (missing and not opts->create), 74 "PATH: not an osm order store (...)"
- * (not SQLite, or someone else's database), 78 "PATH: order store version
- * N is newer than this program supports (M)" (file left untouched), 75
- * busy, 74 other failures.  On success *out is the handle, to be freed
- * with store_close(); on error *out is NULL.
+ * (missing and not opts->create; or, read-only, an empty file), 74 "PATH:
+ * not an osm order store (...)" (not SQLite, or someone else's database),
+ * 78 "PATH: order store version N is newer than this program supports
+ * (M)" (file left untouched), 75 busy, 74 other failures.  On success *out
+ * is the handle, to be freed with store_close(); on error *out is NULL.
+ *
+ * A read-only open never writes to the file: it neither creates nor
+ * migrates a store, and refuses an older schema (74).  A read-write open
+ * keeps the -wal and -shm files when it closes, so that users who may
+ * only read the store (and so cannot create them) can open it read-only.
+ * Writing through a store the user may not write gives 77 "PATH: no
+ * permission to write the order store".
  */
 int store_open(const char *path, const store_opts *opts, store **out, osm_err *err);
 

@@ -67,23 +67,22 @@ taskops_order_allows(const char *op, const char *state)
 }
 
 int
-taskops_is_admin(const taskops *t)
+taskops_is_admin(const taskops *t, osm_err *err)
 {
-    if (geteuid() == 0)
-        return 1;
-    if (!t->conf || !t->conf->admin_group)
+    return siteconf_is_admin(t->conf, getuid(), err);
+}
+
+int
+taskops_may_operate(const taskops *t, const char *what, osm_err *err)
+{
+    int admin;
+    if (!t->strict)
         return 0;
-    struct group *g = getgrnam(t->conf->admin_group);
-    struct passwd *pw = getpwuid(geteuid());
-    if (!g || !pw)
-        return 0;
-    gid_t groups[256];
-    int n = 256;
-    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-        return 0;
-    for (int i = 0; i < n; i++)
-        if (groups[i] == g->gr_gid)
-            return 1;
+    if ((admin = taskops_is_admin(t, err)) > 1)
+        return admin;
+    if (!admin)
+        return osm_fail(err, OSM_ENOPERM, "%s: only an administrator may, when osm-task runs "
+                        "setgid", what);
     return 0;
 }
 
@@ -113,8 +112,8 @@ static int
 may_work(taskops *t, const char *wg, int64_t task, osm_err *err)
 {
     int yes = 0, rc;
-    if (taskops_is_admin(t))
-        return 0;
+    if ((rc = taskops_is_admin(t, err)) != 0)
+        return rc == 1 ? 0 : rc;
     if (!wg)
         return osm_fail(err, OSM_ENOPERM, "task %lld: has no workgroup: only an administrator may",
                         (long long)task);
@@ -271,8 +270,13 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
     if (strcmp(verb, "claim") == 0) {
         who = t->user;
     } else if (strcmp(verb, "release") == 0) {
-        if (!taskops_is_admin(t) && strcmp(str(task, "assignee", assignee, sizeof assignee) ?
-                                               assignee : "", t->user) != 0) {
+        int admin = taskops_is_admin(t, err);
+        if (admin > 1) {
+            rc = admin;
+            goto fail;
+        }
+        if (!admin && strcmp(str(task, "assignee", assignee, sizeof assignee) ?
+                             assignee : "", t->user) != 0) {
             rc = osm_fail(err, OSM_ENOPERM, "task %lld: claimed by %s, not by %s", (long long)id,
                           assignee, t->user);
             goto fail;
@@ -290,7 +294,12 @@ taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const cha
         who = to;
     } else if (strcmp(verb, "complete") == 0 || strcmp(verb, "fail") == 0) {
         const char *a = str(task, "assignee", assignee, sizeof assignee);
-        if (!taskops_is_admin(t) && (!a || strcmp(a, t->user) != 0)) {
+        int admin = taskops_is_admin(t, err);
+        if (admin > 1) {
+            rc = admin;
+            goto fail;
+        }
+        if (!admin && (!a || strcmp(a, t->user) != 0)) {
             rc = osm_fail(err, OSM_ENOPERM, "task %lld: claimed by %s, not by %s", (long long)id,
                           a ? a : "nobody", t->user);
             goto fail;
@@ -376,6 +385,10 @@ taskops_order(taskops *t, const char *op, int64_t id, const char *reason, jv *do
             break;
     if (i == sizeof order_table / sizeof order_table[0])
         return osm_fail(err, OSM_EUSAGE, "unknown operation \"%s\"", op);
+    char what[64];
+    snprintf(what, sizeof what, "order %lld: %s", (long long)id, op);
+    if ((rc = taskops_may_operate(t, what, err)) != 0)
+        return rc;
     if ((rc = store_begin(t->st, err)) != 0)
         return rc;
     int64_t mark;

@@ -18,11 +18,24 @@ typedef struct taskops {
     store *st;
     catalog *cat;
     const osm_config *conf;
-    const char *user;       /* the effective Unix user */
+    const char *user;       /* the Unix user running the program (the real one) */
+    int strict;             /* setgid mode: order operations need an administrator */
 } taskops;
 
-/* Is the user an administrator: root, or a member of osm.conf's [admin] group? */
-int taskops_is_admin(const taskops *t);
+/*
+ * Is the user an administrator: root, the store's owner, or a member of
+ * osm.conf's [admin] group (siteconf_is_admin())?  1 or 0, or 78 with err
+ * set when an untrusted file names the group.
+ */
+int taskops_is_admin(const taskops *t, osm_err *err);
+
+/*
+ * May the user apply order operations (and answers from external
+ * systems, named by what)?  Anyone who can write the store may, except in
+ * strict mode, where only an administrator may: 0, 77 with err set, or
+ * 78 as taskops_is_admin().
+ */
+int taskops_may_operate(const taskops *t, const char *what, osm_err *err);
 
 /*
  * Task verbs: claim, release, assign (to), complete (status, data), fail
@@ -39,7 +52,8 @@ int taskops_task(taskops *t, const char *verb, int64_t id, const char *to, const
 /*
  * Order operations: suspend, resume, abort (reason), fail (reason),
  * resolve.  0 with *doc the order document after it; OSM_NEGATIVE when
- * its state does not allow the operation.
+ * its state does not allow the operation; 77 or 78 as
+ * taskops_may_operate().
  */
 int taskops_order(taskops *t, const char *op, int64_t id, const char *reason, jv *doc,
                   osm_err *err);

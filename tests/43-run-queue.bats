@@ -104,8 +104,10 @@ queue() {
         alter table tasks drop column priority; alter table orders drop column body_rev;
         alter table tasks drop column amend; alter table tasks drop column previous_request;
         pragma user_version = 2;"
-    osm-status 1 >/dev/null 2>&1 || true
-    osm-run --max-tasks 0 --function none 1 >/dev/null 2>&1 || true
+    # a program that only reads does not migrate it; the next that writes does
+    run -74 osm-status 1
+    assert_equal "$(sql 'pragma user_version')" 2
+    osm-run --function none 1 >/dev/null 2>&1 || true
     assert_equal "$(sql 'pragma user_version')" 4
     assert_equal "$(queue)" 'prepare:0 left:0* right:0* price:1 finish:3'
     osm-run 1 >/dev/null

@@ -247,7 +247,7 @@ list_ids() {
     assert_output 'ID  EXTERNAL  CARTRIDGE  STATE  PROGRESS  AGE  EXPECTED  FLAGS'
 }
 
-@test "list: bad filters are usage errors; a --jq that fails on an order skips it, with a warning" {
+@test "list: bad filters are usage errors; a --jq that fails on an order skips it, exit 65" {
     order svc S-1 LINE
     run -2 --separate-stderr osm-status --state bogus
     assert_equal "${stderr_lines[0]}" 'osm-status: --state: unknown order state "bogus" (not_started, in_progress, suspended, amending, cancelling, cancelled, completed, failed, waiting_for_revision, aborted, or open)'
@@ -262,11 +262,11 @@ list_ids() {
     assert_regex "${stderr_lines[0]}" '^osm-status: --jq: syntax error'
     run -2 --separate-stderr osm-status --state failed 1
     assert_equal "${stderr_lines[0]}" 'osm-status: filters list orders: give no ids'
-    run -0 --separate-stderr osm-status --jq '.ref + 1'
+    run -65 --separate-stderr osm-status --jq '.ref + 1'
     assert_equal "$output" ''
     assert_equal "$stderr" 'osm-status: order 1: --jq: string ("S-1") and number (1) cannot be added'
-    run -0 --separate-stderr osm-status -q --jq '.ref + 1'
-    assert_equal "$stderr" ''
+    run -65 --separate-stderr osm-status -q --jq '.ref + 1'
+    assert_equal "$stderr" 'osm-status: order 1: --jq: string ("S-1") and number (1) cannot be added'
 }
 
 @test "summary: counts by state and by cartridge, open fallout, jeopardy and late; table; prometheus" {

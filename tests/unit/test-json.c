@@ -149,6 +149,31 @@ test_errors(void)
                  "E65 in.json:1:4: parse error: Invalid literal\nL2 1\n",
                  "error detected at a newline is reported at the newline");
 
+    /* a record separator (0x1E) costs its record only (jq 1.6 aborts
+     * on one inside a string, and drops a value cut short by one) */
+    check_stream("\036{}", 0,
+                 "E65 in.json:1:1: parse error: unexpected record separator (0x1E)\n",
+                 "a record separator before a value: that record only");
+    check_stream("{\"id\":1}\n\036{\"id\":2}\n{\"id\":3}\n", 0,
+                 "L1 {\"id\":1}\n"
+                 "E65 in.json:2:1: parse error: unexpected record separator (0x1E)\n"
+                 "L3 {\"id\":3}\n",
+                 "a record separator starting an NDJSON line costs that line");
+    check_stream("{\"s\":\"a\036b\"}\n{\"id\":3}\n", 0,
+                 "E65 in.json:1:8: parse error: unexpected record separator (0x1E)\n"
+                 "L2 {\"id\":3}\n",
+                 "a record separator inside a string");
+    check_stream("{\"id\":1\036\n2\n", 0,
+                 "E65 in.json:1:8: parse error: unexpected record separator (0x1E)\n"
+                 "L2 2\n",
+                 "a value cut short by a record separator is an error, not dropped");
+    check_stream("[1]\036\036[2]\n\036\n[3]\n", 0,
+                 "L1 [1]\n"
+                 "E65 in.json:1:4: parse error: unexpected record separator (0x1E)\n"
+                 "E65 in.json:2:1: parse error: unexpected record separator (0x1E)\n"
+                 "L3 [3]\n",
+                 "separators after a value, and alone on a line");
+
     /* NUL bytes and invalid UTF-8: jq's answer, no crash */
     {
         static const char in[] = "a\0b\n{\"s\":\"\xff\"}\n{\"n\":\"\0\"}\n";
@@ -625,6 +650,16 @@ test_helpers(void)
     is_str(err.msg, "parse error: Unfinished JSON term at EOF at line 1, "
            "column 3", "truncated: message");
     jv_free(v);
+    v = json_parse_str("\036{}", &err);
+    ok(!jv_is_valid(v), "json_parse_str: a record separator is refused");
+    jv_free(v);
+    is_str(err.msg, "parse error: unexpected record separator (0x1E) at byte 1",
+           "record separator: message");
+    v = json_parse_str("{\"a\":\"x\036y\"}", &err);
+    ok(!jv_is_valid(v), "json_parse_str: a record separator inside a string is refused");
+    jv_free(v);
+    is_str(err.msg, "parse error: unexpected record separator (0x1E) at byte 8",
+           "record separator in a string: message");
     v = json_parse_mem("\"a\"\0", 4, &err);
     ok(!jv_is_valid(v), "json_parse_mem: a NUL byte after the value is seen");
     /* jq 1.6 reads a lone NUL byte as the number 0 */

@@ -1,8 +1,9 @@
 /*
- * Unit tests for lib/sha256: the FIPS 180-4 / NIST example vectors, the
- * same digests reached through uneven streaming updates, and padding at
- * the block-boundary lengths 55, 56, 63 and 64 (checked against the
- * one-shot digest of the same bytes fed one byte at a time).
+ * Unit tests for lib/sha256 (nettle's SHA-256 with our hex form): the
+ * FIPS 180-4 / NIST example vectors, the same digests reached through
+ * uneven streaming updates, and padding at the block-boundary lengths
+ * 55, 56, 63 and 64 (checked against the one-shot digest of the same
+ * bytes fed one byte at a time).
  */
 #include "config.h"
 
@@ -31,8 +32,8 @@ hex_streamed(const void *data, size_t len, size_t step)
 
     sha256_init(&ctx);
     for (size_t off = 0; off < len; off += step)
-        sha256_update(&ctx, p + off, len - off < step ? len - off : step);
-    sha256_final(&ctx, digest);
+        sha256_update(&ctx, len - off < step ? len - off : step, p + off);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
     sha256_to_hex(digest, out);
     return out;
 }
@@ -73,8 +74,8 @@ main(void)
     /* the NIST way: 1000 updates of 1000 bytes */
     sha256_init(&ctx);
     for (int i = 0; i < 1000; i++)
-        sha256_update(&ctx, a, 1000);
-    sha256_final(&ctx, digest);
+        sha256_update(&ctx, 1000, (const uint8_t *)a);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
     sha256_to_hex(digest, hex);
     is_str(hex, million, "one million 'a' in 1000 updates");
 
@@ -82,6 +83,12 @@ main(void)
            "448-bit message byte by byte");
     is_str(hex_streamed(msg896, strlen(msg896), 7), d896,
            "896-bit message in 7-byte chunks");
+
+    /* the context is ready for a new message after a digest */
+    sha256_update(&ctx, 3, (const uint8_t *)"abc");
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+    sha256_to_hex(digest, hex);
+    is_str(hex, abc, "a digest resets the context");
 
     /* padding edge cases: one-shot and byte-by-byte agree */
     static const size_t edges[] = { 1, 55, 56, 57, 63, 64, 65, 119, 120, 128 };

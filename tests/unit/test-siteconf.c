@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "siteconf.h"
@@ -20,6 +21,95 @@ write_conf(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* Who may be trusted with commands, rights and the system configuration. */
+static void
+test_trust(const char *db)
+{
+    osm_config *c = NULL;
+    osm_err err = { 0, "" };
+    char want[600], *path;
+    uid_t me = getuid();
+
+    path = write_conf("cmd.conf", "[system.billing]\ncommand = /opt/billing\n[admin]\ngroup = "
+                                  "no-such-group-here\n");
+    chmod(path, 0644);
+    setenv("OSM_CONFIG", path, 1);
+    is_int(siteconf_load(db, &c, &err), 0, "a file naming commands loads");
+    ok(c && c->names_commands, "it names commands");
+    is_int(c->owner, me, "its owner is recorded");
+    is_int(siteconf_check_commands(c, me, &err), 0, "commands from one's own file");
+    is_int(siteconf_check_commands(c, 0, &err), me == 0 ? 0 : OSM_ECONFIG,
+           "... and root's only from root's");
+    is_int(siteconf_is_admin(c, 0, &err), 1, "root is an administrator");
+    c->store_owner = 4242;
+    is_int(siteconf_is_admin(c, 4242, &err), 1, "the store's owner is an administrator");
+    is_int(siteconf_is_admin(c, 4243, &err), me == 0 ? 0 : OSM_ECONFIG,
+           "others by a trusted [admin] group only");
+    c->store_owner = (long)me;
+    is_int(siteconf_is_admin(c, 4243, &err), 0, "a file of the store's owner may grant rights");
+    siteconf_free(c);
+
+    chmod(path, 0664);
+    is_int(siteconf_load(db, &c, &err), 0, "a group-writable file loads");
+    is_int(siteconf_check_commands(c, me, &err), OSM_ECONFIG, "but may not name commands");
+    snprintf(want, sizeof want, "%s: not trusted to name commands: writable by group or others "
+             "(mode 0664)", path);
+    is_str(err.msg, want, "the message names the file and why");
+    c->store_owner = (long)me;
+    is_int(siteconf_is_admin(c, 4243, &err), OSM_ECONFIG, "nor grant rights");
+    snprintf(want, sizeof want, "%s: not trusted to grant rights ([admin] group): writable by "
+             "group or others (mode 0664)", path);
+    is_str(err.msg, want, "the message names the file and why");
+    siteconf_free(c);
+
+    path = write_conf("harmless.conf", "[store]\nbusy_timeout = PT1S\n");
+    chmod(path, 0666);
+    setenv("OSM_CONFIG", path, 1);
+    is_int(siteconf_load(db, &c, &err), 0, "a file anyone may write, naming no command");
+    is_int(siteconf_check_commands(c, me, &err), 0, "is fine for a program running commands");
+    siteconf_free(c);
+    unsetenv("OSM_CONFIG");
+
+    /* the system configuration of a setgid osm-task: root's, in root's directory */
+    path = write_conf("system.conf", "[store]\npath = /var/lib/osm/osm.db\n");
+    chmod(path, 0644);
+    c = (osm_config *)1;
+    if (me == 0) {
+        chmod(dir, 0755);
+        is_int(siteconf_load_system(path, &c, &err), 0, "system configuration: root's");
+        is_str(c ? c->store_path : NULL, "/var/lib/osm/osm.db", "it names the store");
+        siteconf_free(c);
+        chmod(dir, 0777);
+        is_int(siteconf_load_system(path, &c, &err), OSM_ECONFIG, "in a directory others write");
+        snprintf(want, sizeof want, "%s: not trusted: its directory %s is writable by group or "
+                 "others (mode 0777)", path, dir);
+        is_str(err.msg, want, "the message names the directory");
+        chmod(dir, 0700);
+        chmod(path, 0620);
+        is_int(siteconf_load_system(path, &c, &err), OSM_ECONFIG, "a file the group may write");
+        chmod(path, 0644);
+        path = write_conf("nostore.conf", "[admin]\ngroup = x\n");
+        is_int(siteconf_load_system(path, &c, &err), OSM_ECONFIG, "one naming no store");
+        snprintf(want, sizeof want, "%s: names no store ([store] path), which a setuid or setgid "
+                 "program needs", path);
+        is_str(err.msg, want, "the message says what is missing");
+    } else {
+        is_int(siteconf_load_system(path, &c, &err), OSM_ECONFIG, "system configuration: not root's");
+        ok(strstr(err.msg, "not trusted: owned by") != NULL, "the message says whose (%s)",
+           err.msg);
+    }
+    ok(c == NULL, "nothing loaded on error");
+    is_int(siteconf_load_system("/nonexistent/osm.conf", &c, &err), OSM_ENOINPUT,
+           "a missing system configuration");
+    path = write_conf("relative.conf", "[store]\npath = osm.db\n");
+    is_int(siteconf_load_file(path, &c, &err), OSM_ECONFIG, "[store] path must be absolute");
+    unlink(write_conf("cmd.conf", ""));
+    unlink(write_conf("harmless.conf", ""));
+    unlink(write_conf("system.conf", ""));
+    unlink(write_conf("nostore.conf", ""));
+    unlink(write_conf("relative.conf", ""));
 }
 
 int
@@ -117,6 +207,7 @@ main(void)
     is_str(err.msg, want, "naming file and line");
     setenv("OSM_CONFIG", dir, 1);
     is_int(siteconf_load(db, &c, &err), OSM_ECONFIG, "a directory is refused");
+    test_trust(db);
     unlink(write_conf("semi.conf", ""));
     unlink(write_conf("long.conf", ""));
     unlink(write_conf("osm.conf", ""));

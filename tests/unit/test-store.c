@@ -201,6 +201,14 @@ test_create_and_reopen(void)
     is_int(raw_int(db, "PRAGMA user_version"), store_schema_version(), "still the latest version");
     store_close(s);
 
+    /* kept for readers who could not create them */
+    char *side = xasprintf("%s-wal", path);
+    ok(access(side, F_OK) == 0, "the -wal file outlives the last connection");
+    free(side);
+    side = xasprintf("%s-shm", path);
+    ok(access(side, F_OK) == 0, "the -shm file outlives the last connection");
+    free(side);
+
     o = (store_opts){ .readonly = 1 };
     is_int(store_open(path, &o, &s, &err), 0, "open read-only");
     jv list = jv_invalid();
@@ -254,6 +262,15 @@ test_refusals(void)
 
     path = tpath("empty.db");
     write_file(path, "");
+    o.readonly = 1;
+    is_int(store_open(path, &o, &s, &err), OSM_ENOINPUT, "an empty file read-only: 66");
+    want = xasprintf("%s: no such order store (the file is empty)", path);
+    is_str(err.msg, want, "an empty file read-only: message");
+    free(want);
+    before = slurp(path, &len0);
+    ok(before && len0 == 0, "an empty file read-only: left empty");
+    free(before);
+    o.readonly = 0;
     is_int(store_open(path, NULL, &s, &err), 0, "an empty file becomes a store");
     store_close(s);
     free(path);

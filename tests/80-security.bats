@@ -1,0 +1,317 @@
+#!/usr/bin/env bats
+# Hardening: hostile input, untrusted configuration, read-only users,
+# terminal escapes, cartridge trees on disk (specs/security.md).
+
+load helper
+
+RUNNER=$OSM_SRCDIR/tests/fixtures/cartridges/runner
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return 1
+    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    unset OSM_CONFIG
+}
+
+# job REF [SPEC]: one order of the runner cartridge, as NDJSON
+job() {
+    echo "{\"kind\":\"job\",\"ref\":\"$1\",\"items\":[{\"id\":\"1\",\"spec\":\"${2:-B}\"}]}"
+}
+
+# ------------------------------------------------------------ input
+
+@test "input: a record separator (0x1E) costs its record only, in every reader" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { job J-1; job J-2; printf '\036'; job J-3; job J-4; } >orders.json
+    run -65 --separate-stderr osm-submit orders.json
+    assert_equal "$stderr" "osm-submit: orders.json:3:1: parse error: unexpected record separator (0x1E)"
+    assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 J-4 "
+    assert_equal "$(sql 'select group_concat(external_id) from orders')" "J-1,J-2,J-4"
+    run -65 --separate-stderr osm-validate orders.json
+    assert_equal "$stderr" "osm-validate: orders.json:3:1: parse error: unexpected record separator (0x1E)"
+    assert_equal "$(jq -r .valid <<<"$output" | tr '\n' ' ')" "true true true "
+    run -65 --separate-stderr bash -c "printf '1\n\0362\n' | osm-run"
+    assert_equal "$stderr" "osm-run: <stdin>:2:1: parse error: unexpected record separator (0x1E)"
+    run -65 --separate-stderr bash -c "printf '\036{}' | osm-submit"
+    assert_equal "$stderr" "osm-submit: <stdin>:1:1: parse error: unexpected record separator (0x1E)"
+}
+
+@test "input: orders stored before a bad record are printed, batch or not" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { for i in 1 2 3 4 5; do job J-$i; done; printf '{"kind":\036\n'; job J-6; } >orders.json
+    for b in 1 4; do
+        rm -f "$OSM_DB"*
+        osm-cartridge deploy "$RUNNER" >/dev/null
+        run -65 --separate-stderr osm-submit -b $b orders.json
+        assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 J-3 J-4 J-5 J-6 "
+        assert_equal "$(sql 'select count(*) from orders')" 6
+    done
+}
+
+# ------------------------------------------------------------ files
+
+@test "init: the skeleton's files follow the umask" {
+    (umask 077 && osm-cartridge init private >/dev/null)
+    assert_equal "$(stat -c %a private private/hooks/example.sh private/cartridge.json | tr '\n' ' ')" "700 700 600 "
+    (umask 022 && osm-cartridge init shared >/dev/null)
+    assert_equal "$(stat -c %a shared/hooks/example.sh shared/cartridge.json | tr '\n' ' ')" "755 644 "
+}
+
+# ------------------------------------------------------------ output
+
+@test "status: a --jq that fails exits non-zero, listing the orders it holds for" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    { job J-1; job J-2; } | osm-submit >/dev/null
+    run -65 --separate-stderr osm-status --jq 'error("boom")'
+    assert_equal "$output" ""
+    assert_equal "$stderr" $'osm-status: order 1: --jq: boom\nosm-status: order 2: --jq: boom'
+    run -65 --separate-stderr osm-status --jq 'if .ref == "J-1" then error("boom") else true end'
+    assert_equal "$(jq -r .externalId <<<"$output")" J-2
+    run -65 --separate-stderr osm-status --history --jq 'error("boom")' 1
+    assert_equal "$output" ""
+    assert_regex "$stderr" '^osm-status: event [0-9]+: --jq: boom'
+    run -0 osm-status --jq '.ref == "J-2"'
+    assert_equal "$(jq -r .externalId <<<"$output")" J-2
+}
+
+@test "table: control characters are shown escaped in every table and diagnostic" {
+    copy_cartridge "$RUNNER" runner
+    printf '%s\n' 'evil) printf '"'"'{"status":"failed","message":"\\u001b]0;pwned\\u0007down"}\n'"'"' ;;' >evil.case
+    sed -i '/^esac/e cat evil.case' runner/hooks/hook.sh
+    osm-cartridge deploy runner >/dev/null
+    echo '{"kind":"job","ref":"\u001b[2J\u001b[31mX","items":[{"id":"1","spec":"B"}]}' >evil.json
+    osm-submit --plan evil.json >/dev/null
+    echo evil >mode.one
+    for t in 09:00 09:01 09:03 09:10; do OSM_NOW=2026-11-26T$t:00Z osm-run 1 >/dev/null || true; done
+    esc=$'\e'
+    for cmd in "osm-status -a --format table" "osm-status --format table 1" \
+               "osm-status --format table --history 1" "osm-plan --format table 1" \
+               "osm-validate --format table evil.json" "osm-task list --format table"; do
+        run -0 $cmd
+        [[ "$output" != *"$esc"* ]] || { echo "raw escape from: $cmd"; echo "$output" | cat -v; false; }
+        [[ "$output" != *$'\a'* ]] || { echo "raw bell from: $cmd"; false; }
+    done
+    run -0 osm-status -a --format table
+    assert_line --index 1 --regexp '^1 +\\x1b\[2J\\x1b\[31mX +runner '
+    run -0 osm-status --format table 1
+    assert_line --index 0 --regexp '^order 1 \(\\x1b\[2J\\x1b\[31mX\): runner 1.0.0, job$'
+    run -0 osm-task list --format table
+    assert_line --index 1 --regexp 'fallout .*\\x1b\]0;pwned\\x07down$'
+    mkdir $'bad\e[2Jdir'
+    run -78 --separate-stderr osm-cartridge check --format table $'bad\e[2Jdir'
+    assert_line --index 0 --regexp '^bad\\x1b\[2Jdir +FAILED$'
+    # and diagnostics on standard error likewise
+    assert_equal "$stderr" 'osm-cartridge: bad\x1b[2Jdir: no cartridge.json at the top of the directory'
+}
+
+# ------------------------------------------------------------ read-only users
+
+# reader CMD...: run a command as nobody, who may read the store but not write it
+reader() {
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    local d=$BATS_TEST_TMPDIR
+    chmod 755 "$d"
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
+    chmod 644 "$OSM_DB"*
+    runuser -u nobody -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" "$@"
+}
+
+@test "read-only: a user who may only read the store can use every program that reads" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 M | osm-submit --plan >/dev/null
+    job J-2 | osm-submit >/dev/null
+    osm-run 1 >/dev/null
+    before=$(sha256sum "$OSM_DB")
+    run -0 reader osm-status -a
+    assert_equal "$(jq -r .externalId <<<"$output" | tr '\n' ' ')" "J-1 J-2 "
+    run -0 reader osm-status --summary
+    run -0 reader osm-status --history 1
+    run -0 reader osm-task list
+    assert_equal "$(jq -r .function <<<"$output")" check
+    run -0 reader osm-task show 2
+    run -0 reader osm-task workgroup list
+    run -0 reader osm-cartridge list
+    run -0 reader osm-cartridge show runner
+    run -0 reader osm-plan 1
+    assert_equal "$(jq -r .kind <<<"$output")" plan
+    job J-3 >j3.json
+    run -0 reader osm-validate j3.json
+    assert_equal "$(jq -r .valid <<<"$output")" true
+    run -0 reader osm-plan --dry-run 2
+    # what would write is refused, naming the store
+    run -77 --separate-stderr reader osm-plan 2
+    assert_equal "$stderr" "osm-plan: $OSM_DB: no permission to write the order store"
+    run -77 --separate-stderr reader osm-task suspend 1
+    assert_equal "$stderr" "osm-task: $OSM_DB: no permission to write the order store"
+    assert_equal "$(sha256sum "$OSM_DB")" "$before"
+}
+
+@test "read-only: without its -wal and -shm files the store is refused with the reason" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sqlite3 "$OSM_DB" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+    rm -f "$OSM_DB-wal" "$OSM_DB-shm"
+    run -74 --separate-stderr reader osm-status -a
+    assert_equal "$stderr" "osm-status: $OSM_DB: cannot read the order store: its -wal and -shm files are missing and this user may not create them (any program that writes the store creates them again)"
+    osm-status -a >/dev/null
+    run -0 reader osm-status -a
+}
+
+@test "read-only: reading programs never create, migrate or fill a store" {
+    : >empty.db
+    for cmd in "osm-status -a" "osm-status --summary" "osm-task list" "osm-cartridge list" \
+               "osm-plan --dry-run 1" "osm-task show 1"; do
+        run -66 --separate-stderr $cmd -d empty.db
+        assert_equal "$stderr" "${cmd%% *}: empty.db: no such order store (the file is empty)"
+    done
+    assert_equal "$(stat -c %s empty.db)" 0
+    assert_file_not_exists empty.db-wal
+    run -66 --separate-stderr osm-status -a -d missing.db
+    assert_file_not_exists missing.db
+    # an older schema is not migrated by a reader
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sqlite3 "$OSM_DB" 'PRAGMA user_version = 2'
+    run -74 --separate-stderr osm-status -a
+    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 3, which a read-only open cannot do"
+    assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
+}
+
+# ------------------------------------------------------------ site configuration
+
+# as USER CMD...: run a command as another user who may write the store
+# (but does not own it), with OSM_CONFIG passed on when set
+as() {
+    local user=$1; shift
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    chmod 777 "$BATS_TEST_TMPDIR"
+    local d=$BATS_TEST_TMPDIR
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
+    for f in "$OSM_DB" "$OSM_DB-wal" "$OSM_DB-shm"; do [ -e "$f" ] && chmod 666 "$f"; done
+    runuser -u "$user" -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" \
+        ${OSM_CONFIG:+OSM_CONFIG="$OSM_CONFIG"} "$@"
+}
+
+# a manual task (2) of workgroup checkers waiting for a person
+manual_task() {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 M | osm-submit --plan >/dev/null
+    osm-run 1 >/dev/null
+}
+
+@test "config: OSM_CONFIG naming one's own file does not make one an administrator" {
+    manual_task
+    as nobody sh -c 'printf "[admin]\ngroup = nogroup\n" >evil.conf'
+    export OSM_CONFIG=$BATS_TEST_TMPDIR/evil.conf
+    run -78 --separate-stderr as nobody osm-task workgroup add checkers nobody
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): owned by nobody, not by root or by the store's owner (root)"
+    run -78 --separate-stderr as nobody osm-task claim 2
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): owned by nobody, not by root or by the store's owner (root)"
+    run -78 as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$(sql 'select count(*) from workgroup_members')" 0
+    assert_equal "$(sql "select state from tasks where id = 2")" waiting
+    # the same rule from a file root keeps is an administrator's
+    printf '[admin]\ngroup = nogroup\n' >site.conf
+    export OSM_CONFIG=$BATS_TEST_TMPDIR/site.conf
+    run -0 as nobody osm-task claim 2
+    assert_equal "$(jq -r .assignee <<<"$output")" nobody
+    # ... unless others may write it
+    chmod 666 site.conf
+    run -78 --separate-stderr as nobody osm-task release 2
+    assert_equal "$stderr" "osm-task: $OSM_CONFIG: not trusted to grant rights ([admin] group): writable by group or others (mode 0666)"
+}
+
+@test "config: the store's owner and root are administrators; others are not" {
+    manual_task
+    run -77 --separate-stderr as nobody osm-task workgroup add checkers nobody
+    assert_equal "$stderr" "osm-task: workgroup checkers: only an administrator may change workgroups"
+    run -77 --separate-stderr as nobody osm-cartridge deploy "$RUNNER"
+    assert_equal "$stderr" "osm-cartridge: deploy: only an administrator may deploy cartridges (root, the store's owner root)"
+    run -77 --separate-stderr as nobody osm-cartridge undeploy runner@1.0.0
+    run -77 --separate-stderr as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$stderr" "osm-cartridge: default: only an administrator may default cartridges (root, the store's owner root)"
+    chown nobody "$OSM_DB"
+    run -0 as nobody osm-task workgroup add checkers nobody
+    run -0 as nobody osm-cartridge default runner@1.0.0
+    assert_equal "$(sql "select actor from events where type = 'workgroup.add'")" nobody
+}
+
+@test "config: commands come only from a file owned by root or the user running them" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 B | osm-submit --plan >/dev/null
+    # someone who may write the store's directory leaves an osm.conf there
+    as nobody sh -c 'printf "[system.alpha]\ncommand = touch %s/pwned\n" "$PWD" >osm.conf'
+    run -78 --separate-stderr osm-run 1
+    assert_equal "$stderr" "osm-run: $BATS_TEST_TMPDIR/osm.conf: not trusted to name commands: owned by nobody, not by root or by you (root)"
+    assert_file_not_exists pwned
+    assert_equal "$(sql 'select state from tasks')" pending
+    # reading programs do not run commands: they read on
+    run -0 osm-status 1
+    # root's own file, if no one else may write it
+    rm -f osm.conf
+    printf '[system.alpha]\ncommand = touch %s/ran\n[notify]\ncommand = true\n' "$PWD" >osm.conf
+    chmod 664 osm.conf
+    run -78 --separate-stderr osm-run 1
+    assert_equal "$stderr" "osm-run: $BATS_TEST_TMPDIR/osm.conf: not trusted to name commands: writable by group or others (mode 0664)"
+    chmod 644 osm.conf
+    run osm-run 1
+    assert_file_exists ran
+    # env. variables of hooks count as commands (LD_PRELOAD, PATH)
+    printf '[system.alpha]\nenv.LD_PRELOAD = /tmp/x.so\n' >other.conf
+    chown nobody other.conf
+    OSM_CONFIG=$PWD/other.conf run -78 --separate-stderr osm-run 1
+    assert_regex "$stderr" "other.conf: not trusted to name commands: owned by nobody"
+}
+
+# ------------------------------------------------------------ cartridge trees
+
+# the extracted tree of the runner cartridge
+tree() {
+    ls -d "$OSM_DB".cartridges/runner-1.0.0-*
+}
+
+@test "cartridge tree: a hook edited on disk does not run; the deployed one does" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    job J-1 | osm-submit --plan >/dev/null
+    osm-run 1 >/dev/null
+    t=$(tree)
+    printf '#!/bin/sh\ntouch "%s/pwned"\necho "{\\"status\\":\\"completed\\"}"\n' "$PWD" >"$t/hooks/hook.sh"
+    job J-2 | osm-submit --plan >/dev/null
+    run -0 osm-run 2
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_file_not_exists pwned
+    assert_equal "$(wc -l <calls)" 2
+    cmp "$t/hooks/hook.sh" "$RUNNER/hooks/hook.sh"
+    # an extra file, a link or a mode others may write: extracted afresh too
+    for spoil in 'echo x >"$t/extra"' 'ln -s /bin/true "$t/hooks/link"' 'chmod g+w "$t/hooks/hook.sh"' \
+                 'chmod 777 "$t/hooks"' 'rm "$t/cartridge.json"'; do
+        eval "$spoil"
+        job "J-$RANDOM" | osm-submit --plan >/dev/null
+        run -0 osm-run --all
+        [ ! -e "$t/extra" ] && [ ! -L "$t/hooks/link" ] && [ -f "$t/cartridge.json" ] || { echo "$spoil: kept"; false; }
+        assert_equal "$(stat -c %a "$t/hooks" "$t/hooks/hook.sh" | tr '\n' ' ')" "755 755 "
+    done
+    assert_equal "$(ls -a "$OSM_DB.cartridges" | grep -c stale)" 0
+}
+
+@test "cartridge tree: one left by another user is not used" {
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    sha=$(sql "select sha256 from cartridges")
+    t=$OSM_DB.cartridges/runner-1.0.0-${sha:0:16}
+    mkdir -p "$t"
+    cp -R "$RUNNER"/. "$t"
+    printf '#!/bin/sh\ntouch "%s/pwned"\n' "$PWD" >"$t/hooks/hook.sh"
+    chown -R nobody "$t"
+    job J-1 | osm-submit --plan >/dev/null
+    run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_file_not_exists pwned
+    assert_equal "$(stat -c %U "$t/hooks/hook.sh")" root
+    # where the trees are must be no one else's either
+    rm -rf "$OSM_DB.cartridges"
+    mkdir "$OSM_DB.cartridges"
+    chown nobody "$OSM_DB.cartridges"
+    job J-2 | osm-submit --plan >/dev/null
+    osm-run 2 >/dev/null || true
+    assert_equal "$(sql "select error from tasks where kind = 'automated' and order_id = 2")" \
+        "$OSM_DB.cartridges: not trusted to run hooks from: owned by nobody, not by root, this user or the store's owner"
+    assert_file_not_exists pwned
+}
