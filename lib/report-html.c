@@ -393,8 +393,8 @@ add_hash_source(strbuf *sb, const char *text)
     sha256_ctx ctx;
 
     sha256_init(&ctx);
-    sha256_update(&ctx, text, strlen(text));
-    sha256_final(&ctx, d);
+    sha256_update(&ctx, strlen(text), (const uint8_t *)text);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, d);
     sb_adds(sb, "'sha256-");
     for (size_t i = 0; i < sizeof d; i += 3) {
         unsigned v = (unsigned)d[i] << 16 | (i + 1 < sizeof d ? (unsigned)d[i + 1] << 8 : 0) |
