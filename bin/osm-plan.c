@@ -20,12 +20,13 @@
 #include "plan.h"
 #include "planner.h"
 #include "planview.h"
+#include "store-revise.h"
 #include "store.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
     "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]]\n"
-    "                [--format json|dot|svg|table] [--pretty] [ID...]\n"
+    "                [--format json|dot|svg|table] [--revision N] [--pretty] [ID...]\n"
     "\n"
     "Compute and store the orchestration plan of orders given as ids or as\n"
     "order documents on standard input, and print it.\n"
@@ -38,6 +39,8 @@ static const char usage_text[] =
     "                         NAME[@VERSION] deployed in the store) instead of stored orders\n"
     "      --format FMT       json (default), dot (Graphviz), svg (drawn by Graphviz's dot)\n"
     "                         or table (Gantt)\n"
+    "      --revision N       the plan an order had at plan revision N, before a\n"
+    "                         revision of the order replaced it\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -52,6 +55,7 @@ typedef struct planopts {
     int dry_run;
     int format;
     int json_flags;
+    int64_t revision;       /* --revision: an earlier plan */
 } planopts;
 
 static int
@@ -99,6 +103,14 @@ plan_stored(planopts *pl, int64_t id)
 {
     osm_err err = { 0, "" };
     jv doc;
+    int64_t current = 0;
+    if (pl->revision > 0 && store_plan_revision(pl->st, id, &current, &err) != 0)
+        return diag_report(&err);
+    if (pl->revision > 0 && pl->revision != current) {
+        if (store_plan_version(pl->st, id, pl->revision, &doc, &err) != 0)
+            return diag_report(&err);
+        return emit(pl, doc);
+    }
     int rc = planner_plan(pl->st, pl->cat, id, pl->dry_run, cli_user(), &doc, &err);
     if (rc != 0)
         return diag_report(&err);
@@ -177,12 +189,13 @@ one_input(jv v, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT };
+    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_REVISION };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "dry-run", no_argument, NULL, 'n' },
         { "cartridge", required_argument, NULL, 'c' },
         { "format", required_argument, NULL, OPT_FORMAT },
+        { "revision", required_argument, NULL, OPT_REVISION },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -204,6 +217,11 @@ main(int argc, char **argv)
         case 'n': pl.dry_run = 1; break;
         case 'c': cart = optarg; break;
         case OPT_PRETTY: pl.json_flags |= JSON_PRETTY; break;
+        case OPT_REVISION:
+            if (cli_parse_id(optarg, &pl.revision) != 0)
+                return usage_error("--revision: expected a plan revision (1, 2, ...), got \"%s\"",
+                                   optarg);
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 pl.format = FMT_JSON;

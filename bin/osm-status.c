@@ -374,8 +374,12 @@ html_report(run *r, jv ids, const char *outdir)
     report_free(rep);
     if (rc == OSM_EIO && !err.code)
         return rc;      /* standard output failed: cli_finish_output() says how */
-    if (rc != 0)
-        return diag_report(&err);
+    if (rc != 0) {
+        rc = diag_report(&err);
+        if (!outdir)
+            clearerr(stdout);   /* said: cli_finish_output() need not say it again */
+        return rc;
+    }
     if (outdir)
         diag_info("wrote %s/index.html", outdir);
     return 0;

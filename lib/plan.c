@@ -820,7 +820,8 @@ plan_document(const plan *p, const order_rec *o)
                        jv_string("cartridge"), jv_string(o->cartridge),
                        jv_string("cartridgeVersion"), jv_string(o->cartridge_version));
     doc = jv_object_set(doc, jv_string("state"), jv_string(o->state ? o->state : "not_started"));
-    doc = jv_object_set(doc, jv_string("planRevision"), jv_number(1));
+    doc = jv_object_set(doc, jv_string("planRevision"),
+                        jv_number(p->revision > 0 ? (double)p->revision : 1));
     doc = jv_object_set(doc, jv_string("plannedAt"), time_or_null(p->planned_at));
     doc = jv_object_set(doc, jv_string("startDate"), time_or_null(p->start));
     doc = jv_object_set(doc, jv_string("expectedCompletion"), time_or_null(p->end));

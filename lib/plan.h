@@ -48,6 +48,7 @@ typedef struct plan_task {
 } plan_task;
 
 typedef struct plan {
+    int64_t revision;       /* its plan revision once stored (0: a new plan, the first) */
     plan_task *tasks;       /* in dependency order: a task after those it waits for */
     size_t ntasks;
     int64_t planned_at;

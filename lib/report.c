@@ -157,9 +157,14 @@ read_worklist(report *r, const int64_t *ids, size_t nids, jv *out, osm_err *err)
 /* ------------------------------------------------------------ one page */
 
 static int
-write_out(FILE *f, strbuf *sb)
+write_out(FILE *f, strbuf *sb, osm_err *err)
 {
-    int rc = fwrite(sb->buf ? sb->buf : "", 1, sb->len, f) == sb->len ? 0 : OSM_EIO;
+    int rc = 0;
+    errno = 0;
+    if (fwrite(sb->buf ? sb->buf : "", 1, sb->len, f) != sb->len || fflush(f) != 0)
+        /* said now: what runs after (the store's own calls) changes errno */
+        rc = osm_fail(err, OSM_EIO, "%s: %s", f == stdout ? "standard output" : "output",
+                      strerror(errno ? errno : EIO));
     sb_reset(sb);
     return rc;
 }
@@ -195,7 +200,7 @@ report_page(report *r, const report_select *sel, FILE *f, osm_err *err)
         }
         report_page_end(&sb, r->now, 0);
         if (rc == 0)
-            rc = write_out(f, &sb);
+            rc = write_out(f, &sb, err);
         goto out;
     }
 
@@ -210,7 +215,7 @@ report_page(report *r, const report_select *sel, FILE *f, osm_err *err)
     report_index(r, &sb, docs, work, REPORT_LINK_ANCHOR);
     if (n > 0)
         sb_adds(&sb, "<h2 id=\"orders-in-full\">The orders in full</h2>\n");
-    rc = write_out(f, &sb);
+    rc = write_out(f, &sb, err);
     jv_array_foreach(docs, i, d) {
         int64_t id = report_doc_int(d, "id", 0);
         if (rc == 0 && (rc = report_order(r, id, 2, &sb, err)) == OSM_ENOINPUT) {
@@ -219,12 +224,12 @@ report_page(report *r, const report_select *sel, FILE *f, osm_err *err)
             rc = 0;
         }
         if (rc == 0)
-            rc = write_out(f, &sb);
+            rc = write_out(f, &sb, err);
         jv_free(d);
     }
     if (rc == 0) {
         report_page_end(&sb, r->now, 1);
-        rc = write_out(f, &sb);
+        rc = write_out(f, &sb, err);
     }
 out:
     sb_free(&sb);

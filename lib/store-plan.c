@@ -255,6 +255,7 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         return rc;
     }
     p->planned_at = planned_at;
+    p->revision = rev;
     plan_set_deadlines(p, o);
     /* the schedule as planned: recomputed from what was stored, as of
      * the planning time (the stored not-before is for execution) */

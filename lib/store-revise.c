@@ -58,6 +58,9 @@ static const char SQL_REV_DEP_ADD[] =
 static const char SQL_REV_CANCEL[] =
     "UPDATE tasks SET state = 'cancelled', lease_owner = NULL, lease_expires = NULL,"
     " ended_at = ?2, updated_at = ?2 WHERE id = ?1 AND state IN ('pending', 'ready')";
+static const char SQL_REV_PLAN_VERSION[] =
+    "SELECT plan FROM order_versions WHERE order_id = ?1 AND plan_revision = ?2"
+    " AND status = 'superseded' AND plan IS NOT NULL ORDER BY id DESC LIMIT 1";
 static const char SQL_REV_COUNT[] =
     "UPDATE tasks SET deps_open = (SELECT count(*) FROM task_deps d JOIN tasks p"
     " ON p.id = d.depends_on WHERE d.task_id = tasks.id AND p.state NOT IN ('completed', 'skipped'))"
@@ -364,4 +367,33 @@ store_revise_reject(store *s, int64_t id, const order_rec *rejected, const char 
         return rc;
     }
     return store_event_add(s, id, 0, "revision.rejected", actor, document, now, NULL, err);
+}
+
+int
+store_plan_version(store *s, int64_t id, int64_t revision, jv *doc, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_REV_PLAN_VERSION, SQL_REV_PLAN_VERSION, err);
+    int rc;
+
+    *doc = jv_invalid();
+    if (!st)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, revision);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        *doc = jv_parse(text ? text : "null");
+        rc = jv_get_kind(*doc) == JV_KIND_OBJECT
+                 ? 0
+                 : osm_fail(err, OSM_EIO, "order %lld: plan revision %lld is not readable",
+                            (long long)id, (long long)revision);
+    } else if (rc == SQLITE_DONE) {
+        rc = osm_fail(err, OSM_ENOINPUT, "order %lld has no plan revision %lld", (long long)id,
+                      (long long)revision);
+    } else {
+        rc = store_sqlfail(s, rc, err);
+    }
+    store_stmt_done(st);
+    return rc;
 }

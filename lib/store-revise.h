@@ -90,4 +90,11 @@ int store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now
 int store_revise_reject(store *s, int64_t id, const order_rec *rejected, const char *reason,
                         jv document, const char *actor, int64_t now, osm_err *err);
 
+/*
+ * The document of plan revision `revision` of order id, as it was when a
+ * revision replaced it (*doc, the caller's).  66 when there is none (the
+ * current plan is not kept here: store_plan_load() reads it).
+ */
+int store_plan_version(store *s, int64_t id, int64_t revision, jv *doc, osm_err *err);
+
 #endif

@@ -69,6 +69,18 @@ five_in_flight() {
     assert_equal "$(jq -r 'select(.type == "order.state") | .data.to' <<<"$output" | tr '\n' ' ')" 'in_progress amending in_progress '
 }
 
+@test "revise: osm-plan --revision shows the plan a revision replaced" {
+    five_in_flight
+    before=$(osm-plan 1)
+    osm-revise 1 o14.json >/dev/null
+    run -0 osm-plan --revision 1 1
+    assert_equal "$(jq -c '[.planRevision, [.tasks[].function]]' <<<"$output")" "$(jq -c '[.planRevision, [.tasks[].function]]' <<<"$before")"
+    run -0 osm-plan --revision 2 1
+    assert_equal "$(jq -c .planRevision <<<"$output")" 2
+    run -66 --separate-stderr osm-plan --revision 7 1
+    assert_equal "$stderr" 'osm-plan: order 1 has no plan revision 7'
+}
+
 @test "revise: a change that touches nothing significant compensates nothing" {
     five_in_flight
     jq '.revisionNumber = 1 | .description = "the same line, described again"' o5.json >o5b.json

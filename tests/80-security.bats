@@ -170,7 +170,7 @@ reader() {
     osm-cartridge deploy "$RUNNER" >/dev/null
     sqlite3 "$OSM_DB" 'PRAGMA user_version = 2'
     run -74 --separate-stderr osm-status -a
-    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 3, which a read-only open cannot do"
+    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 4, which a read-only open cannot do"
     assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
 }
 
