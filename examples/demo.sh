@@ -1,8 +1,9 @@
 #!/bin/sh
 # The demo behind `make demo`: deploy the example cartridges into a fresh
 # store, take their valid sample orders in and plan them, drive them with
-# the simulated external systems while the clock moves on, and show
-# where every order stands.  Usage: demo.sh BINDIR DEMODIR
+# the simulated external systems while the clock moves on, revise one
+# order and cancel another in flight, and show where every order stands.
+# Usage: demo.sh BINDIR DEMODIR
 set -eu
 bin=$1
 demo=$2
@@ -35,6 +36,24 @@ for t in 2026-11-26T09:00:00Z 2026-11-26T12:00:00Z 2026-11-28T12:00:00Z \
     clock "$t"
     osm-run --all -j 2
 done
+echo
+
+# The source changes its mind about orders in flight: the line of order 1
+# gets more bandwidth (its revision 1), and the customer of order 11
+# cancels.  What the revision would do, then it is done, with what it
+# compensates; the cancellation undoes what was done.
+echo "== order 1 revised in flight: what the revision does"
+jq '.revisionNumber = 1
+    | (.productOrderItem[0].product.productCharacteristic[]? | select(.name == "bandwidth") | .value) = 100' \
+    "$examples/broadband/orders/01-dsl-install.json" >"$demo/revised.json"
+osm-revise -n --format table 1 "$demo/revised.json"
+osm-revise 1 "$demo/revised.json" >/dev/null
+osm-run 1 >/dev/null
+echo
+echo "== order 11 cancelled: what was done is undone"
+osm-revise -n --format table --cancel 11
+osm-revise --cancel 11 >/dev/null
+osm-run 11 >/dev/null
 echo
 
 echo "== why the invalid sample orders are refused"
