@@ -25,6 +25,8 @@
 #include "store-revise.h"
 #include "xalloc.h"
 
+#define OSM_ENDED OSM_ENDED_MEANWHILE
+
 /* What a revision does with a component. */
 typedef struct action {
     const char *what;       /* keep, replace, redo, undo, do, wait, cancel */
@@ -650,6 +652,33 @@ reviser_free(reviser *r)
     free(r->acts);
 }
 
+/*
+ * Record the rejection of version rejected (unless a dry run) and say why:
+ * OSM_NEGATIVE with *doc, or a store status.
+ */
+static int
+reject(reviser *r, const order_rec *rejected, jv *doc, osm_err *err)
+{
+    int rc = OSM_NEGATIVE;
+    *doc = document(r, "rejected", r->base.state, NULL, NULL);
+    if (!r->o->dry_run) {
+        int r2 = store_begin(r->st, err);
+        if (r2 == 0)
+            r2 = store_revise_reject(r->st, r->base.id, rejected, r->reject, jv_copy(*doc),
+                                     r->o->actor, clock_now(), err);
+        if (r2 == 0)
+            r2 = store_commit(r->st, err);
+        else
+            store_rollback(r->st);
+        if (r2 != 0)
+            rc = r2;
+    }
+    if (rc == OSM_NEGATIVE)
+        osm_fail(err, OSM_NEGATIVE, "order %lld: the %s is rejected: %s",
+                 (long long)r->base.id, r->o->cancel ? "cancellation" : "revision", r->reject);
+    return rc;
+}
+
 /* Run order (consumed) through intake with the base order's cartridge. */
 static int
 take_in(catalog *cat, jv order, intake *in, osm_err *err)
@@ -685,10 +714,10 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
         jv_free(order);
         goto out;
     }
-    if (terminal(r.base.state)) {
+    if (o->cancel && terminal(r.base.state)) {
         jv_free(order);
-        rc = osm_fail(err, OSM_NEGATIVE, "order %lld is %s: an ended order cannot be %s",
-                      (long long)base_id, r.base.state, o->cancel ? "cancelled" : "revised");
+        rc = osm_fail(err, OSM_NEGATIVE, "order %lld is %s: an ended order cannot be cancelled",
+                      (long long)base_id, r.base.state);
         goto out;
     }
     cat = catalog_new(st);
@@ -783,6 +812,16 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
                           (long long)r.base.revision);
             goto out;
         }
+        if (terminal(r.base.state)) {
+            /* too late: recorded as a rejected revision */
+            snprintf(r.rejectbuf, sizeof r.rejectbuf,
+                     "order %lld is %s: an ended order cannot be revised", (long long)base_id,
+                     r.base.state);
+            r.reject = r.rejectbuf;
+            r.rev.revision = in.rec.revision;
+            rc = reject(&r, &in.rec, doc, err);
+            goto out;
+        }
         r.rev = in.rec;
         order_rec_init(&in.rec);
         jv_free(r.rev_body);
@@ -800,23 +839,7 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
     compare(&r);
     const char *state = next_state(&r);
     if (r.reject) {
-        *doc = document(&r, "rejected", r.base.state, NULL, NULL);
-        rc = OSM_NEGATIVE;
-        if (!o->dry_run) {
-            int r2 = store_begin(st, err);
-            if (r2 == 0)
-                r2 = store_revise_reject(st, base_id, &r.rev, r.reject, jv_copy(*doc), o->actor,
-                                         clock_now(), err);
-            if (r2 == 0)
-                r2 = store_commit(st, err);
-            else
-                store_rollback(st);
-            if (r2 != 0)
-                rc = r2;
-        }
-        if (rc == OSM_NEGATIVE)
-            osm_fail(err, OSM_NEGATIVE, "order %lld: the %s is rejected: %s", (long long)base_id,
-                     o->cancel ? "cancellation" : "revision", r.reject);
+        rc = reject(&r, &r.rev, doc, err);
         goto out;
     }
     if (o->dry_run) {
@@ -825,6 +848,14 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
         goto out;
     }
     rc = apply(&r, state, doc, err);
+    if (rc == OSM_ENDED) {
+        /* it ended between the comparison and the change: the end wins */
+        snprintf(r.rejectbuf, sizeof r.rejectbuf,
+                 "order %lld ended while the revision was worked out", (long long)base_id);
+        r.reject = r.rejectbuf;
+        jv_free(*doc);
+        rc = reject(&r, &r.rev, doc, err);
+    }
 out:
     intake_free(&in);
     intake_free(&pristine);

@@ -280,6 +280,10 @@ store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now, os
         return rc;
     if ((rc = store_order_state(s, o->id, &cur, err)) != 0)
         return rc;
+    if (!strcmp(cur, "completed") || !strcmp(cur, "cancelled") || !strcmp(cur, "aborted")) {
+        free(cur);
+        return OSM_ENDED_MEANWHILE;     /* nothing written */
+    }
     if (!(st = store_stmt(s, ST_REV_SUPERSEDE, SQL_REV_SUPERSEDE, err))) {
         free(cur);
         return store_stmt_fail(err);

@@ -72,8 +72,12 @@ typedef struct revise_apply {
     const char *event;          /* an event to record with it, or NULL */
 } revise_apply;
 
+/* store_revise_apply(): the order ended before the revision could apply */
+#define OSM_ENDED_MEANWHILE (-2)
+
 /*
- * Apply a revision to order a->order->id (in a transaction): the old
+ * Apply a revision to order a->order->id (in a transaction), unless it has
+ * ended meanwhile (OSM_ENDED_MEANWHILE, nothing written): the old
  * version goes to order_versions (superseded, with its plan), the order
  * takes the new data, items and state and the next plan revision, tasks
  * move or are inserted, old ones cancelled, dependencies written and

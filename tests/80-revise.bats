@@ -208,6 +208,22 @@ five_in_flight() {
     assert_equal "$stderr" 'osm-revise: order 1 is cancelled: an ended order cannot be cancelled'
 }
 
+@test "revise: a revision that comes after the order completed is rejected, and recorded" {
+    bandwidth "$BB/orders/02-dsl-self-install.json" 5 >o5.json
+    bandwidth "$BB/orders/02-dsl-self-install.json" 14 1 >o14.json
+    osm-submit --plan o5.json >/dev/null
+    osm-run 1 >/dev/null
+    OSM_NOW=2026-11-26T12:00:00Z run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    before=$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks")
+    run -1 --separate-stderr osm-revise 1 o14.json
+    assert_equal "$stderr" 'osm-revise: order 1: the revision is rejected: order 1 is completed: an ended order cannot be revised'
+    assert_equal "$(jq -c '[.result, .revision]' <<<"$output")" '["rejected",1]'
+    assert_equal "$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks")" "$before"
+    assert_equal "$(sql "select revision || ':' || status from order_versions")" '1:rejected'
+    assert_equal "$(sql "select count(*) from events where type = 'revision.rejected'")" 1
+}
+
 @test "revise: the same revision again changes nothing; an older one is ignored; other content is 65" {
     five_in_flight
     osm-revise 1 o14.json >/dev/null
