@@ -311,7 +311,8 @@ static char *
 item_path(const intake *in, int i, const char *field)
 {
     jv items = jv_object_get(jv_copy(in->c->manifest), jv_string("items"));
-    jv path = jv_object_get(items, jv_string("path"));
+    jv path = jv_get_kind(items) == JV_KIND_OBJECT ? jv_object_get(items, jv_string("path"))
+                                                   : (jv_free(items), jv_invalid());
     const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
     int plain = p[0] == '.' && p[1] != '@' && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==

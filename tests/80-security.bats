@@ -47,6 +47,51 @@ job() {
     done
 }
 
+# parcel: the small cartridge of osm-cartridge(5)'s example, without an
+# items section, into ./parcel
+parcel() {
+    mkdir -p parcel/hooks
+    printf '#!/bin/sh\necho '"'"'{"status":"SHIPPED"}'"'"'\n' >parcel/hooks/ship.sh
+    chmod 755 parcel/hooks/ship.sh
+    cat >parcel/cartridge.json <<'EOF'
+{
+  "name": "parcel", "version": "1.0.0", "falloutWorkgroup": "desk",
+  "orderTypes": {
+    "shop-order": {
+      "recognize": ".source == \"shop\"",
+      "validate": "if (.lines | length) == 0 then {path: \".lines\", message: \"no lines\"} else empty end",
+      "transform": "{externalId: .id, items: [.lines[] | {id: .sku, spec: \"PARCEL\", action}]}",
+      "key": ".id"
+    }
+  },
+  "patterns": { "PARCEL": { "add": ["ship"] } },
+  "functions": {
+    "ship": { "kind": "automated", "system": "warehouse", "group": "order", "duration": "P1D",
+              "request": "{skus: [.items[].id]}" }
+  },
+  "systems": { "warehouse": { "command": "hooks/ship.sh", "timeout": "PT30S",
+                              "statuses": { "SHIPPED": "DONE" } } },
+  "fulfillmentStates": { "states": ["OPEN", "DONE"] },
+  "workgroups": { "desk": { "fallout": true } }
+}
+EOF
+}
+
+@test "input: a manifest without an items section takes every default" {
+    parcel
+    osm-cartridge check parcel >/dev/null
+    osm-cartridge deploy parcel >/dev/null
+    good='{"source":"shop","id":"S-1","lines":[{"sku":"A"},{"sku":"B","action":"add"}]}'
+    bad='{"source":"shop","id":"S-2","lines":[{"sku":"A"},{"action":"add"}]}'
+    run -0 osm-validate <<<"$good"
+    assert_equal "$(jq -c .valid <<<"$output")" true
+    run -1 osm-validate <<<"$bad"
+    assert_equal "$(jq -c '.errors[].path' <<<"$output")" '".items[1].id"'
+    run -1 --separate-stderr osm-submit <<<"$bad"
+    run -0 osm-submit <<<"$good"
+    assert_equal "$(sql "select group_concat(item_id || ':' || action) from order_items")" "A:add,B:add"
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
