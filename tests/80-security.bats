@@ -92,6 +92,21 @@ EOF
     assert_equal "$(sql "select group_concat(item_id || ':' || action) from order_items")" "A:add,B:add"
 }
 
+@test "plan: an order with nothing to do is completed when it is planned" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    nothing='{"kind":"job","ref":"J-1","items":[{"id":"1","spec":"B","action":"noChange"}]}'
+    run -0 osm-submit --plan <<<"$nothing"
+    assert_equal "$(jq -c '[.state, .tasks]' <<<"$output")" '["completed",[]]'
+    run -0 osm-run --wait --timeout PT5S 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_equal "$(sql "select group_concat(type) from events where order_id = 1")" \
+        "order.created,order.planned,order.state"
+    # planned apart from the intake, as osm-plan does
+    osm-submit <<<"${nothing/J-1/J-2}" >/dev/null
+    run -0 osm-plan 2
+    assert_equal "$(sql "select state from orders where id = 2")" completed
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
