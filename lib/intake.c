@@ -486,6 +486,110 @@ extract_priority(intake *in, const run_ctx *x, jv internal, jv answer)
     jv_free(v);
 }
 
+/* The index in in->rec.items of the item whose id is the string r
+ * (borrowed) as index (borrowed) maps it, or -1. */
+static int
+item_index(jv index, jv r)
+{
+    jv k = jv_object_get(jv_copy(index), jv_copy(r));
+    int i = jv_get_kind(k) == JV_KIND_NUMBER ? (int)jv_number_value(k) : -1;
+    jv_free(k);
+    return i;
+}
+
+/*
+ * Refuse a reliesOn cycle among the items of in->rec, naming it ("a ->
+ * b -> a": a relies on b, which relies on a), at the first item of the
+ * cycle: planning could never order it.  Items are peeled off as in
+ * Kahn's sort, in time linear in items and relations; those left over
+ * wait on a cycle, found by walking back through the ones left.
+ */
+static void
+check_relies_cycle(intake *in)
+{
+    size_t n = in->rec.nitems, e = 0, peeled = 0;
+    jv index = jv_object();
+
+    if (n == 0) {
+        jv_free(index);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        index = jv_object_set(index, jv_string(in->rec.items[i].item_id), jv_number((double)i));
+    /* dstart/dep: what each item relies on; rstart/rdep: what relies on it */
+    size_t *dstart = xcalloc(n + 1, sizeof *dstart), *rstart = xcalloc(n + 2, sizeof *rstart);
+    for (size_t i = 0; i < n; i++) {
+        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+            int j = item_index(index, r);
+            if (j >= 0) {
+                dstart[i + 1]++;
+                rstart[j + 2]++;
+                e++;
+            }
+            jv_free(r);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        dstart[i + 1] += dstart[i];
+        rstart[i + 2] += rstart[i + 1];
+    }
+    int *dep = xcalloc(e ? e : 1, sizeof *dep), *rdep = xcalloc(e ? e : 1, sizeof *rdep);
+    size_t *left = xcalloc(n, sizeof *left), *queue = xcalloc(n, sizeof *queue), d = 0;
+    for (size_t i = 0; i < n; i++) {
+        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+            int j = item_index(index, r);
+            if (j >= 0) {
+                dep[d++] = j;
+                rdep[rstart[j + 1]++] = (int)i;
+            }
+            jv_free(r);
+        }
+        left[i] = dstart[i + 1] - dstart[i];
+    }
+    jv_free(index);
+    /* rstart[j] .. rstart[j+1] now spans what relies on j */
+    size_t qn = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!left[i])
+            queue[qn++] = i;
+    while (peeled < qn) {
+        size_t v = queue[peeled++];
+        for (size_t k = rstart[v]; k < rstart[v + 1]; k++)
+            if (--left[rdep[k]] == 0)
+                queue[qn++] = (size_t)rdep[k];
+    }
+    if (peeled < n) {
+        size_t *seen = xcalloc(n, sizeof *seen), *path = xcalloc(n, sizeof *path), len = 0, v = 0;
+        while (!left[v])
+            v++;
+        while (!seen[v]) {
+            seen[v] = len + 1;
+            path[len++] = v;
+            for (size_t k = dstart[v]; k < dstart[v + 1]; k++)
+                if (left[dep[k]]) {
+                    v = (size_t)dep[k];
+                    break;
+                }
+        }
+        strbuf sb = STRBUF_INIT;
+        for (size_t k = seen[v] - 1; k < len; k++)
+            sb_addf(&sb, "\"%s\" -> ", in->rec.items[path[k]].item_id);
+        sb_addf(&sb, "\"%s\"", in->rec.items[v].item_id);
+        char *at_item = item_path(in, (int)v, "reliesOn");
+        problem(in, at_item, "the items' relations have a cycle (-> relies on): %s", sb.buf);
+        free(at_item);
+        sb_free(&sb);
+        free(seen);
+        free(path);
+    }
+    free(dstart);
+    free(rstart);
+    free(dep);
+    free(rdep);
+    free(left);
+    free(queue);
+}
+
 /*
  * The items of the transformed order internal (borrowed); path_answer
  * and items_answer (consumed) are the combined program's answers for the
@@ -639,6 +743,7 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
             jv_free(r);
         }
     }
+    check_relies_cycle(in);
     jv_free(ids);
     jv_free(list);
     jv_free(items_answer);

@@ -107,6 +107,21 @@ EOF
     assert_equal "$(sql "select state from orders where id = 2")" completed
 }
 
+@test "input: a reliesOn cycle between items is refused at intake, named" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    cyc='{"kind":"job","ref":"J-1","items":[{"id":"a","spec":"B"},{"id":"b","spec":"B","reliesOn":["c"]},{"id":"c","spec":"B","reliesOn":["a","b"]}]}'
+    run -1 osm-validate <<<"$cyc"
+    assert_equal "$(jq -c '.errors' <<<"$output")" \
+        '[{"path":".items[1].reliesOn","message":"the items'"'"' relations have a cycle (-> relies on): \"b\" -> \"c\" -> \"b\""}]'
+    run -1 --separate-stderr osm-submit --plan <<<"$cyc"
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -1 osm-validate <<<'{"kind":"job","ref":"J-2","items":[{"id":"a","spec":"B","reliesOn":["a"]}]}'
+    assert_equal "$(jq -r '.errors[].message' <<<"$output")" \
+        'the items'"'"' relations have a cycle (-> relies on): "a" -> "a"'
+    run -0 osm-submit --plan <<<"${cyc/\"b\"]/\"a\"]}"
+    assert_equal "$(jq -r .state <<<"$output")" not_started
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
