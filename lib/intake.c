@@ -127,6 +127,70 @@ brief(jv v)
     return out;
 }
 
+/* ------------------------------------------------------------ what JSON cannot carry whole */
+
+/* Append to path the step to member key (borrowed), as jq writes it. */
+static void
+path_member(strbuf *path, jv key)
+{
+    const char *k = jv_string_value(key);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(key));
+    if (n > 0 && strlen(k) == n && !isdigit((unsigned char)k[0]) &&
+        strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n) {
+        sb_addf(path, ".%s", k);
+    } else {
+        jv d = jv_dump_string(jv_copy(key), 0);
+        sb_addf(path, "%s[%s]", path->len ? "" : ".", jv_string_value(d));
+        jv_free(d);
+    }
+}
+
+/* Does the string s (borrowed) hold a NUL character? */
+static int
+has_nul(jv s)
+{
+    return strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
+}
+
+/*
+ * Find text holding a NUL character (\u0000) in v (borrowed), in a
+ * string or a member name: the store keeps ids and names as C strings,
+ * which would end at it.  Returns 1 with the path of the first in path,
+ * else 0 with path as it was.
+ */
+static int
+find_nul(jv v, strbuf *path)
+{
+    size_t len = path->len;
+    int found = 0;
+
+    if (jv_get_kind(v) == JV_KIND_STRING)
+        return has_nul(v);
+    if (jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv_array_foreach(v, i, e) {
+            if (!found) {
+                sb_addf(path, "%s[%d]", len ? "" : ".", i);
+                if (!(found = find_nul(e, path)))
+                    path->len = len;
+            }
+            jv_free(e);
+        }
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv_object_foreach(v, k, m) {
+            if (!found) {
+                path_member(path, k);
+                if (!(found = has_nul(k) || find_nul(m, path)))
+                    path->len = len;
+            }
+            jv_free(k);
+            jv_free(m);
+        }
+    }
+    if (!found && path->buf)
+        path->buf[len] = '\0';
+    return found;
+}
+
 /* Element i of the array a (borrowed), or jv_invalid(). */
 static jv
 answer(jv a, int i)
@@ -193,6 +257,14 @@ intake_recognise(catalog *cat, jv order, intake *in, osm_err *err)
 
     if (n == 0)
         return osm_fail(err, OSM_EDATA, "no cartridge is deployed to recognise the order");
+    if (find_nul(order, &sb)) {
+        osm_fail(err, OSM_EDATA,
+                 "text at %s holds a NUL character (\\u0000), which cannot be stored",
+                 sb.len ? sb.buf : ".");
+        sb_free(&sb);
+        return OSM_EDATA;
+    }
+    sb_free(&sb);
     x.now = now_string(clock_now());
     env = env_for(&x, order, jv_invalid());
     /* the matches, among the order types of the first one's relevancy */
@@ -295,7 +367,8 @@ static char *
 id_string(jv v)
 {
     char *s = NULL;
-    if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0) {
+    if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0 &&
+        !has_nul(v)) {
         s = xstrdup(jv_string_value(v));
     } else if (jv_get_kind(v) == JV_KIND_NUMBER) {
         double d = jv_number_value(v);

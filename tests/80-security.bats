@@ -122,6 +122,17 @@ EOF
     assert_equal "$(jq -r .state <<<"$output")" not_started
 }
 
+@test "input: text holding a NUL character is refused whole, never cut at it" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    run -65 --separate-stderr osm-submit <<<'{"kind":"job","ref":"A\u0000x","items":[{"id":"1","spec":"B"}]}'
+    assert_equal "$stderr" 'osm-submit: <stdin>:1: text at .ref holds a NUL character (\u0000), which cannot be stored'
+    run -65 --separate-stderr osm-validate <<<'{"kind":"job","ref":"A","items":[{"id":"1","spec":"B","x y":{"\u0000":1}}]}'
+    assert_equal "$stderr" 'osm-validate: <stdin>:1: text at .items[0]["x y"]["\u0000"] holds a NUL character (\u0000), which cannot be stored'
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -0 osm-submit <<<'{"kind":"job","ref":"A","items":[{"id":"1","spec":"B"}]}'
+    assert_equal "$(sql "select external_id from orders")" A
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
