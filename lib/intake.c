@@ -191,6 +191,47 @@ find_nul(jv v, strbuf *path)
     return found;
 }
 
+/* The largest magnitude up to which a double holds every integer: 2^53. */
+#define EXACT_LIMIT 9007199254740992.0
+#define INEXACT_REPORTED 10
+
+/*
+ * Refuse the numbers of v (borrowed) past EXACT_LIMIT, each at its path:
+ * jq reads numbers as doubles, so an ICCID or MSISDN sent as a number
+ * would be kept rounded.  *count counts them; the first
+ * INEXACT_REPORTED are listed.
+ */
+static void
+refuse_inexact(intake *in, jv v, strbuf *path, int *count)
+{
+    size_t len = path->len;
+
+    if (jv_get_kind(v) == JV_KIND_NUMBER) {
+        double d = jv_number_value(v);
+        if (!((d < 0 ? -d : d) < EXACT_LIMIT) && (*count)++ < INEXACT_REPORTED)
+            problem(in, len ? path->buf : ".",
+                    "a number this large (2^53 or more) cannot be kept exact: "
+                    "send it as a string");
+    } else if (jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv_array_foreach(v, i, e) {
+            sb_addf(path, "%s[%d]", len ? "" : ".", i);
+            refuse_inexact(in, e, path, count);
+            path->len = len;
+            jv_free(e);
+        }
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv_object_foreach(v, k, m) {
+            path_member(path, k);
+            refuse_inexact(in, m, path, count);
+            path->len = len;
+            jv_free(k);
+            jv_free(m);
+        }
+    }
+    if (path->buf)
+        path->buf[len] = '\0';
+}
+
 /* Element i of the array a (borrowed), or jv_invalid(). */
 static jv
 answer(jv a, int i)
@@ -845,6 +886,13 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     in->rec.created_at = now;
     jv_free(in->rec.original);
     in->rec.original = jv_copy(order);
+
+    strbuf path = STRBUF_INIT;
+    int inexact = 0;
+    refuse_inexact(in, order, &path, &inexact);
+    if (inexact > INEXACT_REPORTED)
+        problem(in, ".", "%d more numbers of 2^53 or more", inexact - INEXACT_REPORTED);
+    sb_free(&path);
 
     all = combined_answer(in, &x, order);
     extract_key(in, &x, order, answer(all, A_KEY), answer(all, A_REVISION));

@@ -133,6 +133,19 @@ EOF
     assert_equal "$(sql "select external_id from orders")" A
 }
 
+@test "input: a number past 2^53 is refused at its path, never rounded" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    big='{"kind":"job","ref":"J-1","iccid":4915212345678901234567,"items":[{"id":"1","spec":"B","n":[9007199254740991,-9007199254740993]}]}'
+    run -1 osm-validate <<<"$big"
+    assert_equal "$(jq -c '[.errors[].path]' <<<"$output")" '[".iccid",".items[0].n[1]"]'
+    assert_equal "$(jq -r '.errors[0].message' <<<"$output")" \
+        "a number this large (2^53 or more) cannot be kept exact: send it as a string"
+    run -1 --separate-stderr osm-submit <<<"$big"
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -0 osm-submit <<<'{"kind":"job","ref":"J-1","iccid":"4915212345678901234567","items":[{"id":"1","spec":"B","n":[9007199254740991]}]}'
+    assert_equal "$(sql "select json_extract(original, '\$.iccid') from orders")" 4915212345678901234567
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
