@@ -127,6 +127,111 @@ brief(jv v)
     return out;
 }
 
+/* ------------------------------------------------------------ what JSON cannot carry whole */
+
+/* Append to path the step to member key (borrowed), as jq writes it. */
+static void
+path_member(strbuf *path, jv key)
+{
+    const char *k = jv_string_value(key);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(key));
+    if (n > 0 && strlen(k) == n && !isdigit((unsigned char)k[0]) &&
+        strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n) {
+        sb_addf(path, ".%s", k);
+    } else {
+        jv d = jv_dump_string(jv_copy(key), 0);
+        sb_addf(path, "%s[%s]", path->len ? "" : ".", jv_string_value(d));
+        jv_free(d);
+    }
+}
+
+/* Does the string s (borrowed) hold a NUL character? */
+static int
+has_nul(jv s)
+{
+    return strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
+}
+
+/*
+ * Find text holding a NUL character (\u0000) in v (borrowed), in a
+ * string or a member name: the store keeps ids and names as C strings,
+ * which would end at it.  Returns 1 with the path of the first in path,
+ * else 0 with path as it was.
+ */
+static int
+find_nul(jv v, strbuf *path)
+{
+    size_t len = path->len;
+    int found = 0;
+
+    if (jv_get_kind(v) == JV_KIND_STRING)
+        return has_nul(v);
+    if (jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv_array_foreach(v, i, e) {
+            if (!found) {
+                sb_addf(path, "%s[%d]", len ? "" : ".", i);
+                if (!(found = find_nul(e, path)))
+                    path->len = len;
+            }
+            jv_free(e);
+        }
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv_object_foreach(v, k, m) {
+            if (!found) {
+                path_member(path, k);
+                if (!(found = has_nul(k) || find_nul(m, path)))
+                    path->len = len;
+            }
+            jv_free(k);
+            jv_free(m);
+        }
+    }
+    if (!found && path->buf)
+        path->buf[len] = '\0';
+    return found;
+}
+
+/* The largest magnitude up to which a double holds every integer: 2^53. */
+#define EXACT_LIMIT 9007199254740992.0
+#define INEXACT_REPORTED 10
+
+/*
+ * Refuse the numbers of v (borrowed) past EXACT_LIMIT, each at its path:
+ * jq reads numbers as doubles, so an ICCID or MSISDN sent as a number
+ * would be kept rounded.  *count counts them; the first
+ * INEXACT_REPORTED are listed.
+ */
+static void
+refuse_inexact(intake *in, jv v, strbuf *path, int *count)
+{
+    size_t len = path->len;
+
+    if (jv_get_kind(v) == JV_KIND_NUMBER) {
+        double d = jv_number_value(v);
+        if (!((d < 0 ? -d : d) < EXACT_LIMIT) && (*count)++ < INEXACT_REPORTED)
+            problem(in, len ? path->buf : ".",
+                    "a number this large (2^53 or more) cannot be kept exact: "
+                    "send it as a string");
+    } else if (jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv_array_foreach(v, i, e) {
+            sb_addf(path, "%s[%d]", len ? "" : ".", i);
+            refuse_inexact(in, e, path, count);
+            path->len = len;
+            jv_free(e);
+        }
+    } else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        jv_object_foreach(v, k, m) {
+            path_member(path, k);
+            refuse_inexact(in, m, path, count);
+            path->len = len;
+            jv_free(k);
+            jv_free(m);
+        }
+    }
+    if (path->buf)
+        path->buf[len] = '\0';
+}
+
 /* Element i of the array a (borrowed), or jv_invalid(). */
 static jv
 answer(jv a, int i)
@@ -193,6 +298,14 @@ intake_recognise(catalog *cat, jv order, intake *in, osm_err *err)
 
     if (n == 0)
         return osm_fail(err, OSM_EDATA, "no cartridge is deployed to recognise the order");
+    if (find_nul(order, &sb)) {
+        osm_fail(err, OSM_EDATA,
+                 "text at %s holds a NUL character (\\u0000), which cannot be stored",
+                 sb.len ? sb.buf : ".");
+        sb_free(&sb);
+        return OSM_EDATA;
+    }
+    sb_free(&sb);
     x.now = now_string(clock_now());
     env = env_for(&x, order, jv_invalid());
     /* the matches, among the order types of the first one's relevancy */
@@ -295,7 +408,8 @@ static char *
 id_string(jv v)
 {
     char *s = NULL;
-    if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0) {
+    if (jv_get_kind(v) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) > 0 &&
+        !has_nul(v)) {
         s = xstrdup(jv_string_value(v));
     } else if (jv_get_kind(v) == JV_KIND_NUMBER) {
         double d = jv_number_value(v);
@@ -311,7 +425,8 @@ static char *
 item_path(const intake *in, int i, const char *field)
 {
     jv items = jv_object_get(jv_copy(in->c->manifest), jv_string("items"));
-    jv path = jv_object_get(items, jv_string("path"));
+    jv path = jv_get_kind(items) == JV_KIND_OBJECT ? jv_object_get(items, jv_string("path"))
+                                                   : (jv_free(items), jv_invalid());
     const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
     int plain = p[0] == '.' && p[1] != '@' && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
@@ -485,6 +600,110 @@ extract_priority(intake *in, const run_ctx *x, jv internal, jv answer)
     jv_free(v);
 }
 
+/* The index in in->rec.items of the item whose id is the string r
+ * (borrowed) as index (borrowed) maps it, or -1. */
+static int
+item_index(jv index, jv r)
+{
+    jv k = jv_object_get(jv_copy(index), jv_copy(r));
+    int i = jv_get_kind(k) == JV_KIND_NUMBER ? (int)jv_number_value(k) : -1;
+    jv_free(k);
+    return i;
+}
+
+/*
+ * Refuse a reliesOn cycle among the items of in->rec, naming it ("a ->
+ * b -> a": a relies on b, which relies on a), at the first item of the
+ * cycle: planning could never order it.  Items are peeled off as in
+ * Kahn's sort, in time linear in items and relations; those left over
+ * wait on a cycle, found by walking back through the ones left.
+ */
+static void
+check_relies_cycle(intake *in)
+{
+    size_t n = in->rec.nitems, e = 0, peeled = 0;
+    jv index = jv_object();
+
+    if (n == 0) {
+        jv_free(index);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        index = jv_object_set(index, jv_string(in->rec.items[i].item_id), jv_number((double)i));
+    /* dstart/dep: what each item relies on; rstart/rdep: what relies on it */
+    size_t *dstart = xcalloc(n + 1, sizeof *dstart), *rstart = xcalloc(n + 2, sizeof *rstart);
+    for (size_t i = 0; i < n; i++) {
+        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+            int j = item_index(index, r);
+            if (j >= 0) {
+                dstart[i + 1]++;
+                rstart[j + 2]++;
+                e++;
+            }
+            jv_free(r);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        dstart[i + 1] += dstart[i];
+        rstart[i + 2] += rstart[i + 1];
+    }
+    int *dep = xcalloc(e ? e : 1, sizeof *dep), *rdep = xcalloc(e ? e : 1, sizeof *rdep);
+    size_t *left = xcalloc(n, sizeof *left), *queue = xcalloc(n, sizeof *queue), d = 0;
+    for (size_t i = 0; i < n; i++) {
+        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+            int j = item_index(index, r);
+            if (j >= 0) {
+                dep[d++] = j;
+                rdep[rstart[j + 1]++] = (int)i;
+            }
+            jv_free(r);
+        }
+        left[i] = dstart[i + 1] - dstart[i];
+    }
+    jv_free(index);
+    /* rstart[j] .. rstart[j+1] now spans what relies on j */
+    size_t qn = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!left[i])
+            queue[qn++] = i;
+    while (peeled < qn) {
+        size_t v = queue[peeled++];
+        for (size_t k = rstart[v]; k < rstart[v + 1]; k++)
+            if (--left[rdep[k]] == 0)
+                queue[qn++] = (size_t)rdep[k];
+    }
+    if (peeled < n) {
+        size_t *seen = xcalloc(n, sizeof *seen), *path = xcalloc(n, sizeof *path), len = 0, v = 0;
+        while (!left[v])
+            v++;
+        while (!seen[v]) {
+            seen[v] = len + 1;
+            path[len++] = v;
+            for (size_t k = dstart[v]; k < dstart[v + 1]; k++)
+                if (left[dep[k]]) {
+                    v = (size_t)dep[k];
+                    break;
+                }
+        }
+        strbuf sb = STRBUF_INIT;
+        for (size_t k = seen[v] - 1; k < len; k++)
+            sb_addf(&sb, "\"%s\" -> ", in->rec.items[path[k]].item_id);
+        sb_addf(&sb, "\"%s\"", in->rec.items[v].item_id);
+        char *at_item = item_path(in, (int)v, "reliesOn");
+        problem(in, at_item, "the items' relations have a cycle (-> relies on): %s", sb.buf);
+        free(at_item);
+        sb_free(&sb);
+        free(seen);
+        free(path);
+    }
+    free(dstart);
+    free(rstart);
+    free(dep);
+    free(rdep);
+    free(left);
+    free(queue);
+}
+
 /*
  * The items of the transformed order internal (borrowed); path_answer
  * and items_answer (consumed) are the combined program's answers for the
@@ -638,6 +857,7 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
             jv_free(r);
         }
     }
+    check_relies_cycle(in);
     jv_free(ids);
     jv_free(list);
     jv_free(items_answer);
@@ -666,6 +886,13 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     in->rec.created_at = now;
     jv_free(in->rec.original);
     in->rec.original = jv_copy(order);
+
+    strbuf path = STRBUF_INIT;
+    int inexact = 0;
+    refuse_inexact(in, order, &path, &inexact);
+    if (inexact > INEXACT_REPORTED)
+        problem(in, ".", "%d more numbers of 2^53 or more", inexact - INEXACT_REPORTED);
+    sb_free(&path);
 
     all = combined_answer(in, &x, order);
     extract_key(in, &x, order, answer(all, A_KEY), answer(all, A_REVISION));

@@ -3,11 +3,40 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "notify.h"
 #include "plan.h"
 #include "planner.h"
+#include "xalloc.h"
+
+/*
+ * A plan with nothing to do (every item noChange) completes its order as
+ * soon as it is saved, in the same transaction, telling whoever
+ * subscribes to the order's state.
+ */
+static int
+complete_empty(store *st, cartridge *c, order_rec *o, const char *actor, int64_t now,
+               osm_err *err)
+{
+    const char *to = NULL;
+    int64_t mark = 0;
+    int notify = notify_subscribes(c), rc = 0;
+
+    if (notify)
+        rc = notify_mark(st, &mark, err);
+    if (rc == 0)
+        rc = store_order_rollup(st, o->id, actor, now, &to, err);
+    if (rc == 0 && notify)
+        rc = notify_enqueue_order(st, mark, o->id, c, err);
+    if (rc == 0 && to) {
+        free(o->state);
+        o->state = xstrdup(to);
+    }
+    return rc;
+}
 
 int
 planner_plan(store *st, catalog *cat, int64_t id, int dry_run, const char *actor, jv *doc,
@@ -42,6 +71,8 @@ planner_plan(store *st, catalog *cat, int64_t id, int dry_run, const char *actor
     if (!dry_run) {
         if ((rc = store_begin(st, err)) == 0) {
             rc = store_plan_save(st, id, &p, actor, now, err);
+            if (rc == 0 && p.ntasks == 0)
+                rc = complete_empty(st, c, &o, actor, now, err);
             if (rc == 0)
                 rc = store_commit(st, err);
             else

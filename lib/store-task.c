@@ -135,10 +135,9 @@ static const char SQL_FALLOUT_ADD[] =
 static const char SQL_ORDER_COMPENSATING[] =
     "SELECT o.state, CASE WHEN o.state IN ('amending', 'cancelling') THEN "
     OPEN_TASK(" AND t.mode <> 'do'") " ELSE 0 END FROM orders o WHERE o.id = ?1";
+/* planned at all (an empty plan is a plan: nothing is left to do) */
 static const char SQL_ORDER_ROLLUP[] =
-    "SELECT EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_order WHERE t.order_id = ?1"
-    " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"
-    " AND t.kind <> 'fallout'), " OPEN_TASK("") ", "
+    "SELECT (SELECT plan_revision > 0 FROM orders WHERE id = ?1), " OPEN_TASK("") ", "
     OPEN_TASK(" AND t.state = 'failed'");
 /* asked only when something failed: can anything else still go on? */
 static const char SQL_ORDER_ROLLUP_MOVING[] =

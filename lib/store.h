@@ -383,9 +383,10 @@ int store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *f
 
 /*
  * Roll order id's state up from its tasks: every task of the current
- * plan completed or skipped → completed; a failed task and nothing else
- * able to proceed → failed.  A few index seeks, whatever the order's size.  *to (may be NULL) is the new state or NULL
- * when unchanged.
+ * plan completed or skipped (or a plan with no task at all) → completed;
+ * a failed task and nothing else able to proceed → failed.  A few index
+ * seeks, whatever the order's size.  *to (may be NULL) is the new state
+ * or NULL when unchanged.
  */
 int store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const char **to,
                        osm_err *err);

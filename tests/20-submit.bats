@@ -294,7 +294,7 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     deploy gadgets gadgets-premium minimal
     {
         cat "$ORDERS/gadget-1.json" "$ORDERS/premium-1.json" "$ORDERS/premium-invalid.json"
-        jq -nc '{type: "thing", externalId: "M-1", x: [1.5, -0, 1e300, 12345678901234567890, 0.1,
+        jq -nc '{type: "thing", externalId: "M-1", x: [1.5, -0, 1e-300, 9007199254740991, 0.1,
                  "tab\there \"quoted\" \\ \u00e9 \u0001 \u007f \ud83d\ude00", {}, [], null, true],
                  items: [{id: "1", spec: "thing", note: "\n"}, {id: 2, action: "modify", spec: "thing"}]}'
     } >mixed.ndjson

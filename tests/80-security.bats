@@ -47,6 +47,105 @@ job() {
     done
 }
 
+# parcel: the small cartridge of osm-cartridge(5)'s example, without an
+# items section, into ./parcel
+parcel() {
+    mkdir -p parcel/hooks
+    printf '#!/bin/sh\necho '"'"'{"status":"SHIPPED"}'"'"'\n' >parcel/hooks/ship.sh
+    chmod 755 parcel/hooks/ship.sh
+    cat >parcel/cartridge.json <<'EOF'
+{
+  "name": "parcel", "version": "1.0.0", "falloutWorkgroup": "desk",
+  "orderTypes": {
+    "shop-order": {
+      "recognize": ".source == \"shop\"",
+      "validate": "if (.lines | length) == 0 then {path: \".lines\", message: \"no lines\"} else empty end",
+      "transform": "{externalId: .id, items: [.lines[] | {id: .sku, spec: \"PARCEL\", action}]}",
+      "key": ".id"
+    }
+  },
+  "patterns": { "PARCEL": { "add": ["ship"] } },
+  "functions": {
+    "ship": { "kind": "automated", "system": "warehouse", "group": "order", "duration": "P1D",
+              "request": "{skus: [.items[].id]}" }
+  },
+  "systems": { "warehouse": { "command": "hooks/ship.sh", "timeout": "PT30S",
+                              "statuses": { "SHIPPED": "DONE" } } },
+  "fulfillmentStates": { "states": ["OPEN", "DONE"] },
+  "workgroups": { "desk": { "fallout": true } }
+}
+EOF
+}
+
+@test "input: a manifest without an items section takes every default" {
+    parcel
+    osm-cartridge check parcel >/dev/null
+    osm-cartridge deploy parcel >/dev/null
+    good='{"source":"shop","id":"S-1","lines":[{"sku":"A"},{"sku":"B","action":"add"}]}'
+    bad='{"source":"shop","id":"S-2","lines":[{"sku":"A"},{"action":"add"}]}'
+    run -0 osm-validate <<<"$good"
+    assert_equal "$(jq -c .valid <<<"$output")" true
+    run -1 osm-validate <<<"$bad"
+    assert_equal "$(jq -c '.errors[].path' <<<"$output")" '".items[1].id"'
+    run -1 --separate-stderr osm-submit <<<"$bad"
+    run -0 osm-submit <<<"$good"
+    assert_equal "$(sql "select group_concat(item_id || ':' || action) from order_items")" "A:add,B:add"
+}
+
+@test "plan: an order with nothing to do is completed when it is planned" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    nothing='{"kind":"job","ref":"J-1","items":[{"id":"1","spec":"B","action":"noChange"}]}'
+    run -0 osm-submit --plan <<<"$nothing"
+    assert_equal "$(jq -c '[.state, .tasks]' <<<"$output")" '["completed",[]]'
+    run -0 osm-run --wait --timeout PT5S 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_equal "$(sql "select group_concat(type) from events where order_id = 1")" \
+        "order.created,order.planned,order.state"
+    # planned apart from the intake, as osm-plan does
+    osm-submit <<<"${nothing/J-1/J-2}" >/dev/null
+    run -0 osm-plan 2
+    assert_equal "$(sql "select state from orders where id = 2")" completed
+}
+
+@test "input: a reliesOn cycle between items is refused at intake, named" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    cyc='{"kind":"job","ref":"J-1","items":[{"id":"a","spec":"B"},{"id":"b","spec":"B","reliesOn":["c"]},{"id":"c","spec":"B","reliesOn":["a","b"]}]}'
+    run -1 osm-validate <<<"$cyc"
+    assert_equal "$(jq -c '.errors' <<<"$output")" \
+        '[{"path":".items[1].reliesOn","message":"the items'"'"' relations have a cycle (-> relies on): \"b\" -> \"c\" -> \"b\""}]'
+    run -1 --separate-stderr osm-submit --plan <<<"$cyc"
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -1 osm-validate <<<'{"kind":"job","ref":"J-2","items":[{"id":"a","spec":"B","reliesOn":["a"]}]}'
+    assert_equal "$(jq -r '.errors[].message' <<<"$output")" \
+        'the items'"'"' relations have a cycle (-> relies on): "a" -> "a"'
+    run -0 osm-submit --plan <<<"${cyc/\"b\"]/\"a\"]}"
+    assert_equal "$(jq -r .state <<<"$output")" not_started
+}
+
+@test "input: text holding a NUL character is refused whole, never cut at it" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    run -65 --separate-stderr osm-submit <<<'{"kind":"job","ref":"A\u0000x","items":[{"id":"1","spec":"B"}]}'
+    assert_equal "$stderr" 'osm-submit: <stdin>:1: text at .ref holds a NUL character (\u0000), which cannot be stored'
+    run -65 --separate-stderr osm-validate <<<'{"kind":"job","ref":"A","items":[{"id":"1","spec":"B","x y":{"\u0000":1}}]}'
+    assert_equal "$stderr" 'osm-validate: <stdin>:1: text at .items[0]["x y"]["\u0000"] holds a NUL character (\u0000), which cannot be stored'
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -0 osm-submit <<<'{"kind":"job","ref":"A","items":[{"id":"1","spec":"B"}]}'
+    assert_equal "$(sql "select external_id from orders")" A
+}
+
+@test "input: a number past 2^53 is refused at its path, never rounded" {
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    big='{"kind":"job","ref":"J-1","iccid":4915212345678901234567,"items":[{"id":"1","spec":"B","n":[9007199254740991,-9007199254740993]}]}'
+    run -1 osm-validate <<<"$big"
+    assert_equal "$(jq -c '[.errors[].path]' <<<"$output")" '[".iccid",".items[0].n[1]"]'
+    assert_equal "$(jq -r '.errors[0].message' <<<"$output")" \
+        "a number this large (2^53 or more) cannot be kept exact: send it as a string"
+    run -1 --separate-stderr osm-submit <<<"$big"
+    assert_equal "$(sql "select count(*) from orders")" 0
+    run -0 osm-submit <<<'{"kind":"job","ref":"J-1","iccid":"4915212345678901234567","items":[{"id":"1","spec":"B","n":[9007199254740991]}]}'
+    assert_equal "$(sql "select json_extract(original, '\$.iccid') from orders")" 4915212345678901234567
+}
+
 # ------------------------------------------------------------ files
 
 @test "init: the skeleton's files follow the umask" {
@@ -168,9 +267,10 @@ reader() {
     assert_file_not_exists missing.db
     # an older schema is not migrated by a reader
     osm-cartridge deploy "$RUNNER" >/dev/null
+    current=$(sqlite3 "$OSM_DB" 'PRAGMA user_version')
     sqlite3 "$OSM_DB" 'PRAGMA user_version = 2'
     run -74 --separate-stderr osm-status -a
-    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to 4, which a read-only open cannot do"
+    assert_equal "$stderr" "osm-status: $OSM_DB: order store version 2 needs upgrading to $current, which a read-only open cannot do"
     assert_equal "$(sqlite3 "$OSM_DB" 'PRAGMA user_version')" 2
 }
 
