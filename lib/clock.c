@@ -120,6 +120,11 @@ rfc3339_parse(const char *s, int64_t *ms)
     }
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
+    /* an offset can carry an instant out of the years 0000-9999 (e.g.
+     * 9999-12-31T23:59:59-00:15): refused, since it could not be written
+     * back as RFC 3339 */
+    if (secs < days_from_civil(0, 1, 1) * 86400 || secs >= days_from_civil(10000, 1, 1) * 86400)
+        return -1;
     *ms = secs * 1000 + frac;
     return 0;
 }
