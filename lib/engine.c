@@ -631,9 +631,22 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
      * revision, and the first 12 hex digits of the request's SHA-256.
      */
     char ikey[128], digest[SHA256_HEX_SIZE];
-    sha256_hex(reqtext, strlen(reqtext), digest);
-    snprintf(ikey, sizeof ikey, "osm-%lld-%lld-%s-%d-%.12s", (long long)t->order_id,
-             (long long)t->id, mode, t->plan_revision, digest);
+    if (t->idem_key) {
+        /* sent before: the same key, whatever other tasks changed since */
+        snprintf(ikey, sizeof ikey, "%s", t->idem_key);
+    } else {
+        sha256_hex(reqtext, strlen(reqtext), digest);
+        snprintf(ikey, sizeof ikey, "osm-%lld-%lld-%s-%d-%.12s", (long long)t->order_id,
+                 (long long)t->id, mode, t->plan_revision, digest);
+        if ((rc = store_task_set_key(e->st, t->id, ikey, err)) != 0) {
+            jv_free(request);
+            jv_free(taskdoc);
+            free(reqtext);
+            free(previous);
+            spec_free(&ps->spec);
+            return rc;
+        }
+    }
     /* the request is dumped once: for the hook, the task and the history */
     jv rest = JV_OBJECT(jv_string("order"),
                         JV_OBJECT(jv_string("id"), jv_number((double)o->id),

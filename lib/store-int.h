@@ -83,6 +83,7 @@ enum store_stmt_id {
     ST_ORDER_ROLLUP,
     ST_ORDER_COMPENSATING,
     ST_TASK_REQUESTS,
+    ST_TASK_KEY_SET,
     ST_ORDER_ROLLUP_MOVING,
     ST_ORDER_STATES,
     /* status (lib/store-status.c): add entries for it here only */

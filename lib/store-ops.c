@@ -52,6 +52,7 @@ static const char SQL_OPS_TASK_SET[] =
     " temp_failures = CASE WHEN ?5 THEN 0 ELSE temp_failures END,"
     " not_before = CASE WHEN ?5 THEN NULL ELSE not_before END,"
     " error = CASE WHEN ?5 THEN NULL WHEN ?6 IS NOT NULL THEN ?6 ELSE error END,"
+    " idem_key = CASE WHEN ?5 THEN NULL ELSE idem_key END,"
     " lease_owner = NULL, lease_expires = NULL, updated_at = ?7,"
     " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled') THEN ?7 END"
     " WHERE id = ?1 AND state = ?2"

@@ -26,6 +26,7 @@
     " t.group_key, t.items, t.attempts, t.temp_failures, t.fencing, t.not_before,"       \
     " t.expected_ms, t.started_at, o.cartridge, o.cartridge_version, o.state, t.plan_revision," \
     " t.priority, o.body_rev, t.mode, t.amend, t.compensates, o.plan_revision,"          \
+    " t.idem_key,"                                                                      \
     " EXISTS (SELECT 1 FROM task_deps d WHERE d.task_id = t.id AND (d.delay_ms > 0"      \
     "         OR d.until_jq IS NOT NULL OR d.condition_jq IS NOT NULL))"
 #define TASK_ROW TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
@@ -93,6 +94,8 @@ static const char SQL_TASK_REQUESTS[] =
     "SELECT coalesce(t.request, CASE WHEN t.mode = 'undo' THEN c.request END),"
     " coalesce(t.previous_request, CASE WHEN t.mode = 'redo' THEN c.request END)"
     " FROM tasks t LEFT JOIN tasks c ON c.id = t.compensates WHERE t.id = ?1";
+static const char SQL_TASK_KEY_SET[] =
+    "UPDATE tasks SET idem_key = ?2 WHERE id = ?1";
 static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET not_before = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'";
 #define FINISH_SET                                                                      \
@@ -201,6 +204,7 @@ store_tasks_free(store_task *t, size_t n)
         free(t[i].cartridge_version);
         free(t[i].order_state);
         free(t[i].mode);
+        free(t[i].idem_key);
         jv_free(t[i].items);
     }
     free(t);
@@ -241,7 +245,8 @@ read_task(sqlite3_stmt *st, store_task *t)
     t->amend = sqlite3_column_int(st, 22);
     t->compensates = sqlite3_column_int64(st, 23);
     t->order_plan_revision = sqlite3_column_int(st, 24);
-    t->has_waits = sqlite3_column_int(st, 25);
+    t->idem_key = store_col_strdup(st, 25);
+    t->has_waits = sqlite3_column_int(st, 26);
 }
 
 /* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */
@@ -476,6 +481,17 @@ store_task_requests(store *s, int64_t id, char **request, char **previous, osm_e
     }
     store_stmt_done(st);
     return rc;
+}
+
+int
+store_task_set_key(store *s, int64_t id, const char *key, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_TASK_KEY_SET, SQL_TASK_KEY_SET, err);
+    if (!st)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    store_bind_text(st, 2, key);
+    return store_step_done(s, st, err);
 }
 
 int

@@ -261,6 +261,7 @@ typedef struct store_task {
     int amend;                  /* a do that a revision added (hook mode amend-do) */
     int64_t compensates;        /* undo, redo: the task compensated (0: none) */
     int order_plan_revision;    /* the order's current plan revision */
+    char *idem_key;             /* the key its request was first sent with, or NULL */
 } store_task;
 
 typedef struct store_task_filter {
@@ -318,6 +319,9 @@ int store_task_leases_drop_dead(store *s, const char *host_prefix,
  * a redo, the request sent before (each malloc'ed, NULL when none).
  */
 int store_task_requests(store *s, int64_t id, char **request, char **previous, osm_err *err);
+
+/* Keep key as task id's idempotency key (inside the caller's transaction). */
+int store_task_set_key(store *s, int64_t id, const char *key, osm_err *err);
 
 /* Keep a pending task pending until not_before. */
 int store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err);

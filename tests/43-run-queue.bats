@@ -103,6 +103,7 @@ queue() {
         alter table tasks drop column deps_open; alter table tasks drop column held;
         alter table tasks drop column priority; alter table orders drop column body_rev;
         alter table tasks drop column amend; alter table tasks drop column previous_request;
+        alter table tasks drop column idem_key;
         pragma user_version = 2;"
     # a program that only reads does not migrate it; the next that writes does
     run -74 osm-status 1

@@ -11,6 +11,10 @@
 -- of migration 003 now counts those states as running too.
 
 ALTER TABLE tasks ADD COLUMN amend INTEGER NOT NULL DEFAULT 0;
+-- the idempotency key the task's request was first sent with: kept for
+-- every later run of it (a worker's crash, a retry), made anew when an
+-- operator's retry may have changed the request
+ALTER TABLE tasks ADD COLUMN idem_key TEXT;
 ALTER TABLE tasks ADD COLUMN previous_request TEXT;
 
 DROP TRIGGER orders_hold;
