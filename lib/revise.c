@@ -595,7 +595,9 @@ apply(reviser *r, const char *state, jv *doc, osm_err *err)
                         r->np.late_ms, jv_null(), NULL };
     int64_t now = clock_now(), mark = 0;
     int notify = notify_subscribes(r->c);
-    if ((rc = store_begin(r->st, err)) == 0) {
+    /* in the transaction revise_order() opened to read the plan compared */
+    {
+        rc = 0;
         if (notify)
             rc = notify_mark(r->st, &mark, err);
         /* the document names the new tasks: it is made once they exist */
@@ -698,7 +700,7 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
     catalog *cat = NULL;
     intake in, pristine;
     char ref[512];
-    int rc;
+    int rc, in_tx = 0;
 
     memset(&r, 0, sizeof r);
     *doc = jv_null();
@@ -834,10 +836,22 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
     r.rev.id = r.base.id;
     if (!o->cancel && (rc = plan_build(r.c, &r.rev, clock_now(), &r.np, err)) != 0)
         goto out;
+    /*
+     * The plan is read, compared and changed in one transaction, so that
+     * no worker claims or finishes a task in between: what the comparison
+     * saw is what the change applies to.
+     */
+    if ((rc = store_begin(st, err)) != 0)
+        goto out;
+    in_tx = 1;
     if ((rc = store_revise_current(st, base_id, &r.plan_rev, &r.old, &r.nold, err)) != 0)
         goto out;
     compare(&r);
     const char *state = next_state(&r);
+    if (r.reject || o->dry_run) {
+        store_rollback(st);
+        in_tx = 0;
+    }
     if (r.reject) {
         rc = reject(&r, &r.rev, doc, err);
         goto out;
@@ -847,6 +861,7 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
         rc = 0;
         goto out;
     }
+    in_tx = 0;      /* apply() commits or rolls back */
     rc = apply(&r, state, doc, err);
     if (rc == OSM_ENDED) {
         /* it ended between the comparison and the change: the end wins */
@@ -857,6 +872,8 @@ revise_order(store *st, int64_t base_id, jv order, const revise_opts *o, jv *doc
         rc = reject(&r, &r.rev, doc, err);
     }
 out:
+    if (in_tx)
+        store_rollback(st);
     intake_free(&in);
     intake_free(&pristine);
     reviser_free(&r);
