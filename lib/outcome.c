@@ -21,13 +21,8 @@
 #define DEFAULT_TEMP_MAX 100
 #define EXCERPT (16 * 1024)   /* the hook keeps stderr to 8 KiB */
 
-static jv
-mget(jv obj, const char *k)
-{
-    if (jv_get_kind(obj) != JV_KIND_OBJECT)
-        return jv_invalid();
-    return jv_object_get(jv_copy(obj), jv_string(k));
-}
+/* A member of obj (null when there is none): json_get's short name here. */
+#define mget json_get
 
 static jv
 mget2(jv obj, const char *a, const char *b)
@@ -132,7 +127,7 @@ retry_of(cartridge *c, const char *function, const char *system)
                        DEFAULT_TEMP_MAX };
     jv fns = mget(c->manifest, "functions"), syss = mget(c->manifest, "systems");
     jv r = mget2(fns, function, "retry");
-    if (!jv_is_valid(r) && system) {
+    if (jv_get_kind(r) == JV_KIND_NULL && system) {
         jv_free(r);
         r = mget2(syss, system, "retry");
     }
