@@ -38,17 +38,35 @@
  * "jq: error: MSG at <top-level>, line N:\nSOURCE LINE" followed by
  * "jq: N compile error"; jq_start() resets a previous, unfinished or
  * halted run, so one jq_state serves every run -- except that it frees
- * a halt's message twice over two runs (scrub_halt() works around it).
+ * a halt's message twice over two runs (scrub_halt() works around it);
+ * jq_next() tests the state's "halted" flag before every instruction, and
+ * jq_halt() with values that own no memory only stores them and the flag
+ * (which is what lets the budget below stop a run from a signal handler).
+ *
+ * The budget.  A run may use JQPROG_BUDGET_MS of CPU time (OSM_JQ_BUDGET
+ * sets another, "0s" none).  A process CPU-time interval timer
+ * (ITIMER_VIRTUAL: user time, which a jq run is) is armed at the first
+ * run and ticks every BUDGET_TICKS-th of the budget; its handler counts
+ * the ticks of the run under way and halts it at the BUDGET_TICKS-th, so
+ * a run is stopped after between 7/8 of its budget and all of it.  The
+ * run then ends as a halt does, with its own error; the state is reset
+ * by the next jq_start() as after any halt.  One builtin call (a sort, a
+ * regular expression) is one instruction and ends before the halt is
+ * seen.  The timer counts only user time, when the process is not in a
+ * system call, so its signal interrupts none.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <jq.h>
 #include <jv.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "jqprog.h"
 #include "xalloc.h"
@@ -82,6 +100,70 @@ struct jqprog {
 };
 
 static unsigned long compile_count;
+
+#define BUDGET_TICKS 8
+
+static int64_t budget_ms = -1;          /* -1: OSM_JQ_BUDGET not read yet */
+static int budget_armed;                /* the timer and its handler are set */
+static jq_state *volatile budget_jq;    /* the run being watched, or NULL */
+static volatile sig_atomic_t budget_ticks, budget_hit;
+
+static void
+budget_tick(int sig)
+{
+    jq_state *jq = budget_jq;
+
+    (void)sig;
+    if (!jq || ++budget_ticks < BUDGET_TICKS || jq_halted(jq))
+        return;
+    budget_hit = 1;
+    jq_halt(jq, jv_number(1), jv_null());
+}
+
+/* Read OSM_JQ_BUDGET once.  Returns 0, or OSM_ECONFIG when it is not a duration. */
+static int
+budget_load(osm_err *err)
+{
+    const char *v;
+    osm_err e = { 0, "" };
+
+    if (budget_ms >= 0)
+        return 0;
+    budget_ms = JQPROG_BUDGET_MS;
+    v = secure_getenv("OSM_JQ_BUDGET");
+    if (v && *v && duration_parse_arg(v, &budget_ms, &e) != 0) {
+        budget_ms = JQPROG_BUDGET_MS;
+        return osm_fail(err, OSM_ECONFIG, "OSM_JQ_BUDGET: %s", e.msg);
+    }
+    return 0;
+}
+
+/* Arm the timer, once, when there is a budget. */
+static void
+budget_arm(void)
+{
+    struct sigaction sa;
+    struct itimerval it;
+    int64_t tick;
+
+    if (budget_armed || budget_ms <= 0)
+        return;
+    budget_armed = 1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = budget_tick;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGVTALRM, &sa, NULL) != 0)
+        return;
+    tick = budget_ms / BUDGET_TICKS;
+    if (tick < 1)
+        tick = 1;
+    it.it_interval.tv_sec = (time_t)(tick / 1000);
+    it.it_interval.tv_usec = (suseconds_t)(tick % 1000 * 1000);
+    it.it_value = it.it_interval;
+    setitimer(ITIMER_VIRTUAL, &it, NULL);
+}
+
 
 /* Whether src names the variable $name (or something longer: harmless). */
 static int
@@ -591,6 +673,8 @@ jqprog_compile(jqprog *p, jv *problems, osm_err *err)
         p->compiled = 1;
         return 0;
     }
+    if ((rc = budget_load(err)) != 0)
+        return rc;
     p->jq = jq_new(&p->msgs);
     if (!p->jq)
         return osm_fail(err, OSM_ESOFTWARE, "cannot initialise jq");
@@ -740,16 +824,22 @@ run(jqprog *p, int idx, jv input, jv env, int first, jv *out, osm_err *err)
                         "%s: environment is not an object", p->names[idx]);
     }
 
+    budget_arm();
+    budget_ticks = 0;
+    budget_hit = 0;
+    budget_jq = p->jq;
     jq_start(p->jq, JV_ARRAY(jv_number(idx), env, input), 0);
     for (;;) {
         jv v = jq_next(p->jq);
         if (jv_is_valid(v)) {
             if (first) {
+                budget_jq = NULL;
                 jv_free(outs);
                 *out = v;
                 return 1;
             }
             if (++n > JQPROG_MAX_OUTPUTS) {
+                budget_jq = NULL;
                 jv_free(v);
                 jv_free(outs);
                 return osm_fail(err, OSM_EDATA, "%s: more than %d outputs",
@@ -758,6 +848,7 @@ run(jqprog *p, int idx, jv input, jv env, int first, jv *out, osm_err *err)
             outs = jv_array_append(outs, v);
             continue;
         }
+        budget_jq = NULL;
         if (jv_invalid_has_msg(jv_copy(v))) {
             jv_free(outs);
             return fail_with(p, idx, jv_invalid_get_msg(v), err);
@@ -765,7 +856,14 @@ run(jqprog *p, int idx, jv input, jv env, int first, jv *out, osm_err *err)
         jv_free(v);
         break;
     }
-    rc = check_halt(p, idx, err);
+    if (budget_hit) {
+        char d[CLOCK_DURATION_MAX];
+        duration_format(budget_ms, d);
+        rc = osm_fail(err, OSM_EDATA, "%s: stopped after its budget of %s of CPU time "
+                      "(OSM_JQ_BUDGET)", p->names[idx], d);
+    } else {
+        rc = check_halt(p, idx, err);
+    }
     if (jq_halted(p->jq))
         scrub_halt(p);
     if (rc != 0 || first) {

@@ -27,8 +27,9 @@
  * fails with "No more inputs", "inputs" is empty); print anything
  * ("debug" and "stderr" pass their input through silently).  The user's
  * ~/.jq is never loaded.  jq's "now" is the real clock: programs that
- * must be testable use $now.  A program runs to completion: there is no
- * time limit, only a cap on the number of outputs.
+ * must be testable use $now.  A run may use JQPROG_BUDGET_MS of CPU
+ * time, or what OSM_JQ_BUDGET says (a duration: "500ms", "PT30S"; "0s"
+ * for no budget); past it the run fails, and its outputs are capped.
  *
  * The combined program is not a sandbox between the programs of one
  * cartridge: they share an author.  Not thread-safe: a compile unsets
@@ -45,6 +46,9 @@
 
 /* A run that yields more outputs than this fails (runaway programs). */
 #define JQPROG_MAX_OUTPUTS 100000
+
+/* The CPU time a run may take when OSM_JQ_BUDGET does not say. */
+#define JQPROG_BUDGET_MS 10000
 
 typedef struct jqprog jqprog;
 
@@ -71,7 +75,7 @@ const char *jqprog_source(const jqprog *p, int idx);
 
 /*
  * Compile every program added, as one jq program.  Returns 0, or
- * OSM_ECONFIG when some do not compile (OSM_ESOFTWARE when jq cannot be
+ * OSM_ECONFIG when some do not compile or OSM_JQ_BUDGET is not a duration (OSM_ESOFTWARE when jq cannot be
  * initialised).  When problems is non-NULL it is set, whatever the
  * result, to an array (the caller's) of {"name": NAME, "message": MSG}
  * objects, one per faulty program, MSG being jq's own compile error on
@@ -92,8 +96,9 @@ int jqprog_check(const char *name, const char *src, osm_err *err);
  * Run program idx over input with environment env (an object or null;
  * both consumed).  All of them return OSM_EDATA with err->msg
  * "NAME: MESSAGE" on a jq error (error(V) with a non-string V gives V
- * as JSON), on halt_error with a non-zero status, or past
- * JQPROG_MAX_OUTPUTS outputs; and OSM_ESOFTWARE for an index out of
+ * as JSON), on halt_error with a non-zero status, past
+ * JQPROG_MAX_OUTPUTS outputs, or past the budget ("NAME: stopped after
+ * its budget of PT10S of CPU time (OSM_JQ_BUDGET)"); and OSM_ESOFTWARE for an index out of
  * range, a set not compiled, or an env that is not an object.  *out is
  * always set, to jv_null() on failure, so freeing it is always safe.
  * halt, and halt_error with status 0, end the outputs normally.

@@ -415,3 +415,51 @@ tree() {
         "$OSM_DB.cartridges: not trusted to run hooks from: owned by nobody, not by root, this user or the store's owner"
     assert_file_not_exists pwned
 }
+
+# ------------------------------------------------------------ jq budget
+
+# parcel_loops: the parcel cartridge, whose programs loop for ever on
+# the orders named LOOP (validate), PLANLOOP (duration) and SLOW (request)
+parcel_loops() {
+    parcel
+    sed -i -e 's|"validate": "if|"validate": "if .id == \\"LOOP\\" then last(range(1e15)) elif|' \
+        -e 's|"request": "{skus: \[.items\[\].id\]}"|"request": "if .order.externalId == \\"SLOW\\" then last(range(1e15)) else {skus: [.items[].id]} end"|' \
+        -e 's|"duration": "P1D"|"duration": "if .id == \\"PLANLOOP\\" then def f: f; f else \\"P1D\\" end"|' \
+        parcel/cartridge.json
+    osm-cartridge deploy parcel >/dev/null
+}
+
+@test "jq budget: a program past its CPU budget refuses the order at intake, named" {
+    parcel_loops
+    export OSM_JQ_BUDGET=200ms
+    run -1 osm-validate <<<'{"source":"shop","id":"LOOP","lines":[{"sku":"A"}]}'
+    assert_equal "$(jq -c .errors <<<"$output")" \
+        '[{"path":".","message":"validation failed: cartridge.json: .orderTypes[\"shop-order\"].validate: stopped after its budget of PT0.2S of CPU time (OSM_JQ_BUDGET)"}]'
+    # the next order of the same stream is taken normally
+    run -1 --separate-stderr osm-submit <<<'{"source":"shop","id":"LOOP","lines":[{"sku":"A"}]}
+{"source":"shop","id":"S-2","lines":[{"sku":"A"}]}'
+    assert_equal "$(jq -r .externalId <<<"$output")" S-2
+    assert_equal "$(sql "select group_concat(external_id) from orders")" S-2
+    [[ $stderr == *'order LOOP: .: validation failed: cartridge.json: .orderTypes["shop-order"].validate: stopped after its budget of PT0.2S'* ]]
+}
+
+@test "jq budget: planning past it fails with the function named; a mapping past it is fallout" {
+    parcel_loops
+    export OSM_JQ_BUDGET=200ms
+    run -65 --separate-stderr osm-submit --plan <<<'{"source":"shop","id":"S-1","lines":[{"sku":"PLANLOOP"}]}'
+    assert_equal "$stderr" "osm-submit: order 1: item PLANLOOP: cartridge.json: .functions.ship.duration: stopped after its budget of PT0.2S of CPU time (OSM_JQ_BUDGET)"
+    assert_equal "$(sql "select count(*) from tasks where order_id = 1")" 0
+    run -0 osm-submit --plan <<<'{"source":"shop","id":"SLOW","lines":[{"sku":"A"}]}'
+    run -0 osm-run 2
+    assert_equal "$(sql "select state || ': ' || error from tasks where order_id = 2 and function = 'ship' order by id limit 1")" \
+        "failed: building the request failed: cartridge.json: .functions.ship.request: stopped after its budget of PT0.2S of CPU time (OSM_JQ_BUDGET)"
+    assert_equal "$(sql "select state from orders where id = 2")" failed
+}
+
+@test "jq budget: OSM_JQ_BUDGET must be a duration; 0s means none" {
+    parcel_loops
+    OSM_JQ_BUDGET=soon run -78 --separate-stderr osm-validate <<<'{"source":"shop","id":"S-1","lines":[{"sku":"A"}]}'
+    [[ $stderr == *'OSM_JQ_BUDGET: '*'"soon"'* ]]
+    OSM_JQ_BUDGET=0s run -0 osm-validate <<<'{"source":"shop","id":"S-1","lines":[{"sku":"A"}]}'
+    assert_equal "$(jq -c .valid <<<"$output")" true
+}

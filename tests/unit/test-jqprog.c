@@ -3,7 +3,7 @@
  * selection by index, the variables, programs running programs, compile
  * errors pinned on the right program, runtime errors, empty output,
  * nothing read from stdin and nothing printed to stderr, ~/.jq ignored,
- * and a long run of calls (run it under valgrind: it must not leak).
+ * the CPU budget of a run (OSM_JQ_BUDGET), and a long run of calls (run it under valgrind: it must not leak).
  */
 #include "config.h"
 
@@ -535,11 +535,50 @@ test_many(void)
     jqprog_free(p);
 }
 
+/* Runs past the budget (200ms, set in main) stop with their name; the state is reused. */
+static void
+test_budget(void)
+{
+    jqprog *p = jqprog_new();
+    osm_err err = { 0, "" };
+    jv out;
+    int loop = jqprog_add(p, "loop.jq", "last(range(1e15))");
+    int caught = jqprog_add(p, "caught.jq", "try last(range(1e15)) catch \"caught\"");
+    int rec = jqprog_add(p, "rec.jq", "def f: f; f");
+    int quick = jqprog_add(p, "quick.jq", "[range(1000)] | add");
+    int halt = jqprog_add(p, "halt.jq", "\"bye\" | halt_error(3)");
+
+    is_int(jqprog_compile(p, NULL, &err), 0, "budget programs compile");
+    is_int(jqprog_run1(p, loop, jv_null(), jv_null(), &out, &err), OSM_EDATA,
+           "a loop past its budget fails");
+    is_str(err.msg, "loop.jq: stopped after its budget of PT0.2S of CPU time (OSM_JQ_BUDGET)",
+           "... naming the program and the budget");
+    is_str(S(out), "null", "... *out null");
+    is_int(jqprog_run1(p, quick, jv_null(), jv_null(), &out, &err), 0,
+           "the next run of the same state works");
+    is_str(S(out), "499500", "... and is right");
+    is_int(jqprog_run(p, caught, jv_null(), jv_null(), &out, &err), OSM_EDATA,
+           "try does not catch the budget");
+    is_str(err.msg, "caught.jq: stopped after its budget of PT0.2S of CPU time (OSM_JQ_BUDGET)",
+           "... named");
+    jv_free(out);
+    is_int(jqprog_first(p, rec, jv_null(), jv_null(), &out, &err), OSM_EDATA,
+           "endless recursion is stopped too");
+    is_int(jqprog_run1(p, halt, jv_null(), jv_null(), &out, &err), OSM_EDATA,
+           "a halt_error after a stopped run");
+    is_str(err.msg, "halt.jq: bye", "... is its own error, not the budget");
+    is_int(jqprog_run1(p, quick, jv_null(), jv_null(), &out, &err), 0,
+           "and runs go on");
+    jv_free(out);
+    jqprog_free(p);
+}
+
 int
 main(void)
 {
     jv empty = jv_string("");
 
+    setenv("OSM_JQ_BUDGET", "200ms", 1);
     ok(jqprog_truthy(jv_true()) && jqprog_truthy(jv_number(0)) &&
        jqprog_truthy(empty) && !jqprog_truthy(jv_false()) &&
        !jqprog_truthy(jv_null()), "jqprog_truthy: false and null only");
@@ -551,6 +590,7 @@ main(void)
     test_no_io();
     test_home();
     test_calls();
+    test_budget();
     test_many();
     return done_testing();
 }
