@@ -970,15 +970,6 @@ cartridge_add_prog(cartridge *c, const char *key, const char *src)
 }
 
 int
-cartridge_prog(const cartridge *c, const char *key)
-{
-    for (size_t i = 0; i < c->nprogs; i++)
-        if (strcmp(c->progs[i].key, key) == 0)
-            return c->progs[i].index;
-    return -1;
-}
-
-int
 cartridge_pack(const cartridge *c, void **buf, size_t *len, char sha256[65], osm_err *err)
 {
     int rc = cart_files_pack(&c->files, buf, len, err);

@@ -483,3 +483,12 @@ list_ids() {
     assert_line --index 0 --regexp '^usage: osm-status '
     run -0 osm-status --version
 }
+
+@test "status: osm-status links no archive library (start-up is most of a call)" {
+    command -v readelf >/dev/null || skip "readelf (binutils) is not installed"
+    run -0 readelf -d "$(command -v osm-status)"
+    [[ $output == *'(NEEDED)'*'libjq'* ]]
+    [[ $output != *libarchive* ]]
+    run -0 readelf -d "$(command -v osm-cartridge)"
+    [[ $output == *'(NEEDED)'*'libarchive'* ]]
+}
