@@ -824,11 +824,11 @@ run(jqprog *p, int idx, jv input, jv env, int first, jv *out, osm_err *err)
                         "%s: environment is not an object", p->names[idx]);
     }
 
+    jq_start(p->jq, JV_ARRAY(jv_number(idx), env, input), 0);
     budget_arm();
     budget_ticks = 0;
     budget_hit = 0;
-    budget_jq = p->jq;
-    jq_start(p->jq, JV_ARRAY(jv_number(idx), env, input), 0);
+    budget_jq = p->jq;      /* after jq_start(), which resets the halt */
     for (;;) {
         jv v = jq_next(p->jq);
         if (jv_is_valid(v)) {
