@@ -36,8 +36,13 @@
     " AND (?4 IS NULL OR t.function = ?4)"
 /* what every claimable task of a running order satisfies (an order that
  * is amending or cancelling runs: its compensation is tasks too) */
-#define RUNNABLE                                                                        \
-    " AND t.plan_revision = o.plan_revision"                                             \
+#define RUNNABLE " AND t.plan_revision = o.plan_revision" LIVE
+/* ... and what a task that was started satisfies, whatever its plan: a
+ * task left running or waiting by a revision is one whose undo or redo
+ * waits for it to end (a revision cancels the others), so a dead
+ * worker's lease on it is taken over and its timer fires as in the
+ * current plan */
+#define LIVE                                                                            \
     " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')"           \
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
@@ -66,13 +71,13 @@ static const char SQL_TASK_READY_ORDERS[] =
 static const char SQL_TASK_EXPIRED[] =
     TASK_COLS " FROM tasks t INDEXED BY tasks_lease JOIN orders o ON o.id = t.order_id"
     " WHERE t.lease_expires < ?5 AND t.state = 'running' AND t.kind <> 'fallout'"
-    RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    LIVE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
     " ORDER BY t.lease_expires LIMIT ?6";
 /* Waiting timers whose time has come, through tasks_timers. */
 static const char SQL_TASK_TIMERS[] =
     TASK_COLS " FROM tasks t INDEXED BY tasks_timers JOIN orders o ON o.id = t.order_id"
     " WHERE t.state = 'waiting' AND t.kind = 'timer' AND coalesce(t.not_before, 0) <= ?5"
-    RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    LIVE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
     " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
 /* Leases held by workers of one host ("HOST:..."), to find dead owners. */
 static const char SQL_TASK_LEASES_HOST[] =
@@ -187,7 +192,7 @@ static const char SQL_ASYNC_ORDER_EVENTS[] =
     "SELECT type FROM events WHERE order_id = ?1 ORDER BY id";
 static const char SQL_ASYNC_OVERDUE[] =
     TASK_ROW " WHERE t.state = 'waiting' AND t.deadline_at IS NOT NULL AND t.deadline_at < ?5"
-    " AND o.state IN ('not_started', 'in_progress')" TASK_FILTER
+    " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')" TASK_FILTER
     " ORDER BY t.deadline_at, t.id";
 
 void

@@ -43,3 +43,27 @@ setup() {
     assert_equal "$(cut -d' ' -f1,4 calls | sort -u | cut -d' ' -f1 | uniq -d | wc -l)" 0
     assert_equal "$(sql "select count(*) from tasks where state <> 'completed'")" 0
 }
+
+@test "crash: a task whose worker died before the order was cancelled is run again, then undone" {
+    echo hang >mode.left
+    osm-submit --plan <<<'{"kind":"job","ref":"K-1","items":[{"id":"1","spec":"A"}]}' >/dev/null
+    osm-run 1 >/dev/null 2>&1 &
+    pid=$!
+    for i in $(seq 500); do [ -s hang.child ] && break; sleep 0.02; done
+    kill -9 $pid
+    wait $pid || true
+    kill -9 "$(cat hang.pid)" "$(cat hang.child)" 2>/dev/null || true
+    assert_equal "$(sql "select state from tasks where function = 'left'")" running
+    run -0 osm-revise --cancel 1
+    assert_equal "$(jq -r .state <<<"$output")" cancelling
+    rm mode.left
+    # the dead worker's task is run again (its outcome is unknown), under
+    # the same idempotency key, then undone with the rest
+    run -0 osm-run --all
+    assert_equal "$(sql "select state from orders where id = 1")" cancelled
+    do=$(sql "select id from tasks where function = 'left' and mode = 'do'")
+    assert_equal "$(awk -v t="$do" '$1 == t { print $4 }' calls | uniq -c | awk '{ print $1 }')" 2
+    assert_equal "$(awk '$2 == "left"' calls | wc -l)" 3
+    assert_equal "$(sql "select group_concat(state) from tasks where function = 'left' order by id")" completed,completed
+    assert_equal "$(sql "select count(*) from tasks where state in ('pending', 'running', 'failed')")" 0
+}

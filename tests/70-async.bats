@@ -169,3 +169,30 @@ accepted() {
     run -0 osm-run 1
     assert_equal "$(jq -r .state <<<"$output")" completed
 }
+
+@test "cancel: a timer left waiting by a cancellation fires, then is undone, and the order ends" {
+    job J-1 T
+    osm-run 1 >/dev/null
+    run -0 osm-revise --cancel 1
+    assert_equal "$(jq -c '[.state, [.components[] | .action]]' <<<"$output")" '["cancelling",["wait","cancel"]]'
+    OSM_NOW=2026-11-26T09:10:00Z run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" cancelled
+    assert_equal "$(sql "select group_concat(function || ':' || mode || ':' || state, ' ') from tasks order by id")" \
+        'pause:do:completed resume:do:cancelled pause:undo:completed'
+}
+
+@test "cancel: an answer that never comes to a cancelled order is fallout; skipping it ends the cancellation" {
+    accepted
+    run -0 osm-revise --cancel 1
+    rm mode.ask
+    OSM_NOW=2026-11-26T09:59:00Z osm-run 1 >/dev/null
+    assert_equal "$(sql "select state from tasks where id = 1")" waiting
+    OSM_NOW=2026-11-26T10:01:00Z run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" cancelling
+    assert_equal "$(sql "select state, error from tasks where id = 1")" 'failed|no answer within PT1H'
+    assert_equal "$(sql "select workgroup, state from tasks where kind = 'fallout'")" 'fallout|waiting'
+    OSM_NOW=2026-11-26T10:05:00Z osm-task skip --reason "never answered" 1 >/dev/null
+    OSM_NOW=2026-11-26T10:05:00Z run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" cancelled
+    assert_equal "$(sql "select state from tasks where mode = 'undo'")" completed
+}
