@@ -138,13 +138,26 @@ budget_load(osm_err *err)
     return 0;
 }
 
+/* Set the timer ticking for budget_ms (stopped when there is none). */
+static void
+budget_timer(void)
+{
+    struct itimerval it;
+    int64_t tick = budget_ms > 0 ? budget_ms / BUDGET_TICKS : 0;
+
+    if (budget_ms > 0 && tick < 1)
+        tick = 1;
+    it.it_interval.tv_sec = (time_t)(tick / 1000);
+    it.it_interval.tv_usec = (suseconds_t)(tick % 1000 * 1000);
+    it.it_value = it.it_interval;
+    setitimer(ITIMER_VIRTUAL, &it, NULL);
+}
+
 /* Arm the timer, once, when there is a budget. */
 static void
 budget_arm(void)
 {
     struct sigaction sa;
-    struct itimerval it;
-    int64_t tick;
 
     if (budget_armed || budget_ms <= 0)
         return;
@@ -153,15 +166,16 @@ budget_arm(void)
     sa.sa_handler = budget_tick;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGVTALRM, &sa, NULL) != 0)
-        return;
-    tick = budget_ms / BUDGET_TICKS;
-    if (tick < 1)
-        tick = 1;
-    it.it_interval.tv_sec = (time_t)(tick / 1000);
-    it.it_interval.tv_usec = (suseconds_t)(tick % 1000 * 1000);
-    it.it_value = it.it_interval;
-    setitimer(ITIMER_VIRTUAL, &it, NULL);
+    if (sigaction(SIGVTALRM, &sa, NULL) == 0)
+        budget_timer();
+}
+
+void
+jqprog_set_budget(int64_t ms)
+{
+    budget_ms = ms > 0 ? ms : 0;
+    if (budget_armed)
+        budget_timer();
 }
 
 

@@ -134,6 +134,12 @@ int jqprog_call(jqprog *p, strbuf *sb, int idx, const char *const *env);
 /* jq truthiness: 0 for false and null, 1 otherwise.  v is not consumed. */
 int jqprog_truthy(jv v);
 
+/*
+ * Set the CPU time each run may take from now on, in milliseconds (0 for
+ * no budget), instead of OSM_JQ_BUDGET's or the default.
+ */
+void jqprog_set_budget(int64_t ms);
+
 /* How many jq compiles this process has made (for tests and -v). */
 unsigned long jqprog_compile_count(void);
 
