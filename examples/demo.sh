@@ -39,10 +39,12 @@ states() {
     osm-status "$@" </dev/null | jq -r '"  order \(.id)  \(.externalId)  \(.state)"'
 }
 # people: the members of the workgroups claim and complete every task
-# waiting for them
+# waiting for them (counted in $done_by_people)
+done_by_people=0
 people() {
     for t in $(osm-task list --state waiting | jq -r 'select(.taskKind == "manual") | .id'); do
         osm-task claim "$t" >/dev/null && osm-task complete "$t" >/dev/null
+        done_by_people=$((done_by_people + 1))
     done
 }
 # count: how many orders are in each state
@@ -161,8 +163,10 @@ next_due() {
             | select(. != null and . > $now and . < $until)' |
         sort | head -n 1
 }
+rounds=0
 advance() {
     while t=$(next_due "$@") && [ -n "$t" ]; do
+        rounds=$((rounds + 1))
         at "$t"
         run
         people
@@ -179,6 +183,8 @@ advance
 
 at 2027-03-02T12:00:00Z
 step "Every order has ended, completed or cancelled"
+echo "  from step 10 on, the clock moved $rounds times, to each instant work was due,"
+echo "  and technicians and packers did the $done_by_people other tasks waiting for them"
 say osm-status --all --format table
 osm-status --all --format table </dev/null | indent
 count

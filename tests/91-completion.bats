@@ -6,6 +6,11 @@
 
 load helper
 
+# programs: every osm program, one a line
+programs() {
+    for f in "$OSM_SRCDIR"/bin/osm-*.c; do basename "$f" .c; done
+}
+
 BASH_COMPLETION=$OSM_SRCDIR/share/completion/osm.bash
 ZSH_COMPLETION=$OSM_SRCDIR/share/completion/_osm
 
@@ -34,18 +39,19 @@ setup() {
     export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T10:00:00Z
     export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
     unset OSM_CONFIG
+    # shellcheck source=share/completion/osm.bash
     source "$BASH_COMPLETION"
 }
 
 @test "completion: every program is completed by _osm" {
-    for p in $(cd "$OSM_SRCDIR/bin" && ls osm-*.c | sed 's/\.c$//'); do
+    for p in $(programs); do
         run complete -p "$p"
         assert_output "complete -F _osm $p"
     done
 }
 
 @test "completion: the options of each program are those of its --help" {
-    for p in $(cd "$OSM_SRCDIR/bin" && ls osm-*.c | sed 's/\.c$//'); do
+    for p in $(programs); do
         want=$("$p" --help | grep -oE -- '(^|[[ ,])--[a-z][a-z-]*' | sed 's/^[[ ,]*//' | sort -u | tr '\n' ' ' | sed 's/ $//')
         assert_equal "$p: $(complete_words "$p" --)" "$p: $want"
     done
@@ -125,7 +131,7 @@ setup() {
     run zsh -n "$ZSH_COMPLETION"
     assert_success
     assert_equal "$(head -n 1 "$ZSH_COMPLETION")" \
-        "#compdef $(cd "$OSM_SRCDIR/bin" && ls osm-*.c | sed 's/\.c$//' | tr '\n' ' ' | sed 's/ $//')"
+        "#compdef $(programs | tr '\n' ' ' | sed 's/ $//')"
     # compadd prints what it is given; zsh itself would keep the words
     # that match what is typed
     cat >z.zsh <<EOF

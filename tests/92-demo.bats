@@ -7,7 +7,7 @@ load helper
 
 setup_file() {
     cd "$BATS_FILE_TMPDIR" || return 1
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -s -C "$OSM_BUILDDIR" demo \
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s -C "$OSM_BUILDDIR" demo \
         DEMO_DIR="$BATS_FILE_TMPDIR/demo" >demo.out 2>demo.err
     echo $? >demo.status
 }
@@ -53,6 +53,10 @@ Every order has ended, completed or cancelled"
     assert_equal "$(jq -r .state <<<"$output" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' ')" \
         "cancelled=1 completed=15 "
     assert_equal "$(osm-task list | jq -s length)" 0
+    # the people's other work was done as time passed
+    run -0 sed -n '/^== 12\./,$p' demo.out
+    assert_line --regexp '^  from step 10 on, the clock moved [0-9]+ times, to each instant work was due,$'
+    assert_line --regexp '^  and technicians and packers did the [1-9][0-9]* other tasks waiting for them$'
     # and the table of the last step says so
     assert_equal "$(sed -n '/^== 12\./,$p' demo.out | grep -cE '^  [0-9]+ +[A-Z]+-[0-9]+ +[a-z]+ +(completed|cancelled) ')" 16
 }

@@ -6,9 +6,14 @@
 
 load helper
 
+# programs: every osm program, one a line
+programs() {
+    for f in "$OSM_SRCDIR"/bin/osm-*.c; do basename "$f" .c; done
+}
+
 # a variable of the build's Makefile (prefix, datadir, docdir...), expanded
 makevar() {
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -s -C "$OSM_BUILDDIR" --no-print-directory \
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s -C "$OSM_BUILDDIR" --no-print-directory \
         -f Makefile -f - print-var VAR="$1" <<'EOF'
 print-var:
 	@echo '$($(VAR))'
@@ -17,7 +22,7 @@ EOF
 
 setup_file() {
     cd "$BATS_FILE_TMPDIR" || return 1
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -C "$OSM_BUILDDIR" install \
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -C "$OSM_BUILDDIR" install \
         DESTDIR="$BATS_FILE_TMPDIR/root" >install.log 2>&1
     echo $? >install.status
 }
@@ -33,7 +38,7 @@ setup() {
 @test "install: the programs and their manual pages" {
     bindir=$(makevar bindir)
     mandir=$(makevar mandir)
-    for p in $(cd "$OSM_SRCDIR/bin" && ls osm-*.c | sed 's/\.c$//'); do
+    for p in $(programs); do
         assert_file_executable "$root$bindir/$p"
         assert_file_exists "$root$mandir/man1/$p.1"
     done
@@ -47,7 +52,7 @@ setup() {
               --variable=completionsdir bash-completion 2>/dev/null) || true
     : "${dir:=$datadir/bash-completion/completions}"
     assert_equal "$(makevar bashcompletiondir)" "$dir"
-    for p in $(cd "$OSM_SRCDIR/bin" && ls osm-*.c | sed 's/\.c$//'); do
+    for p in $(programs); do
         assert_file_exists "$root$dir/$p"
         cmp "$root$dir/$p" "$OSM_SRCDIR/share/completion/osm.bash"
     done
@@ -89,7 +94,7 @@ setup() {
 
 @test "install: make uninstall takes it all away" {
     cp -R root root2
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -C "$OSM_BUILDDIR" uninstall \
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -C "$OSM_BUILDDIR" uninstall \
         DESTDIR="$BATS_FILE_TMPDIR/root2" >uninstall.log 2>&1
     assert_equal "$(find root2 -type f)" ""
 }

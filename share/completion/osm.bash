@@ -168,7 +168,7 @@ _osm_complete_arg() {
 
 # _osm: the completion function of every osm program
 _osm() {
-    local cur prev prog=${COMP_WORDS[0]##*/} i w verb= sub= nargs=0 argopts
+    local cur prev prog=${COMP_WORDS[0]##*/} i w verb='' sub='' nargs=0 argopts
     _osm_cmd=${COMP_WORDS[0]}
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
