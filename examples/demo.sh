@@ -169,8 +169,9 @@ advance() {
         rounds=$((rounds + 1))
         at "$t"
         run
+        before=$done_by_people
         people
-        run
+        [ "$done_by_people" -eq "$before" ] || run
     done
 }
 advance 2027-02-25T12:00:00Z
