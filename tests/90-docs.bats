@@ -104,3 +104,130 @@ man_examples() {
     run bash -e tour.sh
     [ "$status" -eq 0 ] || { cat tour.sh; echo "$output"; false; }
 }
+
+# render PAGE: the page as text, in lines wide enough not to be broken,
+# nor words hyphenated
+render() {
+    groff -t -man -Tascii -P-cbou -rLL=250n -rHY=0 "$1" 2>/dev/null
+}
+
+# section NAME: the lines of a rendered page's section NAME
+section() {
+    awk -v s="$1" '/^[A-Z]/ { on = ($0 == s); next } on'
+}
+
+# opt_args: the options in the text on stdin, each with its argument when
+# it has one ("--interval DURATION", "-d DB", "--format json|table"),
+# one a line, sorted
+opt_args() {
+    grep -oE -- '(^|[][ |,])--?[a-zA-Z][a-z-]*( [A-Z][A-Za-z_|.@-]*(\[@?[A-Z]+\])?| [a-z]+(\|[a-z]+)+)?' |
+        sed 's/^[][ |,]*//' | sort -u
+}
+
+# help_synopsis PROG: the usage and verb lines of PROG's --help, without
+# their descriptions
+help_synopsis() {
+    "$1" --help | sed -n '1,/^options:/p' | grep -E '^usage:|^ +[[-]|^ +osm-|^  [a-z]' | sed -E 's/([^ ])   +.*/\1/'
+}
+
+# pages: every manual page
+pages() {
+    ls "$OSM_SRCDIR"/man/*.[1-9]
+}
+
+@test "docs: --help's usage and the SYNOPSIS name the same options, with the same arguments" {
+    for p in $(programs); do
+        diff -u <(help_synopsis "$p" | opt_args) <(render "$OSM_SRCDIR/man/$p.1" | section SYNOPSIS | opt_args) ||
+            { echo "$p: --help's usage (-) and the SYNOPSIS (+) differ"; false; }
+    done
+}
+
+@test "docs: each option's argument has the same name in --help and OPTIONS" {
+    for p in $(programs); do
+        diff -u <("$p" --help | sed -n '/^options:/,$p' | grep -E '^ +-' | sed -E 's/^ +//; s/   +.*//' | opt_args | grep ' ') \
+                <(render "$OSM_SRCDIR/man/$p.1" | section OPTIONS | grep -E '^       -' | opt_args | grep ' ') ||
+            { echo "$p: --help's options (-) and OPTIONS (+) differ"; false; }
+    done
+}
+
+@test "docs: osm(7) names every program in its DESCRIPTION and every page in SEE ALSO" {
+    osm7=$(render "$OSM_SRCDIR/man/osm.7")
+    for p in $(programs); do
+        section DESCRIPTION <<<"$osm7" | grep -qF "$p(1)" || { echo "osm(7) DESCRIPTION: no $p(1)"; false; }
+    done
+    want=$(for f in $(pages); do n=${f##*/}; echo "${n%.*}(${n##*.})"; done | grep -vxF 'osm(7)' | sort)
+    got=$(section "SEE ALSO" <<<"$osm7" | grep -oE 'osm(-[a-z]+)?\([0-9]\)' | sort)
+    assert_equal "$got" "$want"
+}
+
+@test "docs: every SEE ALSO names osm(7) and every osm page the page refers to, each of which exists" {
+    for f in $(pages); do
+        n=${f##*/}
+        self="${n%.*}(${n##*.})"
+        text=$(render "$f")
+        see=$(section "SEE ALSO" <<<"$text" | grep -oE 'osm(-[a-z]+)?\([0-9]\)' | sort -u)
+        body=$(grep -v '^SEE ALSO' <<<"$text" | section_not_see_also | grep -oE 'osm(-[a-z]+)?\([0-9]\)' | sort -u | grep -vxF "$self" || true)
+        [ "$self" = "osm(7)" ] || grep -qxF 'osm(7)' <<<"$see" || { echo "$self: SEE ALSO lacks osm(7)"; false; }
+        for r in $body; do
+            grep -qxF "$r" <<<"$see" || { echo "$self: refers to $r, which SEE ALSO lacks"; false; }
+        done
+        for r in $see; do
+            m=${r%(*}; s=${r#*(}; s=${s%)}
+            assert_file_exists "$OSM_SRCDIR/man/$m.$s"
+        done
+    done
+}
+
+# section_not_see_also: the rendered page but its SEE ALSO
+section_not_see_also() {
+    awk '/^[A-Z]/ { on = ($0 != "SEE ALSO") } on'
+}
+
+# exit_statuses: the statuses of a rendered EXIT STATUS section, in order
+exit_statuses() {
+    section "EXIT STATUS" | grep -oE '^       [0-9]+(, [0-9]+)*( |$)' | grep -oE '[0-9]+'
+}
+
+@test "docs: the exit statuses of every page are osm(7)'s, in order, and 69 means one thing" {
+    all=$(render "$OSM_SRCDIR/man/osm.7" | exit_statuses)
+    assert_equal "$(tr '\n' ' ' <<<"$all")" "0 1 2 65 66 69 70 74 75 77 78 "
+    for p in $(programs); do
+        text=$(render "$OSM_SRCDIR/man/$p.1")
+        codes=$(exit_statuses <<<"$text")
+        [ -n "$codes" ] || { echo "$p: no exit statuses"; false; }
+        assert_equal "$p: $(sort -n <<<"$codes" | tr '\n' ' ')" "$p: $(tr '\n' ' ' <<<"$codes")"
+        for c in $codes; do
+            grep -qxF "$c" <<<"$all" || { echo "$p: exit status $c is not in osm(7)"; false; }
+        done
+        # 69: a program osm needs (Graphviz) is missing, wherever it is listed
+        if grep -qx 69 <<<"$codes"; then
+            section "EXIT STATUS" <<<"$text" | sed -n '/^       69/,/^       70/p' | grep -q Graphviz ||
+                { echo "$p: 69 is not Graphviz missing"; false; }
+        fi
+    done
+    render "$OSM_SRCDIR/man/osm.7" | section "EXIT STATUS" | sed -n '/^       69/,/^       70/p' | grep -q Graphviz
+    # the README's summary lists the same statuses, 69 as osm(7) has it
+    readme=$(sed -n '/^Exit statuses (all programs)/,/^$/p' "$OSM_SRCDIR/README" | tr '\n' ' ')
+    assert_equal "$(grep -oE '(^|[ ,:])[0-9]+ [a-zA-Z]' <<<"$readme" | grep -oE '[0-9]+' | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$all")"
+    grep -q '69 [^,]*Graphviz' <<<"$readme"
+}
+
+@test "docs: every page has the same footer: ISO date, osm and its version, the osm manual" {
+    version=$(osm-run --version | awk '{ print $3 }')
+    for f in $(pages); do
+        th=$(grep -m 1 '^\.TH ' "$f")
+        n=${f##*/}
+        name=$(tr 'a-z' 'A-Z' <<<"${n%.*}")
+        [[ $th =~ ^\.TH\ $name\ ${n##*.}\ [0-9]{4}-[0-9]{2}-[0-9]{2}\ \"osm\ $version\"\ \"osm\ manual\"$ ]] ||
+            { echo "$n: $th"; false; }
+    done
+}
+
+@test "docs: osm-run(1) says how asynchronous answers arrive, and SYNOPSIS shows --pretty" {
+    text=$(render "$OSM_SRCDIR/man/osm-run.1")
+    run grep -c 'later release' <<<"$text"
+    assert_output 0
+    section DESCRIPTION <<<"$text" >/dev/null
+    grep -q 'delivered to the store with osm-task respond' <<<"$text"
+    section SYNOPSIS <<<"$text" | grep -qF -- '[--pretty]'
+}
