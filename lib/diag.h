@@ -21,7 +21,9 @@ enum {
     OSM_EUSAGE = 2,       /* command line usage error */
     OSM_EDATA = 65,       /* bad input data */
     OSM_ENOINPUT = 66,    /* no such order, task, cartridge or file */
-    OSM_EUNAVAILABLE = 69,/* a hook's system unavailable, or not supported */
+    OSM_EUNAVAILABLE = 69,/* a program osm needs is not installed (dot); inside
+                             osm-run, a persistent hook that cannot start (its
+                             task is retried: never an exit status) */
     OSM_ESOFTWARE = 70,   /* internal error */
     OSM_EIO = 74,         /* I/O or store error */
     OSM_ETEMPFAIL = 75,   /* store busy past the timeout: try again */
