@@ -172,9 +172,8 @@ main(int argc, char **argv)
                 return usage_error("--interval: %s", err.msg);
             break;
         case OPT_TIMEOUT:
-            if (duration_parse(optarg, &timeout) != 0)
-                return usage_error("--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
-                                   optarg);
+            if (duration_parse_arg(optarg, &timeout, &err) != 0)
+                return usage_error("--timeout: %s", err.msg);
             break;
         case OPT_SYSTEM: eo.filter.system = optarg; break;
         case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;

@@ -44,7 +44,8 @@ static const char usage_text[] =
     "  -c, --cartridge C        list orders of cartridge NAME[@VERSION]; with --follow,\n"
     "                           only their events\n"
     "      --order-type TYPE    list orders of this order type\n"
-    "      --since DATE         list orders created at or after DATE (RFC 3339)\n"
+    "      --since DATE         list orders created at or after DATE (RFC 3339,\n"
+    "                           now, -2h)\n"
     "      --until DATE         list orders created before DATE\n"
     "      --external-id KEY    list the orders with this external id\n"
     "      --jq EXPR            list orders whose internal order makes EXPR true; with\n"
@@ -136,9 +137,9 @@ parse_count(const char *opt, const char *arg, int64_t *out)
 static int
 parse_date(const char *opt, const char *arg, int64_t *out)
 {
-    if (rfc3339_parse(arg, out) != 0) {
-        diag_error("%s: expected an RFC 3339 date or instant (e.g. 2026-11-26 or "
-                   "2026-11-26T09:00:00Z), got \"%s\"", opt, arg);
+    osm_err err = { 0, "" };
+    if (instant_parse_arg(arg, out, &err) != 0) {
+        diag_error("%s: %s", opt, err.msg);
         return -1;
     }
     return 0;
@@ -545,9 +546,8 @@ main(int argc, char **argv)
                 BAD_USAGE(NULL, NULL);
             break;
         case OPT_TIMEOUT:
-            if (duration_parse(optarg, &timeout) != 0)
-                BAD_USAGE("--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
-                          optarg);
+            if (duration_parse_arg(optarg, &timeout, &err) != 0)
+                BAD_USAGE("--timeout: %s", err.msg);
             break;
         case OPT_BEFORE:
             if (parse_date("--before", optarg, &before) != 0)
