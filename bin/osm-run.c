@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "json.h"
 #include "notify.h"
+#include "planner.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -103,6 +104,80 @@ parse_count(const char *opt, const char *arg, long *out)
     }
     *out = v;
     return 0;
+}
+
+/*
+ * Plan order id as osm-plan would when it is not started and has no plan
+ * yet; an order planned already, or past not_started, is left alone.
+ * Returns 0 or a status with err set.
+ */
+static int
+plan_if_needed(store *st, catalog *cat, int64_t id, osm_err *err)
+{
+    int64_t rev = 0;
+    jv doc;
+    int rc = store_plan_revision(st, id, &rev, err);
+    if (rc != 0 || rev > 0)
+        return rc;
+    rc = planner_plan(st, cat, id, 0, cli_user(), &doc, err);
+    if (rc == OSM_NEGATIVE)
+        return 0;
+    if (rc == 0) {
+        jv tasks = jv_object_get(doc, jv_string("tasks"));
+        int n = jv_get_kind(tasks) == JV_KIND_ARRAY ? jv_array_length(jv_copy(tasks)) : 0;
+        diag_info("order %lld: planned, %d task%s", (long long)id, n, n == 1 ? "" : "s");
+        jv_free(tasks);
+    }
+    return rc;
+}
+
+/*
+ * --all and --loop: plan every order not started and never planned (of
+ * the --cartridge given).  An order that cannot be planned is reported
+ * once and remembered in *failed, then passed over.  Returns the worst
+ * status of a store failure (planning failures are reported, not returned
+ * beyond OSM_EDATA).
+ */
+static int
+plan_unplanned(store *st, catalog *cat, const char *cart, jv *failed)
+{
+    osm_err err = { 0, "" };
+    int worst = 0;
+    for (;;) {
+        jv batch;
+        int nfailed = jv_array_length(jv_copy(*failed)), planned = 0, rc;
+        if ((rc = store_plan_unplanned(st, cart, 500 + nfailed, &batch, &err)) != 0) {
+            jv_free(batch);
+            return osm_worst(worst, diag_report(&err));
+        }
+        jv_array_foreach(batch, i, idv) {
+            int64_t id = (int64_t)jv_number_value(idv);
+            int known = 0;
+            jv_array_foreach(*failed, k, f) {
+                known |= jv_number_value(f) == (double)id;
+                jv_free(f);
+            }
+            if (known) {
+                jv_free(idv);
+                continue;
+            }
+            if ((rc = plan_if_needed(st, cat, id, &err)) != 0) {
+                worst = osm_worst(worst, diag_report(&err));
+                *failed = jv_array_append(*failed, jv_copy(idv));
+                if (rc >= CLI_STOP) {
+                    jv_free(idv);
+                    jv_free(batch);
+                    return worst;
+                }
+            } else {
+                planned++;
+            }
+            jv_free(idv);
+        }
+        jv_free(batch);
+        if (planned == 0)
+            return worst;
+    }
 }
 
 static int
@@ -225,6 +300,14 @@ main(int argc, char **argv)
     eo.max_tasks = max_tasks;
     e = engine_new(st, cat, &eo);
 
+    /* an order submitted but never planned is planned here, as osm-plan would */
+    jv unplannable = jv_array();
+    jv_array_foreach(given.list, i, idv) {
+        if (plan_if_needed(st, cat, (int64_t)jv_number_value(idv), &err) != 0)
+            rc = osm_worst(rc, diag_report(&err));
+        jv_free(idv);
+    }
+
     int64_t started = clock_monotonic_ms();
     int stopping = 0, housekeep = 1;
     for (;;) {
@@ -237,6 +320,12 @@ main(int argc, char **argv)
         if (housekeep && !stopping) {
             /* kept answers, response timeouts, jeopardy: once a round */
             housekeep = 0;
+            if (all || loop) {
+                r = plan_unplanned(st, cat, eo.filter.cartridge, &unplannable);
+                rc = osm_worst(rc, r);
+                if (r >= CLI_STOP)
+                    break;
+            }
             if ((r = engine_housekeep(e, &err)) != 0) {
                 rc = osm_worst(rc, diag_report(&err));
                 break;
@@ -310,6 +399,7 @@ main(int argc, char **argv)
     }
     engine_free(e);
     catalog_free(cat);
+    jv_free(unplannable);
     jv_free(given.list);
     jv_free(eo.filter.orders);
     store_close(st);

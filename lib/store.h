@@ -239,6 +239,13 @@ int store_plan_save(store *s, int64_t order_id, plan *p, const char *actor, int6
  */
 int store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err);
 
+/*
+ * The ids of at most limit orders not started and never planned (of
+ * cartridge NAME, unless NULL), oldest first, as a new array in *ids
+ * (an empty one on error).
+ */
+int store_plan_unplanned(store *s, const char *cart_name, int limit, jv *ids, osm_err *err);
+
 /* The order's plan revision (0: not planned) into *rev. */
 int store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err);
 
