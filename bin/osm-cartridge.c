@@ -815,7 +815,7 @@ main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (optind >= argc)
@@ -827,5 +827,10 @@ main(int argc, char **argv)
             rc = verbs[i].fn(argc - optind - 1, argv + optind + 1);
             return osm_worst(rc, cli_finish_output());
         }
-    return usage_error("unknown verb \"%s\"", argv[optind]);
+    const char *names[sizeof verbs / sizeof verbs[0] + 1];
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        names[i] = verbs[i].name;
+    names[sizeof verbs / sizeof verbs[0]] = NULL;
+    cli_bad_verb(argv[optind], names);
+    return usage_error(NULL, NULL);
 }

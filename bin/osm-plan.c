@@ -238,17 +238,20 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (cart && !pl.dry_run)
         return usage_error("--cartridge plans customer orders without storing: add --dry-run%s", "");
-    if (cart && optind < argc)
+    if (cart && optind < argc && !(optind == argc - 1 && strcmp(argv[optind], "-") == 0))
         return usage_error("--cartridge reads customer orders on standard input, not ids%s", "");
-    for (int i = optind; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0)
-            return usage_error("\"%s\" is not an order id", argv[i]);
+    for (int i = optind; i < argc; i++)
+        if (!cli_id_arg_ok(argv[i]))
+            return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    /* orders from a terminal: the user did not mean to type them */
+    if (optind >= argc && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
@@ -271,8 +274,12 @@ main(int argc, char **argv)
     if (optind < argc) {
         for (int i = optind; i < argc && rc < CLI_STOP; i++) {
             int64_t id;
-            cli_parse_id(argv[i], &id);
-            rc = osm_worst(rc, plan_stored(&pl, id));
+            if (strcmp(argv[i], "-") == 0)
+                rc = osm_worst(rc, cli_inputs(0, NULL, 0, one_input, &pl));
+            else if (cli_resolve_id(pl.st, argv[i], &id, &err) != 0)
+                rc = osm_worst(rc, diag_report(&err));
+            else
+                rc = osm_worst(rc, plan_stored(&pl, id));
         }
     } else {
         rc = cli_inputs(0, NULL, 0, one_input, &pl);

@@ -207,35 +207,52 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     int64_t base = 0;
     if (r.ro.cancel) {
-        for (int i = optind; i < argc; i++) {
-            int64_t id;
-            if (cli_parse_id(argv[i], &id) != 0)
-                return usage_error("\"%s\" is not an order id", argv[i]);
+        for (int i = optind; i < argc; i++)
+            if (!cli_id_arg_ok(argv[i]))
+                return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+        /* orders from a terminal: the user did not mean to type them */
+        if (optind >= argc && cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
         }
     } else {
         if (optind >= argc)
             return usage_error("which order?  give BASE_ID%s", "");
-        if (cli_parse_id(argv[optind], &base) != 0)
-            return usage_error("\"%s\" is not an order id", argv[optind]);
+        if (strcmp(argv[optind], "-") == 0 || !cli_id_arg_ok(argv[optind]))
+            return cli_bad_id(argv[optind]), usage_error(NULL, NULL);
         if (argc - optind > 2)
             return usage_error("one revised order at a time: give BASE_ID [FILE|-]%s", "");
+        if (argc - optind == 1 && cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
+        }
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
     if ((rc = cli_open(cli_db_path(db), 0, &r.st, &conf, &err)) != 0)
         return diag_report(&err);
     r.ro.actor = cli_user();
+    if (!r.ro.cancel && cli_resolve_id(r.st, argv[optind], &base, &err) != 0) {
+        rc = diag_report(&err);
+        store_close(r.st);
+        siteconf_free(conf);
+        return rc;
+    }
     if (r.ro.cancel) {
         if (optind < argc) {
             for (int i = optind; i < argc && rc < CLI_STOP; i++) {
                 int64_t id;
-                cli_parse_id(argv[i], &id);
-                rc = osm_worst(rc, one(&r, id, jv_null()));
+                if (strcmp(argv[i], "-") == 0)
+                    rc = osm_worst(rc, cli_inputs(0, NULL, 0, cancel_input, &r));
+                else if (cli_resolve_id(r.st, argv[i], &id, &err) != 0)
+                    rc = osm_worst(rc, diag_report(&err));
+                else
+                    rc = osm_worst(rc, one(&r, id, jv_null()));
             }
         } else {
             rc = cli_inputs(0, NULL, 0, cancel_input, &r);

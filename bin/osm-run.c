@@ -117,6 +117,8 @@ plan_if_needed(store *st, catalog *cat, int64_t id, osm_err *err)
     int64_t rev = 0;
     jv doc;
     int rc = store_plan_revision(st, id, &rev, err);
+    if (rc == OSM_ENOINPUT)
+        return 0;   /* reported with the orders as they stand */
     if (rc != 0 || rev > 0)
         return rc;
     rc = planner_plan(st, cat, id, 0, cli_user(), &doc, err);
@@ -259,18 +261,20 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (all && optind < argc)
         return usage_error("--all runs every order: give no ids%s", "");
     if (wait && (all || loop))
         return usage_error("--wait holds for the given orders: not with --all or --loop%s", "");
-    for (int i = optind; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0)
-            return usage_error("\"%s\" is not an order id", argv[i]);
-        given.list = jv_array_append(given.list, jv_number((double)id));
+    for (int i = optind; i < argc; i++)
+        if (!cli_id_arg_ok(argv[i]))
+            return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    /* orders from a terminal: the user did not mean to type them */
+    if (!all && !loop && !notify_only && optind >= argc && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
@@ -283,6 +287,16 @@ main(int argc, char **argv)
         return usage_error("--notify-only delivers and ends: not with --wait or --loop%s", "");
     if (!all && !loop && !notify_only && optind >= argc)
         rc = cli_inputs(0, NULL, 0, collect_id, &given);
+    for (int i = optind; i < argc && rc < CLI_STOP; i++) {
+        int64_t id;
+        if (strcmp(argv[i], "-") == 0) {
+            rc = osm_worst(rc, cli_inputs(0, NULL, 0, collect_id, &given));
+        } else if (cli_resolve_id(st, argv[i], &id, &err) != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+        } else {
+            given.list = jv_array_append(given.list, jv_number((double)id));
+        }
+    }
     /* --notify-only without ids: every order's notifications */
     int targeted = !all && !loop && (!notify_only || optind < argc);
     if (targeted || (loop && jv_array_length(jv_copy(given.list)) > 0))

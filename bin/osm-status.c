@@ -483,6 +483,7 @@ main(int argc, char **argv)
     osm_config *conf = NULL;
     const char *db = NULL, *cart = NULL, *jq_text = NULL, *outdir = NULL;
     char *cart_name = NULL;
+    int nexternal = 0, lookup_rc = 0;
     int mode = -1, all = 0, filters = 0, read_stdin = 0, format_set = 0, c, rc = 0;
     int64_t timeout = -1, before = -1, after = -1;
     jv ids = jv_array();
@@ -585,7 +586,7 @@ main(int argc, char **argv)
             cli_version();
             return cli_finish_output();
         default:
-            cli_bad_option(argv, optind, optopt, c);
+            cli_bad_option(argv, optind, optopt, c, longopts);
             BAD_USAGE(NULL, NULL);
         }
     }
@@ -593,12 +594,14 @@ main(int argc, char **argv)
         int64_t id;
         if (strcmp(argv[i], "-") == 0)
             read_stdin = 1;
-        else if (cli_parse_id(argv[i], &id) != 0)
-            BAD_USAGE("\"%s\" is not an order id", argv[i]);
-        else
+        else if (cli_parse_id(argv[i], &id) == 0)
             ids = jv_array_append(ids, jv_number((double)id));
+        else if (cli_id_arg_ok(argv[i]))
+            nexternal++;    /* ext:KEY, looked up once the store is open */
+        else
+            BAD_USAGE(NULL, (cli_bad_id(argv[i]), (const char *)NULL));
     }
-    int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin;
+    int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin || nexternal;
 
     /* which mode, and what goes with it */
     if (outdir) {
@@ -678,6 +681,15 @@ main(int argc, char **argv)
         rc = diag_report(&err);
         goto out;
     }
+    for (int i = optind; nexternal && i < argc && lookup_rc < CLI_STOP; i++) {
+        int64_t id;
+        if (strcmp(argv[i], "-") == 0 || cli_parse_id(argv[i], &id) == 0)
+            continue;
+        if (cli_resolve_id(r.st, argv[i], &id, &err) != 0)
+            lookup_rc = osm_worst(lookup_rc, diag_report(&err));
+        else
+            ids = jv_array_append(ids, jv_number((double)id));
+    }
     r.sc = status_new(r.st);
     r.now = clock_now();
     r.rows = jv_array();
@@ -741,5 +753,5 @@ out:
     store_close(r.st);
     siteconf_free(conf);
     free(cart_name);
-    return osm_worst(rc, cli_finish_output());
+    return osm_worst(osm_worst(rc, lookup_rc), cli_finish_output());
 }

@@ -300,6 +300,10 @@ cmd_respond(int argc, char **argv)
     /* answers stand for external systems: not anyone's to give in setgid mode */
     if (taskops_may_operate(&ops, "respond", &err) != 0)
         return diag_report(&err);
+    if (argc == 0 && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
+    }
     return cli_inputs(argc, argv, 0, answer, NULL);
 }
 
@@ -338,17 +342,26 @@ order_verb(const char *op, int argc, char **argv)
     order_op o = { op, 0 };
     if ((strcmp(op, "abort") == 0 || strcmp(op, "fail") == 0) && !opt.reason)
         return usage_error("%s: --reason is required", op);
-    if (argc == 0)
+    if (argc == 0) {
+        /* orders from a terminal: the user did not mean to type them */
+        if (cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
+        }
         return cli_inputs(0, NULL, 0, order_input, &o);
-    for (int i = 0; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0)
-            return usage_error("\"%s\" is not an order id", argv[i]);
     }
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i++)
+        if (!cli_id_arg_ok(argv[i]))
+            return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    for (int i = 0; i < argc && o.worst < CLI_STOP; i++) {
+        osm_err err = { 0, "" };
         int64_t id;
-        cli_parse_id(argv[i], &id);
-        o.worst = osm_worst(o.worst, apply(&o, id));
+        if (strcmp(argv[i], "-") == 0)
+            o.worst = osm_worst(o.worst, cli_inputs(0, NULL, 0, order_input, &o));
+        else if (cli_resolve_id(ops.st, argv[i], &id, &err) != 0)
+            o.worst = osm_worst(o.worst, diag_report(&err));
+        else
+            o.worst = osm_worst(o.worst, apply(&o, id));
     }
     return o.worst;
 }
@@ -516,7 +529,7 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (optind >= argc)
@@ -531,8 +544,14 @@ main(int argc, char **argv)
         known |= strcmp(verb, task_verbs[i]) == 0;
     for (size_t i = 0; i < sizeof order_verbs / sizeof order_verbs[0]; i++)
         known |= strcmp(verb, order_verbs[i]) == 0;
-    if (!known)
-        return usage_error("unknown verb \"%s\"", verb);
+    if (!known) {
+        static const char *const all_verbs[] = { "list", "show", "claim", "release", "assign",
+                                                 "complete", "fail", "retry", "skip", "respond",
+                                                 "order", "suspend", "resume", "abort",
+                                                 "resolve", "workgroup", NULL };
+        cli_bad_verb(verb, all_verbs);
+        return usage_error(NULL, NULL);
+    }
     cli_set_system_config(OSM_SYSTEM_CONFIG);
     if (cli_privileged() && opt.db)
         return usage_error("-d: a setgid osm-task uses the store that %s names", OSM_SYSTEM_CONFIG);

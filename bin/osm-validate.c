@@ -199,8 +199,14 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': free(carts); fputs(usage_text, stdout); return cli_finish_output();
         case 'V': free(carts); cli_version(); return cli_finish_output();
-        default: free(carts); cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: free(carts); cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
+    }
+    /* orders from a terminal: the user did not mean to type them */
+    if (optind >= argc && cli_stdin_is_terminal()) {
+        free(carts);
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0) {
         free(carts);

@@ -40,6 +40,7 @@ enum store_stmt_id {
     ST_ORDER_INSERT,
     ST_ITEM_INSERT,
     ST_ORDER_FIND_KEY,
+    ST_ORDER_IDS_BY_KEY,
     ST_ORDER_GET,
     ST_ITEMS_GET,
     ST_TASK_INSERT_FALLOUT,

@@ -215,6 +215,12 @@ int store_order_insert(store *s, order_rec *o, const store_fallout *fallout,
 int store_order_find_key(store *s, const char *cartridge_name, const char *key, int64_t *id,
                          int64_t *revision, osm_err *err);
 
+/*
+ * The ids of the orders (of any cartridge) whose external id is key, at
+ * most two, as a new array in *ids (an empty one on error).
+ */
+int store_order_ids_by_key(store *s, const char *key, jv *ids, osm_err *err);
+
 /* Load order id with its items into *o (order_rec_free it); 66 if none. */
 int store_order_get(store *s, int64_t id, order_rec *o, osm_err *err);
 

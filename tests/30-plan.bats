@@ -84,7 +84,7 @@ plan_fixture() {
     run -66 --separate-stderr osm-plan 7
     assert_equal "$stderr" "osm-plan: no such order: 7"
     run -2 --separate-stderr osm-plan seven
-    assert_equal "${stderr_lines[0]}" 'osm-plan: "seven" is not an order id'
+    assert_equal "${stderr_lines[0]}" 'osm-plan: "seven" is not an order id (an external id? name it ext:seven)'
     run -2 --separate-stderr osm-plan -c "$PLANNER" 1
     run -65 --separate-stderr osm-plan <<<'{"kind": "task", "id": 3}'
     assert_equal "$stderr" "osm-plan: <stdin>:1: expected an order id or an order document"

@@ -474,7 +474,7 @@ list_ids() {
     assert_equal "${stderr_lines[0]}" 'osm-status: --jq filters a listing, --history or --follow'
     run -2 --separate-stderr osm-status --cartridge runner --wait 1
     run -2 --separate-stderr osm-status x1
-    assert_equal "${stderr_lines[0]}" 'osm-status: "x1" is not an order id'
+    assert_equal "${stderr_lines[0]}" 'osm-status: "x1" is not an order id (an external id? name it ext:x1)'
     run -2 --separate-stderr osm-status --bogus
     assert_equal "${stderr_lines[0]}" 'osm-status: unknown option "--bogus"'
     run -2 --separate-stderr osm-status --state

@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# What every program's command line shares (lib/cli.c): "-" for standard
+# input, orders named by external id, the same words for unknown options
+# and verbs, usage instead of waiting on a terminal, and the forms of
+# durations and dates.
+
+load helper
+
+RUNNER=$OSM_SRCDIR/tests/fixtures/cartridges/runner
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return 1
+    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    unset OSM_CONFIG
+    osm-cartridge deploy "$RUNNER" >/dev/null
+}
+
+# submit REF: store an order of one item (not planned)
+submit() {
+    echo "{\"kind\":\"job\",\"ref\":\"$1\",\"items\":[{\"id\":\"1\",\"spec\":\"B\"}]}" | osm-submit >/dev/null
+}
+
+@test "cli: unknown options say so the same way in every program, with a suggestion when one is close" {
+    for p in osm-cartridge osm-plan osm-revise osm-run osm-status osm-submit osm-task osm-validate; do
+        run -2 --separate-stderr $p --bogus-option
+        assert_equal "${stderr_lines[0]}" "$p: unknown option \"--bogus-option\""
+        assert_equal "${stderr_lines[1]}" "Try '$p --help' for more information."
+        run -2 --separate-stderr $p -Z
+        assert_equal "${stderr_lines[0]}" "$p: unknown option \"-Z\""
+    done
+    run -2 --separate-stderr osm-run --cartrige runner 1
+    assert_equal "${stderr_lines[0]}" 'osm-run: unknown option "--cartrige" (did you mean "--cartridge"?)'
+    run -2 --separate-stderr osm-status --extrnal-id=X
+    assert_equal "${stderr_lines[0]}" 'osm-status: unknown option "--extrnal-id" (did you mean "--external-id"?)'
+    run -2 --separate-stderr osm-run --pretty=yes 1
+    assert_equal "${stderr_lines[0]}" 'osm-run: option "--pretty" takes no argument'
+    run -2 --separate-stderr osm-run --ver
+    assert_equal "${stderr_lines[0]}" 'osm-run: option "--ver" is ambiguous: say which'
+    run -2 --separate-stderr osm-run -j
+    assert_equal "${stderr_lines[0]}" 'osm-run: option "-j" needs an argument'
+    run -2 --separate-stderr osm-run --jobs
+    assert_equal "${stderr_lines[0]}" 'osm-run: option "--jobs" needs an argument'
+}
+
+@test "cli: unknown verbs get a did-you-mean" {
+    run -2 --separate-stderr osm-cartridge deplyo x
+    assert_equal "${stderr_lines[0]}" 'osm-cartridge: unknown verb "deplyo" (did you mean "deploy"?)'
+    run -2 --separate-stderr osm-task clam 1
+    assert_equal "${stderr_lines[0]}" 'osm-task: unknown verb "clam" (did you mean "claim"?)'
+    run -2 --separate-stderr osm-task frobnicate 1
+    assert_equal "${stderr_lines[0]}" 'osm-task: unknown verb "frobnicate"'
+}
+
+@test "cli: - is standard input wherever ids are taken" {
+    submit J-1
+    submit J-2
+    run -0 --separate-stderr osm-plan - <<<'1'
+    assert_equal "$(jq -c '[.kind, .id]' <<<"$output")" '["plan",1]'
+    run -0 --separate-stderr osm-plan 2 - <<<'1'
+    assert_equal "$(jq -c .id <<<"$output" | tr '\n' ' ')" '2 1 '
+    run -0 --separate-stderr osm-task suspend - <<<'{"kind":"order","id":2}'
+    assert_equal "$(sql 'select state from orders where id = 2')" suspended
+    run -0 --separate-stderr osm-task resume 2
+    run -0 --separate-stderr osm-run - <<<'1'
+    assert_equal "$(jq -c '[.id, .state]' <<<"$output")" '[1,"completed"]'
+    run -0 --separate-stderr osm-status - <<<'2'
+    assert_equal "$(jq -c .id <<<"$output")" 2
+    run -0 --separate-stderr osm-revise --cancel - <<<'2'
+    assert_equal "$(sql 'select state from orders where id = 2')" cancelled
+}
+
+@test "cli: orders are named by external id with ext: in every program" {
+    submit J-1
+    submit J-2
+    run -0 --separate-stderr osm-plan ext:J-1
+    assert_equal "$(jq -c '[.kind, .id]' <<<"$output")" '["plan",1]'
+    run -0 --separate-stderr osm-run ext:J-1
+    assert_equal "$(jq -c '[.id, .state]' <<<"$output")" '[1,"completed"]'
+    run -0 --separate-stderr osm-status ext:J-2
+    assert_equal "$(jq -c '[.id, .externalId]' <<<"$output")" '[2,"J-2"]'
+    run -0 --separate-stderr osm-status --external-id J-2
+    assert_equal "$(jq -c .id <<<"$output")" 2
+    run -0 --separate-stderr osm-task suspend ext:J-2
+    assert_equal "$(sql 'select state from orders where id = 2')" suspended
+    run -0 --separate-stderr osm-revise --cancel ext:J-2
+    assert_equal "$(sql 'select state from orders where id = 2')" cancelled
+    run -66 --separate-stderr osm-status ext:NOPE
+    assert_equal "$stderr" 'osm-status: no order has the external id "NOPE"'
+    run -66 --separate-stderr osm-run ext:NOPE
+    assert_equal "$stderr" 'osm-run: no order has the external id "NOPE"'
+}
+
+@test "cli: a bare external id is not an order id, and the message says how to name it" {
+    submit CRM-100001
+    for p in osm-status osm-plan osm-run "osm-task suspend" "osm-revise --cancel"; do
+        run -2 --separate-stderr $p CRM-100001
+        assert_equal "${stderr_lines[0]}" "${p%% *}: \"CRM-100001\" is not an order id (an external id? name it ext:CRM-100001)"
+    done
+    run -2 --separate-stderr osm-plan 0
+    assert_equal "${stderr_lines[0]}" 'osm-plan: "0" is not an order id'
+}
+
+@test "cli: a program that reads orders on a terminal with nothing given prints its usage, exit 2" {
+    for p in osm-run osm-plan osm-submit osm-validate "osm-task suspend" "osm-revise --cancel" "osm-revise 1" "osm-task respond --correlation X"; do
+        # script passes the program's status on with -e; its output is the terminal's
+        run script -qec "$p; echo \"exit=\$?\"" /dev/null
+        assert_output --partial "usage: ${p%% *}"
+        assert_output --partial "exit=2"
+    done
+    # with input given on the terminal's behalf nothing changes
+    submit J-1
+    run -0 script -qec "echo 1 | osm-plan" /dev/null
+    assert_output --partial '"kind":"plan"'
+}
+
+@test "cli: durations as 5s, 90m, 1h30m, 2d or ISO 8601; dates as RFC 3339, now, -2h" {
+    submit J-1
+    run -0 osm-status --since -1h
+    assert_equal "$(jq -c .id <<<"$output")" 1
+    run -0 osm-status --since +1m
+    assert_equal "$output" ""
+    run -0 osm-status --until +1d
+    assert_equal "$(jq -c .id <<<"$output")" 1
+    run -0 osm-status --since 2026-11-26T08:00:00Z --until 2026-11-26
+    assert_equal "$output" ""
+    run -0 osm-run --wait --timeout 1h30m 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    run -0 osm-status --wait --timeout 2d 1
+    run -0 osm-status --wait --timeout PT5S 1
+    run -2 --separate-stderr osm-run --wait --timeout '5 minutes' 1
+    assert_equal "${stderr_lines[0]}" 'osm-run: --timeout: not a duration: "5 minutes" (e.g. 200ms, 0.2s, 2m, 1h30m, 2d or PT5S)'
+}
