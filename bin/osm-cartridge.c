@@ -31,7 +31,7 @@ static const char usage_text[] =
     "  init NAME [DIR]              create a cartridge skeleton in DIR (default ./NAME)\n"
     "  check DIR|FILE...            check cartridges and list every problem\n"
     "  pack DIR [-o FILE]           pack into NAME-VERSION.osmc, reproducibly\n"
-    "  deploy DIR|FILE...           check and deploy into the order store\n"
+    "  deploy [-n] DIR|FILE...      check and deploy into the order store\n"
     "  undeploy NAME@VERSION [--force]\n"
     "                               remove a deployed version\n"
     "  list                         list deployed cartridges\n"
@@ -45,6 +45,7 @@ static const char usage_text[] =
     "  -d, --db PATH        order store (default $OSM_DB, else ./osm.db)\n"
     "  -o, --output FILE    where pack and export write ('-' for stdout)\n"
     "  -f, --force          undeploy even while open orders use the version\n"
+    "  -n, --dry-run        deploy: check and say what would be deployed; change nothing\n"
     "      --format FMT     json (default) or table, for list and check\n"
     "      --pretty         indent JSON output\n"
     "  -q, --quiet          no warnings\n"
@@ -56,6 +57,7 @@ static struct {
     const char *db;
     const char *output;
     int force;
+    int dry_run;
     int table;
     int json_flags;
 } opt;
@@ -327,8 +329,13 @@ cmd_init(int argc, char **argv)
         strlen(name) > 63)
         return usage_error("init: \"%s\" is not a cartridge name (lowercase letters, digits, - and _)", name);
     if (mkdir(dir, 0777) != 0) {
+        if (errno == EEXIST) {
+            diag_error("%s: the directory exists already: choose another, as in "
+                       "\"osm-cartridge init %s DIR\", or remove it first", dir, name);
+            return OSM_ECANTCREAT;
+        }
         diag_error("%s: %s", dir, strerror(errno));
-        return errno == EEXIST ? OSM_ECONFIG : OSM_EIO;
+        return OSM_EIO;
     }
     /* read it back (umask() has no query form): hooks are 0777 less it */
     mode_t mask = umask(0);
@@ -404,11 +411,15 @@ cartridge_doc(const store_cartridge *sc)
                      jv_string(when), jv_string("default"), jv_bool(sc->is_default));
 }
 
+/*
+ * Deploy checked cartridge c (consumed), loaded from path, into st; with
+ * --dry-run, do everything in a transaction that is rolled back, or,
+ * without a store (st NULL), only pack it.  Prints the cartridge document.
+ */
 static int
-deploy_one(store *st, const char *path)
+deploy_one(store *st, const char *path, cartridge *c)
 {
     osm_err err = { 0, "" };
-    cartridge *c;
     store_cartridge sc = { 0 };
     void *buf = NULL;
     size_t len;
@@ -416,10 +427,19 @@ deploy_one(store *st, const char *path)
     int rc, created = 0;
     jv others = jv_invalid();
 
-    if ((rc = load_checked(path, &c, NULL)) != 0)
-        return rc;
     if ((rc = cartridge_pack(c, &buf, &len, sha, &err)) != 0)
         goto fail;
+    if (!st) {
+        /* --dry-run and no store yet: deploying would create it */
+        rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("cartridge"), jv_string("name"),
+                                jv_string(c->name), jv_string("version"), jv_string(c->version),
+                                jv_string("sha256"), jv_string(sha), jv_string("deployed"),
+                                jv_true(), jv_string("dryRun"), jv_true()),
+                      opt.json_flags);
+        free(buf);
+        cartridge_free(c);
+        return rc;
+    }
     /* warn about recognition that depends on deployment order */
     if (store_cartridge_list(st, &others, &err) != 0)
         goto fail;
@@ -466,6 +486,18 @@ deploy_one(store *st, const char *path)
         store_rollback(st);
         goto fail;
     }
+    if (opt.dry_run) {
+        store_rollback(st);
+        rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("cartridge"), jv_string("name"),
+                                jv_string(c->name), jv_string("version"), jv_string(c->version),
+                                jv_string("sha256"), jv_string(sha), jv_string("deployed"),
+                                jv_bool(created), jv_string("dryRun"), jv_true()),
+                      opt.json_flags);
+        free(sc.manifest);
+        free(buf);
+        cartridge_free(c);
+        return rc;
+    }
     if ((rc = store_commit(st, &err)) != 0)
         goto fail;
     store_cartridge got = { 0 };
@@ -506,11 +538,15 @@ cmd_deploy(int argc, char **argv)
             worst = osm_worst(worst, rc);
             continue;
         }
-        cartridge_free(c);
-        if (!st && ((rc = open_store(CLI_CREATE, &st, &conf)) != 0 ||
-                    (rc = admin_only("deploy", st, conf)) != 0))
+        /* --dry-run: never create the store; without one, everything is new */
+        int no_store = opt.dry_run && access(cli_db_path(opt.db), F_OK) != 0;
+        if (!st && !no_store &&
+            ((rc = open_store(opt.dry_run ? 0 : CLI_CREATE, &st, &conf)) != 0 ||
+             (rc = admin_only("deploy", st, conf)) != 0)) {
+            cartridge_free(c);
             return osm_worst(worst, rc);
-        worst = osm_worst(worst, deploy_one(st, argv[i]));
+        }
+        worst = osm_worst(worst, deploy_one(st, argv[i], c));
     }
     if (st)
         close_store(st, conf);
@@ -786,6 +822,7 @@ main(int argc, char **argv)
         { "db", required_argument, NULL, 'd' },
         { "output", required_argument, NULL, 'o' },
         { "force", no_argument, NULL, 'f' },
+        { "dry-run", no_argument, NULL, 'n' },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
@@ -799,11 +836,12 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:o:fqvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:o:fnqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
         case 'o': opt.output = optarg; break;
         case 'f': opt.force = 1; break;
+        case 'n': opt.dry_run = 1; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;

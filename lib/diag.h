@@ -23,6 +23,7 @@ enum {
     OSM_ENOINPUT = 66,    /* no such order, task, cartridge or file */
     OSM_EUNAVAILABLE = 69,/* a hook's system unavailable, or not supported */
     OSM_ESOFTWARE = 70,   /* internal error */
+    OSM_ECANTCREAT = 73,  /* a file or directory to create exists already */
     OSM_EIO = 74,         /* I/O or store error */
     OSM_ETEMPFAIL = 75,   /* store busy past the timeout: try again */
     OSM_ENOPERM = 77,     /* permission denied (workgroup membership) */
