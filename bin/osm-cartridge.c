@@ -39,13 +39,15 @@ static const char usage_text[] =
     "  export NAME@VERSION [-o FILE]\n"
     "                               write a deployed cartridge's archive\n"
     "  default NAME@VERSION         make VERSION the default for new orders\n"
-    "  test DIR|FILE...             run the cartridge's tests (TAP)\n"
+    "  test [--progress] DIR|FILE...\n"
+    "                               run the cartridge's tests (TAP)\n"
     "\n"
     "options:\n"
     "  -d, --db PATH        order store (default $OSM_DB, else ./osm.db)\n"
     "  -o, --output FILE    where pack and export write ('-' for stdout)\n"
     "  -f, --force          undeploy even while open orders use the version\n"
     "  -n, --dry-run        deploy: check and say what would be deployed; change nothing\n"
+    "      --progress       test: show progress on standard error even off a terminal\n"
     "      --format FMT     json (default) or table, for list and check\n"
     "      --pretty         indent JSON output\n"
     "  -q, --quiet          no warnings\n"
@@ -58,6 +60,7 @@ static struct {
     const char *output;
     int force;
     int dry_run;
+    int progress;
     int table;
     int json_flags;
 } opt;
@@ -385,7 +388,9 @@ cmd_test(int argc, char **argv)
         int failed = 0, r;
         if (argc > 1)
             printf("# %s\n", argv[i]);
-        r = carttest_run(argv[i], stdout, &failed, &err);
+        progress *pg = progress_new("tests", progress_mode(opt.progress));
+        r = carttest_run(argv[i], stdout, pg, &failed, &err);
+        progress_finish(pg);
         if (r != 0) {
             rc = osm_worst(rc, diag_report(&err));
             continue;
@@ -817,12 +822,13 @@ static const struct verb {
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT };
+    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "output", required_argument, NULL, 'o' },
         { "force", no_argument, NULL, 'f' },
         { "dry-run", no_argument, NULL, 'n' },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
@@ -842,6 +848,7 @@ main(int argc, char **argv)
         case 'o': opt.output = optarg; break;
         case 'f': opt.force = 1; break;
         case 'n': opt.dry_run = 1; break;
+        case OPT_PROGRESS: opt.progress = 1; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;

@@ -19,13 +19,15 @@
 #include "json.h"
 #include "notify.h"
 #include "planner.h"
+#include "progress.h"
 #include "store.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
     "usage: osm-run [-qv] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
     "               [--wait [--timeout DURATION]] [--system NAME] [--cartridge NAME]\n"
-    "               [--function NAME] [--max-tasks N] [--notify-only] [--pretty] [ID...]\n"
+    "               [--function NAME] [--max-tasks N] [--notify-only] [--progress]\n"
+    "               [--pretty] [ID...]\n"
     "\n"
     "Run the tasks of the orders given as ids or as order documents on standard\n"
     "input until they can go no further now, and print each order.\n"
@@ -43,6 +45,7 @@ static const char usage_text[] =
     "      --function NAME    only tasks of this fulfillment function\n"
     "      --max-tasks N      start at most N tasks, then finish\n"
     "      --notify-only      deliver pending notifications and run nothing\n"
+    "      --progress         show progress on standard error even off a terminal\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -193,7 +196,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM, OPT_CARTRIDGE,
-           OPT_FUNCTION, OPT_MAX, OPT_NOTIFY_ONLY };
+           OPT_FUNCTION, OPT_MAX, OPT_NOTIFY_ONLY, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -208,6 +211,7 @@ main(int argc, char **argv)
         { "function", required_argument, NULL, OPT_FUNCTION },
         { "max-tasks", required_argument, NULL, OPT_MAX },
         { "notify-only", no_argument, NULL, OPT_NOTIFY_ONLY },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -222,7 +226,8 @@ main(int argc, char **argv)
     engine *e = NULL;
     engine_opts eo = { 0 };
     const char *db = NULL;
-    int all = 0, loop = 0, wait = 0, notify_only = 0, json_flags = 0, c, rc = 0;
+    int all = 0, loop = 0, wait = 0, notify_only = 0, json_flags = 0, show_progress = 0, c;
+    int rc = 0;
     long jobs = 1, max_tasks = 0;
     int64_t interval = 1000, timeout = -1;
     ids given = { jv_array() };
@@ -256,6 +261,7 @@ main(int argc, char **argv)
         case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;
         case OPT_FUNCTION: eo.filter.function = optarg; break;
         case OPT_NOTIFY_ONLY: notify_only = 1; break;
+        case OPT_PROGRESS: show_progress = 1; break;
         case OPT_PRETTY: json_flags |= JSON_PRETTY; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
@@ -322,10 +328,11 @@ main(int argc, char **argv)
         jv_free(idv);
     }
 
+    progress *pg = progress_new("tasks", notify_only ? PROGRESS_OFF : progress_mode(show_progress));
     int64_t started = clock_monotonic_ms();
     int stopping = 0, housekeep = 1;
     for (;;) {
-        int progress = 0, r;
+        int moved = 0, r;
         if (notify_only) {
             if ((r = engine_notify(e, NULL, NULL, &err)) != 0)
                 rc = osm_worst(rc, diag_report(&err));
@@ -344,18 +351,22 @@ main(int argc, char **argv)
                 rc = osm_worst(rc, diag_report(&err));
                 break;
             }
+            int64_t open = 0;
+            if (progress_on(pg) && store_tasks_open_count(st, &eo.filter, &open, &err) == 0)
+                progress_total(pg, engine_finished(e) + open);
         }
         if (stop_signal && !stopping) {
             diag_info("signal %d: finishing running hooks", (int)stop_signal);
             engine_stop(e);
             stopping = 1;
         }
-        r = engine_step(e, 200, &progress, &err);
+        r = engine_step(e, 200, &moved, &err);
+        progress_set(pg, engine_finished(e), engine_fallout(e));
         if (r != 0) {
             rc = osm_worst(rc, diag_report(&err));
             break;
         }
-        if (progress || engine_running(e))
+        if (moved || engine_running(e))
             continue;
         /* the round is done: tell the notification hook what happened */
         housekeep = 1;
@@ -397,6 +408,8 @@ main(int argc, char **argv)
         }
         break;  /* nothing more can run now */
     }
+
+    progress_finish(pg);
 
     /* the given orders as they stand */
     jv_array_foreach(given.list, i, idv) {

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "json.h"
 #include "report.h"
+#include "progress.h"
 #include "status.h"
 #include "store-status.h"
 #include "store.h"
@@ -28,7 +29,7 @@ static const char usage_text[] =
     "usage: osm-status [-qv] [-d DB] [-a] [-s STATE] [-c NAME[@VERSION]] [--order-type TYPE]\n"
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
     "                  [-n N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
-    "                  [-w [--timeout DURATION]] [--purge --before DATE]\n"
+    "                  [-w [--timeout DURATION]] [--purge --before DATE [--progress]]\n"
     "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
     "                  [--pretty] [ID...]\n"
     "\n"
@@ -62,6 +63,8 @@ static const char usage_text[] =
     "      --timeout DUR        with --wait: give up after DUR (ISO 8601; exit 75)\n"
     "      --purge              delete ended orders with their tasks and history\n"
     "      --before DATE        with --purge: those that ended before DATE (required)\n"
+    "      --progress           with --purge: show progress on standard error even off\n"
+    "                           a terminal\n"
     "      --format FMT         json (default), table, prometheus (the summary), or html\n"
     "                           (a self-contained page of the orders listed or given)\n"
     "      --output-dir DIR     the HTML report as files in DIR: an index page and a\n"
@@ -90,6 +93,7 @@ typedef struct run {
     jv rows;                    /* table rows waiting to be printed */
     status_list_widths widths;
     int printed;
+    int show_progress;          /* --progress */
 } run;
 
 static volatile sig_atomic_t stop_signal;
@@ -417,8 +421,10 @@ follow(run *r, jv ids)
 static void
 purged(int64_t total, void *ctx)
 {
-    (void)ctx;
-    diag_info("purged %lld orders", (long long)total);
+    progress *pg = ctx;
+    progress_set(pg, total, 0);
+    if (!progress_on(pg))
+        diag_info("purged %lld orders", (long long)total);
 }
 
 static int
@@ -427,8 +433,10 @@ purge(run *r, int64_t before)
     osm_err err = { 0, "" };
     int64_t total;
     char when[CLOCK_RFC3339_MAX];
-    int rc = status_purge(r->sc, before, PURGE_BATCH, cli_user(), &stop_signal, purged, NULL,
+    progress *pg = progress_new("orders purged", progress_mode(r->show_progress));
+    int rc = status_purge(r->sc, before, PURGE_BATCH, cli_user(), &stop_signal, purged, pg,
                           &total, &err);
+    progress_finish(pg);
     if (rc != 0)
         rc = diag_report(&err);
     rfc3339_format(before, when);
@@ -448,7 +456,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ORDER_TYPE, OPT_SINCE, OPT_UNTIL, OPT_EXTERNAL,
-           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR };
+           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -468,6 +476,7 @@ main(int argc, char **argv)
         { "wait", no_argument, NULL, 'w' },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "purge", no_argument, NULL, OPT_PURGE },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "before", required_argument, NULL, OPT_BEFORE },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
@@ -542,6 +551,7 @@ main(int argc, char **argv)
         case 'f': SET_MODE(MODE_FOLLOW); break;
         case 'w': SET_MODE(MODE_WAIT); break;
         case OPT_PURGE: SET_MODE(MODE_PURGE); break;
+        case OPT_PROGRESS: r.show_progress = 1; break;
         case OPT_AFTER:
             if (parse_count("--after", optarg, &after) != 0)
                 BAD_USAGE(NULL, NULL);
@@ -641,6 +651,8 @@ main(int argc, char **argv)
         BAD_USAGE("--timeout goes with --wait%s", "");
     if (before >= 0 && mode != MODE_PURGE)
         BAD_USAGE("--before goes with --purge%s", "");
+    if (r.show_progress && mode != MODE_PURGE)
+        BAD_USAGE("--progress goes with --purge%s", "");
     if (mode == MODE_PURGE && before < 0)
         BAD_USAGE("--purge needs --before DATE%s", "");
     if ((mode == MODE_SUMMARY || mode == MODE_PURGE) && given)

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "json.h"
 #include "plan.h"
+#include "progress.h"
 #include "revise.h"
 #include "planner.h"
 #include "store.h"
@@ -22,7 +23,7 @@
 
 static const char usage_text[] =
     "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [-p] [--dry-run]\n"
-    "                  [--errors-to-stdout] [--pretty] [FILE...]\n"
+    "                  [--errors-to-stdout] [--progress] [--pretty] [FILE...]\n"
     "\n"
     "Recognise, validate and store customer orders read as JSON (one value,\n"
     "many, or NDJSON) from the FILEs or standard input; print each stored order.\n"
@@ -34,6 +35,7 @@ static const char usage_text[] =
     "  -p, --plan                 plan each order once stored, and print its plan\n"
     "  -n, --dry-run              do everything but store the orders\n"
     "      --errors-to-stdout     also print an error document for each bad order\n"
+    "      --progress             show progress on standard error even off a terminal\n"
     "      --pretty               indent JSON output\n"
     "  -q, --quiet                no warnings\n"
     "  -v, --verbose              more messages\n"
@@ -56,6 +58,8 @@ typedef struct submit {
     } *outs;
     size_t nouts, outs_cap;
     strbuf out;
+    progress *pg;       /* the display (on a terminal, --progress) */
+    int64_t nread, nbad;/* orders read, and refused */
 } submit;
 
 /*
@@ -390,10 +394,23 @@ one_order(jv order, const char *source, long line, void *ctx)
     return rc;
 }
 
+/* one_order, counted for the progress display. */
+static int
+counted_order(jv order, const char *source, long line, void *ctx)
+{
+    submit *s = ctx;
+    progress_clear(s->pg);
+    int rc = one_order(order, source, line, ctx);
+    s->nread++;
+    s->nbad += rc != 0;
+    progress_set(s->pg, s->nread, s->nbad);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_ERRORS };
+    enum { OPT_PRETTY = 256, OPT_ERRORS, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "cartridge", required_argument, NULL, 'c' },
@@ -401,6 +418,7 @@ main(int argc, char **argv)
         { "dry-run", no_argument, NULL, 'n' },
         { "plan", no_argument, NULL, 'p' },
         { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -412,7 +430,7 @@ main(int argc, char **argv)
     osm_err err = { 0, "" };
     osm_config *conf = NULL;
     const char *db = NULL, *forced = NULL;
-    int c, rc;
+    int show_progress = 0, c, rc;
 
     diag_init(argv[0]);
     opterr = 0;
@@ -432,6 +450,7 @@ main(int argc, char **argv)
         case 'n': s.dry_run = 1; break;
         case 'p': s.plan = 1; break;
         case OPT_ERRORS: s.errors_to_stdout = 1; break;
+        case OPT_PROGRESS: show_progress = 1; break;
         case OPT_PRETTY: s.json_flags |= JSON_PRETTY; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
@@ -460,8 +479,10 @@ main(int argc, char **argv)
         rc = diag_report(&err);
         goto out;
     }
-    rc = cli_inputs(argc - optind, argv + optind, s.errors_to_stdout, one_order, &s);
+    s.pg = progress_new("orders", progress_mode(show_progress));
+    rc = cli_inputs(argc - optind, argv + optind, s.errors_to_stdout, counted_order, &s);
     rc = osm_worst(rc, flush(&s));
+    progress_finish(s.pg);
 out:
     if (s.in_tx)
         store_rollback(s.st);

@@ -63,6 +63,12 @@ void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_verror(const char *fmt, va_list ap);
 
+/*
+ * A line is drawn in place on standard error (a progress display,
+ * lib/progress.c), not ended: the next diagnostic clears it first.
+ */
+void diag_line_in_place(int on);
+
 /* Print err as "prog: msg" and return its code. */
 int diag_report(const osm_err *err);
 

@@ -143,6 +143,7 @@ enum store_stmt_id {
     ST_JEOPARDY_TASKS,
     ST_JEOPARDY_ORDERS,
     ST_ASYNC_ORDER_EVENTS,
+    ST_TASKS_OPEN_COUNT,
     /* end of operations */
     ST__COUNT
 };

@@ -283,6 +283,13 @@ typedef struct store_task_filter {
 } store_task_filter;
 
 /*
+ * How many tasks of running orders (filtered by f, NULL: every order) are
+ * still to run or running, fallout tasks left out: what a progress
+ * display counts towards.
+ */
+int store_tasks_open_count(store *s, const store_task_filter *f, int64_t *n, osm_err *err);
+
+/*
  * Up to limit tasks that may run now (*out, *n; store_tasks_free them):
  * pending tasks of not_started or in_progress orders whose dependencies
  * are all completed or skipped and whose not-before time has come;
