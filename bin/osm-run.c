@@ -20,12 +20,13 @@
 #include "notify.h"
 #include "planner.h"
 #include "progress.h"
+#include "store-ops.h"
 #include "store.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-run [-qv] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
-    "               [--wait [--timeout DURATION]] [--system NAME] [--cartridge NAME]\n"
+    "usage: osm-run [-qvn] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
+    "               [--wait [--timeout DURATION]] [--system NAME] [-c NAME]\n"
     "               [--function NAME] [--max-tasks N] [--notify-only] [--progress]\n"
     "               [--pretty] [ID...]\n"
     "\n"
@@ -40,8 +41,10 @@ static const char usage_text[] =
     "  -w, --wait             hold until the given orders end\n"
     "      --timeout DUR      give up waiting after DUR (exit 75)\n"
     "  -j, --jobs N           run up to N hooks at once (default 1)\n"
+    "  -n, --dry-run          print the plans that would be made and the tasks ready now,\n"
+    "                         in the order they would run; change nothing\n"
     "      --system NAME      only tasks for this system\n"
-    "      --cartridge NAME   only orders of this cartridge\n"
+    "  -c, --cartridge NAME   only orders of this cartridge\n"
     "      --function NAME    only tasks of this fulfillment function\n"
     "      --max-tasks N      start at most N tasks, then finish\n"
     "      --notify-only      deliver pending notifications and run nothing\n"
@@ -185,6 +188,59 @@ plan_unplanned(store *st, catalog *cat, const char *cart, jv *failed)
     }
 }
 
+/*
+ * --dry-run: what would run now, in order, changing nothing: the plan of
+ * each order that would be planned first (ids, or every one with all),
+ * then the tasks ready now as task documents, in the order they would be
+ * claimed.  Returns the worst status.
+ */
+static int
+dry_run(store *st, catalog *cat, const store_task_filter *f, jv given_ids, int all,
+        int json_flags)
+{
+    osm_err err = { 0, "" };
+    store_task *ts = NULL;
+    size_t n = 0;
+    jv unplanned;
+    int rc = 0;
+
+    if (all) {
+        if (store_plan_unplanned(st, f->cartridge, 100000, &unplanned, &err) != 0)
+            rc = diag_report(&err);
+    } else {
+        unplanned = jv_copy(given_ids);
+    }
+    jv_array_foreach(unplanned, i, idv) {
+        int64_t id = (int64_t)jv_number_value(idv), rev = 0;
+        jv doc;
+        jv_free(idv);
+        if (rc >= CLI_STOP || store_plan_revision(st, id, &rev, &err) != 0 || rev > 0)
+            continue;
+        int r = planner_plan(st, cat, id, 1, cli_user(), &doc, &err);
+        if (r == 0)
+            rc = osm_worst(rc, cli_emit(doc, json_flags));
+        else if (r != OSM_NEGATIVE)
+            rc = osm_worst(rc, diag_report(&err));
+    }
+    jv_free(unplanned);
+    if (rc >= CLI_STOP)
+        return rc;
+    if (store_task_candidates(st, f, clock_now(), 100000, &ts, &n, &err) != 0)
+        return osm_worst(rc, diag_report(&err));
+    for (size_t i = 0; i < n && rc < CLI_STOP; i++) {
+        jv task;
+        if (store_task_get(st, ts[i].id, &task, &err) != 0) {
+            rc = osm_worst(rc, diag_report(&err));
+            continue;
+        }
+        rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
+                                                              jv_string("task")), task),
+                                    json_flags));
+    }
+    store_tasks_free(ts, n);
+    return rc;
+}
+
 static int
 ended(const char *state)
 {
@@ -195,7 +251,7 @@ ended(const char *state)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM, OPT_CARTRIDGE,
+    enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM,
            OPT_FUNCTION, OPT_MAX, OPT_NOTIFY_ONLY, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
@@ -207,10 +263,11 @@ main(int argc, char **argv)
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "jobs", required_argument, NULL, 'j' },
         { "system", required_argument, NULL, OPT_SYSTEM },
-        { "cartridge", required_argument, NULL, OPT_CARTRIDGE },
+        { "cartridge", required_argument, NULL, 'c' },
         { "function", required_argument, NULL, OPT_FUNCTION },
         { "max-tasks", required_argument, NULL, OPT_MAX },
         { "notify-only", no_argument, NULL, OPT_NOTIFY_ONLY },
+        { "dry-run", no_argument, NULL, 'n' },
         { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "quiet", no_argument, NULL, 'q' },
@@ -227,6 +284,7 @@ main(int argc, char **argv)
     engine_opts eo = { 0 };
     const char *db = NULL;
     int all = 0, loop = 0, wait = 0, notify_only = 0, json_flags = 0, show_progress = 0, c;
+    int dry = 0;
     int rc = 0;
     long jobs = 1, max_tasks = 0;
     int64_t interval = 1000, timeout = -1;
@@ -235,7 +293,7 @@ main(int argc, char **argv)
     diag_init(argv[0]);
     opterr = 0;
     eo.filter.orders = jv_null();
-    while ((c = getopt_long(argc, argv, ":d:alwj:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:alwj:c:nqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'a': all = 1; break;
@@ -258,7 +316,8 @@ main(int argc, char **argv)
                 return usage_error("--timeout: %s", err.msg);
             break;
         case OPT_SYSTEM: eo.filter.system = optarg; break;
-        case OPT_CARTRIDGE: eo.filter.cartridge = optarg; break;
+        case 'c': eo.filter.cartridge = optarg; break;
+        case 'n': dry = 1; break;
         case OPT_FUNCTION: eo.filter.function = optarg; break;
         case OPT_NOTIFY_ONLY: notify_only = 1; break;
         case OPT_PROGRESS: show_progress = 1; break;
@@ -277,6 +336,9 @@ main(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (!cli_id_arg_ok(argv[i]))
             return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    if (dry && (loop || wait || notify_only))
+        return usage_error("--dry-run says what would run now: not with --loop, --wait or "
+                           "--notify-only%s", "");
     /* orders from a terminal: the user did not mean to type them */
     if (!all && !loop && !notify_only && optind >= argc && cli_stdin_is_terminal()) {
         fputs(usage_text, stderr);
@@ -285,7 +347,8 @@ main(int argc, char **argv)
     if (clock_init(&err) != 0)
         return diag_report(&err);
     /* it runs the commands osm.conf names: refused from a file it may not trust */
-    if ((rc = cli_open(cli_db_path(db), CLI_COMMANDS, &st, &conf, &err)) != 0) {
+    if ((rc = cli_open(cli_db_path(db), dry ? CLI_READONLY : CLI_COMMANDS, &st, &conf,
+                       &err)) != 0) {
         jv_free(given.list);
         return diag_report(&err);
     }
@@ -308,9 +371,18 @@ main(int argc, char **argv)
     if (targeted || (loop && jv_array_length(jv_copy(given.list)) > 0))
         eo.filter.orders = jv_copy(given.list);
 
+    cat = catalog_new(st);
+    if (dry) {
+        rc = osm_worst(rc, dry_run(st, cat, &eo.filter, given.list, all, json_flags));
+        catalog_free(cat);
+        jv_free(given.list);
+        jv_free(eo.filter.orders);
+        store_close(st);
+        siteconf_free(conf);
+        return osm_worst(rc, cli_finish_output());
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    cat = catalog_new(st);
     /* hooks run in the cartridge's directory: give them an absolute path */
     char *dbabs = realpath(cli_db_path(db), NULL);
     eo.db_path = dbabs ? dbabs : cli_db_path(db);

@@ -67,3 +67,20 @@ submit() {
     assert_equal "$stderr" ""
     assert_equal "$(sql "select state || '/' || plan_revision from orders")" 'suspended/0'
 }
+
+@test "run-plans: --dry-run prints the plans it would make and the tasks ready now, and changes nothing" {
+    submit J-1 B | osm-submit --plan >/dev/null
+    submit J-2 B | osm-submit >/dev/null
+    before=$(sql "select count(*) from tasks; select count(*) from events; select group_concat(state) from orders")
+    run -0 --separate-stderr osm-run --dry-run --all
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -c '[.kind, .id, .function // .state]' <<<"$output" | tr '\n' ' ')" '["plan",2,"not_started"] ["task",1,"one"] '
+    assert_equal "$(sql "select count(*) from tasks; select count(*) from events; select group_concat(state) from orders")" "$before"
+    assert_file_not_exists calls
+    run -0 osm-run -n 1
+    assert_equal "$(jq -c '[.kind, .id, .order]' <<<"$output")" '["task",1,1]'
+    run -0 osm-run -n -c other --all
+    assert_equal "$output" ""
+    run -2 --separate-stderr osm-run -n --loop
+    assert_equal "${stderr_lines[0]}" 'osm-run: --dry-run says what would run now: not with --loop, --wait or --notify-only'
+}
