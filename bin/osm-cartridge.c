@@ -45,7 +45,7 @@ static const char usage_text[] =
     "options:\n"
     "  -d, --db PATH        order store (default $OSM_DB, else ./osm.db)\n"
     "  -o, --output FILE    where pack and export write ('-' for stdout)\n"
-    "  -f, --force          undeploy even while open orders use the version\n"
+    "      --force          undeploy even while open orders use the version\n"
     "  -n, --dry-run        deploy: check and say what would be deployed; change nothing\n"
     "      --progress       test: show progress on standard error even off a terminal\n"
     "      --format FMT     json (default) or table, for list and check\n"
@@ -846,7 +846,7 @@ main(int argc, char **argv)
         switch (c) {
         case 'd': opt.db = optarg; break;
         case 'o': opt.output = optarg; break;
-        case 'f': opt.force = 1; break;
+        case 'f': opt.force = 1; break;    /* the older spelling of --force */
         case 'n': opt.dry_run = 1; break;
         case OPT_PROGRESS: opt.progress = 1; break;
         case 'q': diag_set_verbosity(-1); break;

@@ -28,7 +28,7 @@
 static const char usage_text[] =
     "usage: osm-status [-qv] [-d DB] [-a] [-s STATE] [-c NAME[@VERSION]] [--order-type TYPE]\n"
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
-    "                  [-n N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
+    "                  [--limit N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
     "                  [-w [--timeout DURATION]] [--purge --before DATE [--progress]]\n"
     "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
     "                  [--pretty] [ID...]\n"
@@ -51,7 +51,7 @@ static const char usage_text[] =
     "      --external-id KEY    list the orders with this external id\n"
     "      --jq EXPR            list orders whose internal order makes EXPR true; with\n"
     "                           --history or --follow, events that make it true\n"
-    "  -n, --limit N            list at most N orders\n"
+    "      --limit N            list at most N orders\n"
     "      --offset N           skip the first N orders of the list\n"
     "  -S, --summary            count orders by state and by cartridge, open fallout,\n"
     "                           orders in jeopardy and late ones\n"
@@ -539,7 +539,7 @@ main(int argc, char **argv)
             break;
         case OPT_EXTERNAL: r.filter.external_id = optarg; filters = 1; break;
         case OPT_JQ: jq_text = optarg; break;
-        case 'n':
+        case 'n':   /* the older spelling of --limit */
         case OPT_OFFSET:
             if (parse_count(c == 'n' ? "--limit" : "--offset", optarg,
                             c == 'n' ? &r.filter.limit : &r.filter.offset) != 0)

@@ -57,13 +57,13 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
-    "  -w, --workgroup W      list: only this workgroup's tasks\n"
+    "  -g, --workgroup W      list: only this workgroup's tasks\n"
     "  -s, --state S          list: only tasks in this state\n"
     "  -m, --mine             list: only tasks assigned to you\n"
-    "  -o, --order ID         list: only this order's tasks\n"
-    "  -t, --to USER          assign: the member to give the task to\n"
+    "      --order ID         list: only this order's tasks\n"
+    "      --to USER          assign: the member to give the task to\n"
     "  -r, --reason TEXT      why (fail, skip, abort)\n"
-    "  -c, --correlation ID   respond: the correlation id the system gave\n"
+    "      --correlation ID   respond: the correlation id the system gave\n"
     "      --status S         complete: the external status to record\n"
     "      --data FILE        complete, retry: JSON object merged into the order ('-': stdin)\n"
     "      --format FMT       json (default) or table\n"
@@ -76,6 +76,7 @@ static const char usage_text[] =
 static struct {
     const char *db, *workgroup, *state, *to, *reason, *status, *data, *correlation;
     int64_t order;
+    const char *order_arg;      /* --order as given: an id or ext:KEY */
     int mine, table, json_flags;
 } opt;
 
@@ -477,7 +478,7 @@ main(int argc, char **argv)
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_STATUS, OPT_DATA };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
-        { "workgroup", required_argument, NULL, 'w' },
+        { "workgroup", required_argument, NULL, 'g' },
         { "state", required_argument, NULL, 's' },
         { "mine", no_argument, NULL, 'm' },
         { "order", required_argument, NULL, 'o' },
@@ -503,19 +504,21 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:w:s:mo:t:r:c:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:g:w:s:mo:t:r:c:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
-        case 'w': opt.workgroup = optarg; break;
+        case 'g':
+        case 'w': opt.workgroup = optarg; break;   /* -w: the older spelling */
         case 's': opt.state = optarg; break;
         case 'm': opt.mine = 1; break;
-        case 'o':
-            if (cli_parse_id(optarg, &opt.order) != 0)
+        case 'o':   /* the older spelling of --order */
+            if (!cli_id_arg_ok(optarg) || strcmp(optarg, "-") == 0)
                 return usage_error("--order: \"%s\" is not an order id", optarg);
+            opt.order_arg = optarg;
             break;
-        case 't': opt.to = optarg; break;
+        case 't': opt.to = optarg; break;   /* the older spelling of --to */
         case 'r': opt.reason = optarg; break;
-        case 'c': opt.correlation = optarg; break;
+        case 'c': opt.correlation = optarg; break;  /* the older spelling of --correlation */
         case OPT_STATUS: opt.status = optarg; break;
         case OPT_DATA: opt.data = optarg; break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
@@ -562,6 +565,12 @@ main(int argc, char **argv)
                 (strcmp(verb, "workgroup") == 0 && nargs >= 1 && strcmp(args[0], "list") == 0);
     if ((rc = cli_open(cli_db_path(opt.db), reads ? CLI_READONLY : 0, &ops.st, &conf, &err)) != 0)
         return diag_report(&err);
+    if (opt.order_arg && (rc = cli_resolve_id(ops.st, opt.order_arg, &opt.order, &err)) != 0) {
+        rc = diag_report(&err);
+        store_close(ops.st);
+        siteconf_free(conf);
+        return rc;
+    }
     ops.cat = catalog_new(ops.st);
     ops.conf = conf;
     ops.user = cli_user();

@@ -130,3 +130,24 @@ submit() {
     run -2 --separate-stderr osm-run --wait --timeout '5 minutes' 1
     assert_equal "${stderr_lines[0]}" 'osm-run: --timeout: not a duration: "5 minutes" (e.g. 200ms, 0.2s, 2m, 1h30m, 2d or PT5S)'
 }
+
+@test "cli: every program's short options follow the one table of osm(7)" {
+    table=$(sed -n '/^A short option means the same/,/^\.TE/p' "$OSM_SRCDIR/man/osm.7" | grep -P '^\\-[a-zA-Z]\t' | sed 's/\\//g' | cut -f1,2)
+    [ -n "$table" ]
+    for f in "$OSM_SRCDIR"/bin/osm-*.c; do
+        p=$(basename "$f" .c)
+        while read -r short long; do
+            long=${long%,}
+            want=$(awk -F'\t' -v s="$short" '$1 == s { print $2 }' <<<"$table")
+            [ "$want" = "$long" ] || { echo "$p: $short is $long, the table says \"$want\""; false; }
+            # and the program lists it where the table says it does
+            sed -n "/^\\\\$short\t/p" "$OSM_SRCDIR/man/osm.7" | sed 's/\\//g' | grep -qE "$p|every program" ||
+                { echo "$p: $short $long is not in the table's row"; false; }
+        done < <("$p" --help | grep -oE '^  -[a-zA-Z], --[a-z-]+' | sed 's/^  //; s/,$//' | tr -d ',')
+    done
+    # the older spellings keep working
+    osm-cartridge deploy "$RUNNER" >/dev/null
+    run -0 osm-task list -w nobody
+    run -0 osm-task list -g nobody
+    run -0 osm-status -n 1 -a
+}
