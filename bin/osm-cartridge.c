@@ -25,7 +25,8 @@
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-cartridge [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
+    "usage: osm-cartridge [-qv] [-d DB] [--jq EXPR] [--pretty] [--format json|table] VERB\n"
+    "                     [ARG...]\n"
     "\n"
     "verbs:\n"
     "  init NAME [DIR]              create a cartridge skeleton in DIR (default ./NAME)\n"
@@ -49,6 +50,7 @@ static const char usage_text[] =
     "  -n, --dry-run        deploy: check and say what would be deployed; change nothing\n"
     "      --progress       test: show progress on standard error even off a terminal\n"
     "      --format FMT     json (default) or table, for list and check\n"
+    "      --jq EXPR        print what jq EXPR makes of each JSON document\n"
     "      --pretty         indent JSON output\n"
     "  -q, --quiet          no warnings\n"
     "  -v, --verbose        more messages\n"
@@ -822,7 +824,7 @@ static const struct verb {
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_PROGRESS };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "output", required_argument, NULL, 'o' },
@@ -831,6 +833,7 @@ main(int argc, char **argv)
         { "progress", no_argument, NULL, OPT_PROGRESS },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -852,6 +855,11 @@ main(int argc, char **argv)
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "table") == 0)
                 opt.table = 1;

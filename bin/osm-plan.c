@@ -26,7 +26,8 @@
 
 static const char usage_text[] =
     "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]]\n"
-    "                [--format json|dot|svg|table] [--revision N] [--pretty] [ID...]\n"
+    "                [--format json|dot|svg|table] [--revision N] [--jq EXPR] [--pretty]\n"
+    "                [ID...]\n"
     "\n"
     "Compute and store the orchestration plan of orders given as ids or as\n"
     "order documents on standard input, and print it.\n"
@@ -41,6 +42,7 @@ static const char usage_text[] =
     "                         or table (Gantt)\n"
     "      --revision N       the plan an order had at plan revision N, before a\n"
     "                         revision of the order replaced it\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -189,7 +191,7 @@ one_input(jv v, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_REVISION };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_REVISION };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "dry-run", no_argument, NULL, 'n' },
@@ -197,6 +199,7 @@ main(int argc, char **argv)
         { "format", required_argument, NULL, OPT_FORMAT },
         { "revision", required_argument, NULL, OPT_REVISION },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -217,6 +220,11 @@ main(int argc, char **argv)
         case 'n': pl.dry_run = 1; break;
         case 'c': cart = optarg; break;
         case OPT_PRETTY: pl.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_REVISION:
             if (cli_parse_id(optarg, &pl.revision) != 0)
                 return usage_error("--revision: expected a plan revision (1, 2, ...), got \"%s\"",

@@ -17,8 +17,10 @@
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-revise [-qv] [-d DB] [-n] [--format json|table] [--pretty] BASE_ID [FILE|-]\n"
-    "       osm-revise [-qv] [-d DB] [-n] [--format json|table] [--pretty] --cancel [ID...]\n"
+    "usage: osm-revise [-qv] [-d DB] [-n] [--format json|table] [--jq EXPR] [--pretty]\n"
+    "                  BASE_ID [FILE|-]\n"
+    "       osm-revise [-qv] [-d DB] [-n] [--format json|table] [--jq EXPR] [--pretty]\n"
+    "                  --cancel [ID...]\n"
     "\n"
     "Revise order BASE_ID with the whole order as its source sends it again\n"
     "(FILE, or standard input): work out what changed, compensate what was done\n"
@@ -31,6 +33,7 @@ static const char usage_text[] =
     "  -n, --dry-run          print what the revision would do; change nothing\n"
     "      --cancel           cancel the orders, undoing what was done\n"
     "      --format FMT       json (default) or table\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -168,13 +171,14 @@ take_order(jv v, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_CANCEL };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_CANCEL };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "dry-run", no_argument, NULL, 'n' },
         { "cancel", no_argument, NULL, OPT_CANCEL },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -195,6 +199,11 @@ main(int argc, char **argv)
         case 'n': r.ro.dry_run = 1; break;
         case OPT_CANCEL: r.ro.cancel = 1; break;
         case OPT_PRETTY: r.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 r.table = 0;

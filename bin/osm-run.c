@@ -28,7 +28,7 @@ static const char usage_text[] =
     "usage: osm-run [-qvn] [-d DB] [-j N] [--all | --loop [--interval DURATION]]\n"
     "               [--wait [--timeout DURATION]] [--system NAME] [-c NAME]\n"
     "               [--function NAME] [--max-tasks N] [--notify-only] [--progress]\n"
-    "               [--pretty] [ID...]\n"
+    "               [--jq EXPR] [--pretty] [ID...]\n"
     "\n"
     "Run the tasks of the orders given as ids or as order documents on standard\n"
     "input until they can go no further now, and print each order.\n"
@@ -49,6 +49,7 @@ static const char usage_text[] =
     "      --max-tasks N      start at most N tasks, then finish\n"
     "      --notify-only      deliver pending notifications and run nothing\n"
     "      --progress         show progress on standard error even off a terminal\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -251,7 +252,7 @@ ended(const char *state)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM,
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_INTERVAL, OPT_TIMEOUT, OPT_SYSTEM,
            OPT_FUNCTION, OPT_MAX, OPT_NOTIFY_ONLY, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
@@ -270,6 +271,7 @@ main(int argc, char **argv)
         { "dry-run", no_argument, NULL, 'n' },
         { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -322,6 +324,11 @@ main(int argc, char **argv)
         case OPT_NOTIFY_ONLY: notify_only = 1; break;
         case OPT_PROGRESS: show_progress = 1; break;
         case OPT_PRETTY: json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();

@@ -23,7 +23,8 @@
 
 static const char usage_text[] =
     "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [-p] [--dry-run]\n"
-    "                  [--errors-to-stdout] [--progress] [--pretty] [FILE...]\n"
+    "                  [--errors-to-stdout] [--progress] [--jq EXPR] [--pretty]\n"
+    "                  [FILE...]\n"
     "\n"
     "Recognise, validate and store customer orders read as JSON (one value,\n"
     "many, or NDJSON) from the FILEs or standard input; print each stored order.\n"
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "  -n, --dry-run              do everything but store the orders\n"
     "      --errors-to-stdout     also print an error document for each bad order\n"
     "      --progress             show progress on standard error even off a terminal\n"
+    "      --jq EXPR              print what jq EXPR makes of each JSON document\n"
     "      --pretty               indent JSON output\n"
     "  -q, --quiet                no warnings\n"
     "  -v, --verbose              more messages\n"
@@ -170,8 +172,14 @@ flush(submit *s)
         if (o->id) {
             rc = osm_worst(rc, print_order(s, o->id));
         } else {
-            fwrite(s->out.buf + o->off, 1, o->len, stdout);
-            rc = osm_worst(rc, ferror(stdout) ? OSM_EIO : 0);
+            if (cli_jq_active()) {
+                /* the document as it was printed, read back for --jq */
+                jv doc = jv_parse_sized(s->out.buf + o->off, (int)o->len);
+                rc = osm_worst(rc, cli_emit(doc, s->json_flags));
+            } else {
+                fwrite(s->out.buf + o->off, 1, o->len, stdout);
+                rc = osm_worst(rc, ferror(stdout) ? OSM_EIO : 0);
+            }
         }
     }
     forget_outputs(s);
@@ -410,7 +418,7 @@ counted_order(jv order, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_ERRORS, OPT_PROGRESS };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_ERRORS, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "cartridge", required_argument, NULL, 'c' },
@@ -420,6 +428,7 @@ main(int argc, char **argv)
         { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
         { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -452,6 +461,11 @@ main(int argc, char **argv)
         case OPT_ERRORS: s.errors_to_stdout = 1; break;
         case OPT_PROGRESS: show_progress = 1; break;
         case OPT_PRETTY: s.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();

@@ -29,7 +29,7 @@
 #endif
 
 static const char usage_text[] =
-    "usage: osm-task [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
+    "usage: osm-task [-qv] [-d DB] [--jq EXPR] [--pretty] [--format json|table] VERB [ARG...]\n"
     "\n"
     "tasks:\n"
     "  list [--workgroup W] [--state S] [--mine] [--order ID]\n"
@@ -67,6 +67,7 @@ static const char usage_text[] =
     "      --status S         complete: the external status to record\n"
     "      --data FILE        complete, retry: JSON object merged into the order ('-': stdin)\n"
     "      --format FMT       json (default) or table\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -475,7 +476,7 @@ cmd_workgroup(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_STATUS, OPT_DATA };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_STATUS, OPT_DATA };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "workgroup", required_argument, NULL, 'g' },
@@ -489,6 +490,7 @@ main(int argc, char **argv)
         { "data", required_argument, NULL, OPT_DATA },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -522,6 +524,11 @@ main(int argc, char **argv)
         case OPT_STATUS: opt.status = optarg; break;
         case OPT_DATA: opt.data = optarg; break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "table") == 0)
                 opt.table = 1;

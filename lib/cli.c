@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "jqprog.h"
 #include "json.h"
 #include "xalloc.h"
 
@@ -136,9 +138,47 @@ cli_user(void)
     return name;
 }
 
+static jqprog *emit_jq;
+
+int
+cli_set_jq(const char *expr, osm_err *err)
+{
+    osm_err cerr = { 0, "" };
+    jqprog *p = jqprog_new();
+    jqprog_add(p, "--jq", expr);
+    if (jqprog_compile(p, NULL, &cerr) != 0) {
+        jqprog_free(p);
+        return osm_fail(err, OSM_EUSAGE, "%s", cerr.msg);
+    }
+    jqprog_free(emit_jq);
+    emit_jq = p;
+    return 0;
+}
+
+int
+cli_jq_active(void)
+{
+    return emit_jq != NULL;
+}
+
 int
 cli_emit(jv doc, int flags)
 {
+    if (emit_jq) {
+        osm_err err = { 0, "" };
+        char now[CLOCK_RFC3339_MAX];
+        jv outs;
+        rfc3339_format(clock_now(), now);
+        if (jqprog_run(emit_jq, 0, doc, JV_OBJECT(jv_string("now"), jv_string(now)), &outs,
+                       &err) != 0) {
+            jv_free(outs);
+            diag_error("%s", err.msg);
+            return OSM_EDATA;
+        }
+        jv_array_foreach(outs, i, v) json_write(stdout, v, flags);
+        jv_free(outs);
+        return ferror(stdout) ? OSM_EIO : 0;
+    }
     json_write(stdout, doc, flags);
     return ferror(stdout) ? OSM_EIO : 0;
 }

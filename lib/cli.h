@@ -74,8 +74,21 @@ void cli_version(void);
 const char *cli_user(void);
 
 /* Write one document (consumed) to stdout; returns OSM_EIO when stdout
- * fails (a closed pipe, a full disk), else 0. */
+ * fails (a closed pipe, a full disk), else 0.  Under --jq (cli_set_jq),
+ * what the expression makes of the document is written instead, one
+ * value per output; an expression that fails on it is reported and
+ * gives OSM_EDATA. */
 int cli_emit(jv doc, int flags);
+
+/*
+ * --jq EXPR: every document cli_emit() writes goes through EXPR, as
+ * through "jq -c EXPR" ($now is the current instant).  Returns 0, or
+ * OSM_EUSAGE with err set when EXPR does not compile.
+ */
+int cli_set_jq(const char *expr, osm_err *err);
+
+/* Is a --jq expression set? */
+int cli_jq_active(void);
 
 /* Flush stdout and return OSM_EIO (with a message) if anything failed. */
 int cli_finish_output(void);

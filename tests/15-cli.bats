@@ -151,3 +151,28 @@ submit() {
     run -0 osm-task list -g nobody
     run -0 osm-status -n 1 -a
 }
+
+@test "cli: --jq shapes the documents of every program that prints them" {
+    submit J-1
+    run -0 osm-plan --jq '[.kind, .id]' 1
+    assert_output '["plan",1]'
+    run -0 osm-run --jq '.state' ext:J-1
+    assert_output '"completed"'
+    run -0 osm-cartridge list --jq '.name'
+    assert_output '"runner"'
+    run -0 osm-task show 1 --jq '.function'
+    assert_output '"one"'
+    run -0 osm-submit --jq '.externalId' <<<'{"kind":"job","ref":"J-2","items":[{"id":"1","spec":"B"}]}'
+    assert_output '"J-2"'
+    run -0 osm-validate --jq '.valid' <<<'{"kind":"job","ref":"J-3","items":[{"id":"1","spec":"B"}]}'
+    assert_output 'true'
+    run -0 osm-revise --cancel --jq '[.kind, .id]' 2
+    assert_output '["revision",2]'
+    # several outputs, and none
+    run -0 osm-plan --jq '.tasks[].function, empty' 1
+    assert_output '"one"'
+    run -2 --separate-stderr osm-run --jq '.[' 1
+    assert_equal "${stderr_lines[0]}" 'osm-run: --jq: syntax error, unexpected end of program'
+    run -65 --separate-stderr osm-plan --jq 'error("no")' 1
+    assert_equal "$stderr" 'osm-plan: --jq: no'
+}
