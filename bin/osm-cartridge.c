@@ -877,6 +877,10 @@ main(int argc, char **argv)
         return diag_report(&err);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(argv[optind], verbs[i].name) == 0) {
+            if (opt.table && strcmp(verbs[i].name, "list") != 0 &&
+                strcmp(verbs[i].name, "check") != 0)
+                return usage_error("--format table: \"%s\" prints documents only (list and "
+                                   "check have a table)", verbs[i].name);
             rc = verbs[i].fn(argc - optind - 1, argv + optind + 1);
             return osm_worst(rc, cli_finish_output());
         }

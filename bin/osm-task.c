@@ -562,6 +562,9 @@ main(int argc, char **argv)
         cli_bad_verb(verb, all_verbs);
         return usage_error(NULL, NULL);
     }
+    if (opt.table && strcmp(verb, "list") != 0)
+        return usage_error("--format table: \"%s\" prints documents only (list has a table)",
+                           verb);
     cli_set_system_config(OSM_SYSTEM_CONFIG);
     if (cli_privileged() && opt.db)
         return usage_error("-d: a setgid osm-task uses the store that %s names", OSM_SYSTEM_CONFIG);

@@ -176,3 +176,13 @@ submit() {
     run -65 --separate-stderr osm-plan --jq 'error("no")' 1
     assert_equal "$stderr" 'osm-plan: --jq: no'
 }
+
+@test "cli: --format table on a verb that has no table is a usage error" {
+    run -2 --separate-stderr osm-cartridge show runner --format table
+    assert_equal "${stderr_lines[0]}" 'osm-cartridge: --format table: "show" prints documents only (list and check have a table)'
+    run -2 --separate-stderr osm-task --format table show 1
+    assert_equal "${stderr_lines[0]}" 'osm-task: --format table: "show" prints documents only (list has a table)'
+    run -0 osm-cartridge list --format table
+    assert_line --index 0 --regexp '^NAME +VERSION'
+    run -0 osm-task list --format table
+}
