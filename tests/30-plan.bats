@@ -138,6 +138,11 @@ plan_fixture() {
     assert_line --index 0 --partial 'P-LATE'
     assert_line --partial 'LATE'
     assert_equal "$(grep -cE '^t[0-9]+ ' <<<"$output")" 4
+    # the plan's names beside the ids osm-task and osm-status take, and a bar on every row
+    assert_line --index 1 --regexp '^TASK +ID +FUNCTION +SYSTEM +ITEMS +START +DURATION'
+    for id in $(sql 'select id from tasks where order_id = 1 order by id'); do
+        assert_line --regexp "^t[0-9]+ +$id .*[#=]"
+    done
     run -2 --separate-stderr osm-plan 1 --format png
 }
 
