@@ -21,6 +21,7 @@
 #include "embedded.h"
 #include "json.h"
 #include "store.h"
+#include "termtable.h"
 #include "termtext.h"
 #include "xalloc.h"
 
@@ -578,13 +579,19 @@ cmd_list(int argc, char **argv)
         close_store(st, conf);
         return diag_report(&err);
     }
-    if (opt.table)
-        termtext_line(stdout, "%-20s %-12s %-7s %6s  %-20s %s", "NAME", "VERSION", "DEFAULT",
-                      "OPEN", "DEPLOYED", "SHA256");
+    termtable *tt = NULL;
+    if (opt.table) {
+        static const char *const head[] = { "NAME", "VERSION", "DEFAULT", "OPEN", "DEPLOYED",
+                                            "SHA256" };
+        tt = termtable_new(6);
+        for (size_t k = 0; k < 6; k++)
+            termtable_cell(tt, head[k]);
+    }
     jv_array_foreach(list, i, c) {
         jv ms = jv_object_get(jv_copy(c), jv_string("deployedAt"));
         char when[CLOCK_RFC3339_MAX];
-        rfc3339_format((int64_t)jv_number_value(ms), when);
+        int64_t deployed = (int64_t)jv_number_value(ms);
+        rfc3339_format(deployed, when);
         jv_free(ms);
         jv doc = jv_object_merge(JV_OBJECT(jv_string("kind"), jv_string("cartridge")), c);
         doc = jv_object_set(doc, jv_string("deployedAt"), jv_string(when));
@@ -594,9 +601,13 @@ cmd_list(int argc, char **argv)
             jv def = jv_object_get(jv_copy(doc), jv_string("default"));
             jv open = jv_object_get(jv_copy(doc), jv_string("openOrders"));
             jv sha = jv_object_get(doc, jv_string("sha256"));
-            termtext_line(stdout, "%-20s %-12s %-7s %6.0f  %-20s %.12s", jv_string_value(name),
-                          jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
-                          jv_number_value(open), when, jv_string_value(sha));
+            char at[TERMTABLE_TIME_MAX];
+            termtable_cell(tt, jv_string_value(name));
+            termtable_cell(tt, jv_string_value(ver));
+            termtable_cell(tt, jv_get_kind(def) == JV_KIND_TRUE ? "yes" : NULL);
+            termtable_cellf(tt, "%.0f", jv_number_value(open));
+            termtable_cell(tt, termtable_time(deployed, at));
+            termtable_cellf(tt, "%.12s", jv_string_value(sha));
             jv_free(name);
             jv_free(ver);
             jv_free(def);
@@ -606,6 +617,8 @@ cmd_list(int argc, char **argv)
             rc = OSM_EIO;
         }
     }
+    if (tt)
+        rc = osm_worst(rc, termtable_print(tt, stdout));
     jv_free(list);
     close_store(st, conf);
     return rc;

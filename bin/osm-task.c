@@ -20,6 +20,7 @@
 #include "store-ops.h"
 #include "store.h"
 #include "taskops.h"
+#include "termtable.h"
 #include "termtext.h"
 #include "xalloc.h"
 
@@ -179,19 +180,23 @@ cmd_list(void)
 
     if ((rc = store_task_list(ops.st, &q, &list, &err)) != 0)
         return diag_report(&err);
-    if (opt.table)
-        termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s", "TASK", "ORDER",
-                      "FUNCTION", "KIND", "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
+    termtable *tt = NULL;
+    if (opt.table) {
+        static const char *const head[] = { "TASK", "ORDER", "FUNCTION", "KIND", "STATE",
+                                            "WORKGROUP", "ASSIGNEE", "ERROR" };
+        tt = termtable_new(8);
+        for (size_t k = 0; k < 8; k++)
+            termtable_cell(tt, head[k]);
+        termtable_state_column(tt, 4);
+    }
     jv_array_foreach(list, i, t) {
         if (opt.table) {
-            char a[32], b[32], c[64], d[16], e[16], f[64], g[64], h[256];
-            termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s",
-                          s_or(t, "id", a, sizeof a, "-"), s_or(t, "order", b, sizeof b, "-"),
-                          s_or(t, "function", c, sizeof c, "-"),
-                          s_or(t, "taskKind", d, sizeof d, "-"),
-                          s_or(t, "state", e, sizeof e, "-"),
-                          s_or(t, "workgroup", f, sizeof f, "-"),
-                          s_or(t, "assignee", g, sizeof g, "-"), s_or(t, "error", h, sizeof h, ""));
+            static const char *const keys[] = { "id", "order", "function", "taskKind", "state",
+                                                "workgroup", "assignee", "error" };
+            for (size_t k = 0; k < 8; k++) {
+                char buf[512];
+                termtable_cell(tt, s_or(t, keys[k], buf, sizeof buf, ""));
+            }
             jv_free(t);
         } else {
             rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
@@ -200,6 +205,8 @@ cmd_list(void)
                                         opt.json_flags));
         }
     }
+    if (tt)
+        rc = osm_worst(rc, termtable_print(tt, stdout));
     jv_free(list);
     return rc;
 }

@@ -68,7 +68,7 @@ version_of_minimal() {
     osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
     run -0 osm-cartridge list --format table
     assert_line --index 0 --regexp '^NAME +VERSION +DEFAULT +OPEN +DEPLOYED +SHA256$'
-    assert_line --index 1 --regexp '^minimal +1\.0\.0 +yes +0  2026-11-26T10:00:00Z [0-9a-f]{12}$'
+    assert_line --index 1 --regexp '^minimal  1\.0\.0    yes      0     2026-11-26 10:00  [0-9a-f]{12}$'
 }
 
 @test "show: manifest, files, open orders" {

@@ -186,3 +186,26 @@ submit() {
     assert_line --index 0 --regexp '^NAME +VERSION'
     run -0 osm-task list --format table
 }
+
+@test "cli: tables size columns to their content, show - for empty cells, colour states on a terminal" {
+    copy_cartridge "$FIXTURES/cartridges/minimal" long
+    jq '.name = "a-cartridge-with-a-rather-long-name"' long/cartridge.json >m && mv m long/cartridge.json
+    osm-cartridge -q deploy long >/dev/null
+    run -0 osm-cartridge list --format table
+    assert_line --index 0 'NAME                                 VERSION  DEFAULT  OPEN  DEPLOYED          SHA256'
+    assert_line --index 1 --regexp '^a-cartridge-with-a-rather-long-name  1\.0\.0    yes      0     2026-11-26 09:00  [0-9a-f]{12}$'
+    assert_line --index 2 --regexp '^runner                               1\.0\.0    yes      0     2026-11-26 09:00  [0-9a-f]{12}$'
+    # a task waiting for a person: the empty assignee and error are "-"
+    echo '{"kind":"job","ref":"J-1","items":[{"id":"1","spec":"M"}]}' | osm-submit >/dev/null
+    osm-run 1 >/dev/null
+    run -0 osm-task list --format table
+    assert_line --index 0 'TASK  ORDER  FUNCTION  KIND    STATE    WORKGROUP  ASSIGNEE  ERROR'
+    assert_line --index 1 '2     1      check     manual  waiting  checkers   -         -'
+    # colours on a terminal, not with NO_COLOR, never in a pipe
+    run -0 script -qec "osm-task list --format table" /dev/null
+    assert_output --partial $'\e[0m'
+    run -0 script -qec "NO_COLOR=1 osm-task list --format table" /dev/null
+    refute_output --partial $'\e['
+    run -0 osm-task list --format table
+    refute_output --partial $'\e['
+}
