@@ -14,6 +14,7 @@
 #include "json.h"
 #include "revise.h"
 #include "store.h"
+#include "termtable.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -84,18 +85,27 @@ table(jv doc)
     jv_free(reason);
     jv comps = jv_object_get(jv_copy(doc), jv_string("components"));
     if (jv_get_kind(comps) == JV_KIND_ARRAY && jv_array_length(jv_copy(comps)) > 0) {
-        printf("%-8s %-18s %-14s %-10s %-6s %s\n", "ACTION", "FUNCTION", "SYSTEM", "GROUP",
-               "TASK", "REASON");
+        static const char *const head[] = { "ACTION", "FUNCTION", "SYSTEM", "GROUP", "TASK",
+                                            "REASON" };
+        termtable *tt = termtable_new(6);
+        for (size_t k = 0; k < 6; k++)
+            termtable_cell(tt, head[k]);
         jv_array_foreach(comps, i, cp) {
             char f[64], s[64], g[64], t[32], r[256], p[32];
             str(cp, "pointOfNoReturn", p, sizeof p);
-            printf("%-8s %-18s %-14s %-10s %-6s %s%s%s\n", str(cp, "action", a, sizeof a),
-                   str(cp, "function", f, sizeof f), str(cp, "system", s, sizeof s),
-                   str(cp, "group", g, sizeof g), str(cp, "task", t, sizeof t),
-                   str(cp, "reason", r, sizeof r), strcmp(p, "-") ? " [point of no return: " : "",
-                   strcmp(p, "-") ? strcat(p, "]") : "");
+            termtable_cell(tt, str(cp, "action", a, sizeof a));
+            termtable_cell(tt, str(cp, "function", f, sizeof f));
+            termtable_cell(tt, str(cp, "system", s, sizeof s));
+            termtable_cell(tt, str(cp, "group", g, sizeof g));
+            termtable_cell(tt, str(cp, "task", t, sizeof t));
+            str(cp, "reason", r, sizeof r);
+            if (strcmp(p, "-") != 0)
+                termtable_cellf(tt, "%s [point of no return: %s]", r, p);
+            else
+                termtable_cell(tt, r);
             jv_free(cp);
         }
+        termtable_print(tt, stdout);
     }
     jv_free(comps);
     jv_free(doc);
