@@ -318,7 +318,12 @@ main(int argc, char **argv)
                 return usage_error("--timeout: %s", err.msg);
             break;
         case OPT_SYSTEM: eo.filter.system = optarg; break;
-        case 'c': eo.filter.cartridge = optarg; break;
+        case 'c':
+            if (strchr(optarg, '@') || strchr(optarg, '/'))
+                return usage_error("--cartridge: osm-run picks orders by cartridge NAME, "
+                                   "whatever their version: \"%s\"", optarg);
+            eo.filter.cartridge = optarg;
+            break;
         case 'n': dry = 1; break;
         case OPT_FUNCTION: eo.filter.function = optarg; break;
         case OPT_NOTIFY_ONLY: notify_only = 1; break;

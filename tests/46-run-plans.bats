@@ -84,3 +84,9 @@ submit() {
     run -2 --separate-stderr osm-run -n --loop
     assert_equal "${stderr_lines[0]}" 'osm-run: --dry-run says what would run now: not with --loop, --wait or --notify-only'
 }
+
+@test "run-plans: -c takes a cartridge name; a version or a path is refused" {
+    run -2 --separate-stderr osm-run -c runner@1.0.0 --all
+    assert_equal "${stderr_lines[0]}" 'osm-run: --cartridge: osm-run picks orders by cartridge NAME, whatever their version: "runner@1.0.0"'
+    run -2 --separate-stderr osm-run --cartridge ./runner --all
+}
