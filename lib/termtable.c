@@ -112,7 +112,7 @@ termtable_print(termtable *t, FILE *f)
     free(t->cells);
     free(t);
     free(w);
-    return ferror(f) ? OSM_EIO : 0;
+    return fflush(f) != 0 || ferror(f) ? OSM_EIO : 0;
 }
 
 const char *
