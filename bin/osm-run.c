@@ -215,7 +215,13 @@ dry_run(store *st, catalog *cat, const store_task_filter *f, jv given_ids, int a
         int64_t id = (int64_t)jv_number_value(idv), rev = 0;
         jv doc;
         jv_free(idv);
-        if (rc >= CLI_STOP || store_plan_revision(st, id, &rev, &err) != 0 || rev > 0)
+        if (rc >= CLI_STOP)
+            continue;
+        if (store_plan_revision(st, id, &rev, &err) != 0) {
+            rc = osm_worst(rc, diag_report(&err));   /* an unknown order: 66 */
+            continue;
+        }
+        if (rev > 0)
             continue;
         int r = planner_plan(st, cat, id, 1, cli_user(), &doc, &err);
         if (r == 0)

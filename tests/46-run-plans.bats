@@ -81,6 +81,8 @@ submit() {
     assert_equal "$(jq -c '[.kind, .id, .order]' <<<"$output")" '["task",1,1]'
     run -0 osm-run -n -c other --all
     assert_equal "$output" ""
+    run -66 --separate-stderr osm-run -n 9
+    assert_equal "$stderr" 'osm-run: no such order: 9'
     run -2 --separate-stderr osm-run -n --loop
     assert_equal "${stderr_lines[0]}" 'osm-run: --dry-run says what would run now: not with --loop, --wait or --notify-only'
 }
