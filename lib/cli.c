@@ -20,6 +20,7 @@
 #include "xalloc.h"
 
 static const char *system_config;
+static jqprog *emit_jq;         /* --jq, or NULL */
 
 const char *
 cli_db_path(const char *opt)
@@ -138,8 +139,6 @@ cli_user(void)
     return name;
 }
 
-static jqprog *emit_jq;
-
 int
 cli_set_jq(const char *expr, osm_err *err)
 {
@@ -186,6 +185,9 @@ cli_emit(jv doc, int flags)
 int
 cli_finish_output(void)
 {
+    /* nothing is printed after this: the --jq program goes */
+    jqprog_free(emit_jq);
+    emit_jq = NULL;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno != EPIPE)
             diag_error("standard output: %s", strerror(errno));

@@ -90,7 +90,8 @@ int cli_set_jq(const char *expr, osm_err *err);
 /* Is a --jq expression set? */
 int cli_jq_active(void);
 
-/* Flush stdout and return OSM_EIO (with a message) if anything failed. */
+/* Flush stdout and return OSM_EIO (with a message) if anything failed;
+ * the last call about output (it forgets the --jq expression). */
 int cli_finish_output(void);
 
 /*
