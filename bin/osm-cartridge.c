@@ -21,17 +21,19 @@
 #include "embedded.h"
 #include "json.h"
 #include "store.h"
+#include "termtable.h"
 #include "termtext.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-cartridge [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
+    "usage: osm-cartridge [-qv] [-d DB] [--jq EXPR] [--pretty] [--format json|table] VERB\n"
+    "                     [ARG...]\n"
     "\n"
     "verbs:\n"
     "  init NAME [DIR]              create a cartridge skeleton in DIR (default ./NAME)\n"
     "  check DIR|FILE...            check cartridges and list every problem\n"
     "  pack DIR [-o FILE]           pack into NAME-VERSION.osmc, reproducibly\n"
-    "  deploy DIR|FILE...           check and deploy into the order store\n"
+    "  deploy [-n] DIR|FILE...      check and deploy into the order store\n"
     "  undeploy NAME@VERSION [--force]\n"
     "                               remove a deployed version\n"
     "  list                         list deployed cartridges\n"
@@ -39,13 +41,17 @@ static const char usage_text[] =
     "  export NAME@VERSION [-o FILE]\n"
     "                               write a deployed cartridge's archive\n"
     "  default NAME@VERSION         make VERSION the default for new orders\n"
-    "  test DIR|FILE...             run the cartridge's tests (TAP)\n"
+    "  test [--progress] DIR|FILE...\n"
+    "                               run the cartridge's tests (TAP)\n"
     "\n"
     "options:\n"
     "  -d, --db PATH        order store (default $OSM_DB, else ./osm.db)\n"
     "  -o, --output FILE    where pack and export write ('-' for stdout)\n"
-    "  -f, --force          undeploy even while open orders use the version\n"
+    "      --force          undeploy even while open orders use the version\n"
+    "  -n, --dry-run        deploy: check and say what would be deployed; change nothing\n"
+    "      --progress       test: show progress on standard error even off a terminal\n"
     "      --format FMT     json (default) or table, for list and check\n"
+    "      --jq EXPR        print what jq EXPR makes of each JSON document\n"
     "      --pretty         indent JSON output\n"
     "  -q, --quiet          no warnings\n"
     "  -v, --verbose        more messages\n"
@@ -56,6 +62,8 @@ static struct {
     const char *db;
     const char *output;
     int force;
+    int dry_run;
+    int progress;
     int table;
     int json_flags;
 } opt;
@@ -327,8 +335,13 @@ cmd_init(int argc, char **argv)
         strlen(name) > 63)
         return usage_error("init: \"%s\" is not a cartridge name (lowercase letters, digits, - and _)", name);
     if (mkdir(dir, 0777) != 0) {
+        if (errno == EEXIST) {
+            diag_error("%s: the directory exists already: choose another, as in "
+                       "\"osm-cartridge init %s DIR\", or remove it first", dir, name);
+            return OSM_ECANTCREAT;
+        }
         diag_error("%s: %s", dir, strerror(errno));
-        return errno == EEXIST ? OSM_ECONFIG : OSM_EIO;
+        return OSM_EIO;
     }
     /* read it back (umask() has no query form): hooks are 0777 less it */
     mode_t mask = umask(0);
@@ -378,7 +391,9 @@ cmd_test(int argc, char **argv)
         int failed = 0, r;
         if (argc > 1)
             printf("# %s\n", argv[i]);
-        r = carttest_run(argv[i], stdout, &failed, &err);
+        progress *pg = progress_new("tests", progress_mode(opt.progress));
+        r = carttest_run(argv[i], stdout, pg, &failed, &err);
+        progress_finish(pg);
         if (r != 0) {
             rc = osm_worst(rc, diag_report(&err));
             continue;
@@ -404,11 +419,15 @@ cartridge_doc(const store_cartridge *sc)
                      jv_string(when), jv_string("default"), jv_bool(sc->is_default));
 }
 
+/*
+ * Deploy checked cartridge c (consumed), loaded from path, into st; with
+ * --dry-run, do everything in a transaction that is rolled back, or,
+ * without a store (st NULL), only pack it.  Prints the cartridge document.
+ */
 static int
-deploy_one(store *st, const char *path)
+deploy_one(store *st, const char *path, cartridge *c)
 {
     osm_err err = { 0, "" };
-    cartridge *c;
     store_cartridge sc = { 0 };
     void *buf = NULL;
     size_t len;
@@ -416,10 +435,19 @@ deploy_one(store *st, const char *path)
     int rc, created = 0;
     jv others = jv_invalid();
 
-    if ((rc = load_checked(path, &c, NULL)) != 0)
-        return rc;
     if ((rc = cartridge_pack(c, &buf, &len, sha, &err)) != 0)
         goto fail;
+    if (!st) {
+        /* --dry-run and no store yet: deploying would create it */
+        rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("cartridge"), jv_string("name"),
+                                jv_string(c->name), jv_string("version"), jv_string(c->version),
+                                jv_string("sha256"), jv_string(sha), jv_string("deployed"),
+                                jv_true(), jv_string("dryRun"), jv_true()),
+                      opt.json_flags);
+        free(buf);
+        cartridge_free(c);
+        return rc;
+    }
     /* warn about recognition that depends on deployment order */
     if (store_cartridge_list(st, &others, &err) != 0)
         goto fail;
@@ -466,6 +494,18 @@ deploy_one(store *st, const char *path)
         store_rollback(st);
         goto fail;
     }
+    if (opt.dry_run) {
+        store_rollback(st);
+        rc = cli_emit(JV_OBJECT(jv_string("kind"), jv_string("cartridge"), jv_string("name"),
+                                jv_string(c->name), jv_string("version"), jv_string(c->version),
+                                jv_string("sha256"), jv_string(sha), jv_string("deployed"),
+                                jv_bool(created), jv_string("dryRun"), jv_true()),
+                      opt.json_flags);
+        free(sc.manifest);
+        free(buf);
+        cartridge_free(c);
+        return rc;
+    }
     if ((rc = store_commit(st, &err)) != 0)
         goto fail;
     store_cartridge got = { 0 };
@@ -506,11 +546,15 @@ cmd_deploy(int argc, char **argv)
             worst = osm_worst(worst, rc);
             continue;
         }
-        cartridge_free(c);
-        if (!st && ((rc = open_store(CLI_CREATE, &st, &conf)) != 0 ||
-                    (rc = admin_only("deploy", st, conf)) != 0))
+        /* --dry-run: never create the store; without one, everything is new */
+        int no_store = opt.dry_run && access(cli_db_path(opt.db), F_OK) != 0;
+        if (!st && !no_store &&
+            ((rc = open_store(opt.dry_run ? 0 : CLI_CREATE, &st, &conf)) != 0 ||
+             (rc = admin_only("deploy", st, conf)) != 0)) {
+            cartridge_free(c);
             return osm_worst(worst, rc);
-        worst = osm_worst(worst, deploy_one(st, argv[i]));
+        }
+        worst = osm_worst(worst, deploy_one(st, argv[i], c));
     }
     if (st)
         close_store(st, conf);
@@ -535,13 +579,19 @@ cmd_list(int argc, char **argv)
         close_store(st, conf);
         return diag_report(&err);
     }
-    if (opt.table)
-        termtext_line(stdout, "%-20s %-12s %-7s %6s  %-20s %s", "NAME", "VERSION", "DEFAULT",
-                      "OPEN", "DEPLOYED", "SHA256");
+    termtable *tt = NULL;
+    if (opt.table) {
+        static const char *const head[] = { "NAME", "VERSION", "DEFAULT", "OPEN", "DEPLOYED",
+                                            "SHA256" };
+        tt = termtable_new(6);
+        for (size_t k = 0; k < 6; k++)
+            termtable_cell(tt, head[k]);
+    }
     jv_array_foreach(list, i, c) {
         jv ms = jv_object_get(jv_copy(c), jv_string("deployedAt"));
         char when[CLOCK_RFC3339_MAX];
-        rfc3339_format((int64_t)jv_number_value(ms), when);
+        int64_t deployed = (int64_t)jv_number_value(ms);
+        rfc3339_format(deployed, when);
         jv_free(ms);
         jv doc = jv_object_merge(JV_OBJECT(jv_string("kind"), jv_string("cartridge")), c);
         doc = jv_object_set(doc, jv_string("deployedAt"), jv_string(when));
@@ -551,9 +601,13 @@ cmd_list(int argc, char **argv)
             jv def = jv_object_get(jv_copy(doc), jv_string("default"));
             jv open = jv_object_get(jv_copy(doc), jv_string("openOrders"));
             jv sha = jv_object_get(doc, jv_string("sha256"));
-            termtext_line(stdout, "%-20s %-12s %-7s %6.0f  %-20s %.12s", jv_string_value(name),
-                          jv_string_value(ver), jv_get_kind(def) == JV_KIND_TRUE ? "yes" : "",
-                          jv_number_value(open), when, jv_string_value(sha));
+            char at[TERMTABLE_TIME_MAX];
+            termtable_cell(tt, jv_string_value(name));
+            termtable_cell(tt, jv_string_value(ver));
+            termtable_cell(tt, jv_get_kind(def) == JV_KIND_TRUE ? "yes" : NULL);
+            termtable_cellf(tt, "%.0f", jv_number_value(open));
+            termtable_cell(tt, termtable_time(deployed, at));
+            termtable_cellf(tt, "%.12s", jv_string_value(sha));
             jv_free(name);
             jv_free(ver);
             jv_free(def);
@@ -563,6 +617,8 @@ cmd_list(int argc, char **argv)
             rc = OSM_EIO;
         }
     }
+    if (tt)
+        rc = osm_worst(rc, termtable_print(tt, stdout));
     jv_free(list);
     close_store(st, conf);
     return rc;
@@ -781,13 +837,16 @@ static const struct verb {
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "output", required_argument, NULL, 'o' },
         { "force", no_argument, NULL, 'f' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -799,14 +858,21 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:o:fqvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:o:fnqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
         case 'o': opt.output = optarg; break;
-        case 'f': opt.force = 1; break;
+        case 'f': opt.force = 1; break;    /* the older spelling of --force */
+        case 'n': opt.dry_run = 1; break;
+        case OPT_PROGRESS: opt.progress = 1; break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "table") == 0)
                 opt.table = 1;
@@ -815,7 +881,7 @@ main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (optind >= argc)
@@ -824,8 +890,17 @@ main(int argc, char **argv)
         return diag_report(&err);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(argv[optind], verbs[i].name) == 0) {
+            if (opt.table && strcmp(verbs[i].name, "list") != 0 &&
+                strcmp(verbs[i].name, "check") != 0)
+                return usage_error("--format table: \"%s\" prints documents only (list and "
+                                   "check have a table)", verbs[i].name);
             rc = verbs[i].fn(argc - optind - 1, argv + optind + 1);
             return osm_worst(rc, cli_finish_output());
         }
-    return usage_error("unknown verb \"%s\"", argv[optind]);
+    const char *names[sizeof verbs / sizeof verbs[0] + 1];
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        names[i] = verbs[i].name;
+    names[sizeof verbs / sizeof verbs[0]] = NULL;
+    cli_bad_verb(argv[optind], names);
+    return usage_error(NULL, NULL);
 }

@@ -26,7 +26,8 @@
 
 static const char usage_text[] =
     "usage: osm-plan [-qv] [-d DB] [-n] [-c PATH|NAME[@VERSION]]\n"
-    "                [--format json|dot|svg|table] [--revision N] [--pretty] [ID...]\n"
+    "                [--format json|dot|svg|table] [--revision N] [--jq EXPR] [--pretty]\n"
+    "                [ID...]\n"
     "\n"
     "Compute and store the orchestration plan of orders given as ids or as\n"
     "order documents on standard input, and print it.\n"
@@ -41,6 +42,7 @@ static const char usage_text[] =
     "                         or table (Gantt)\n"
     "      --revision N       the plan an order had at plan revision N, before a\n"
     "                         revision of the order replaced it\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -189,7 +191,7 @@ one_input(jv v, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_REVISION };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_REVISION };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "dry-run", no_argument, NULL, 'n' },
@@ -197,6 +199,7 @@ main(int argc, char **argv)
         { "format", required_argument, NULL, OPT_FORMAT },
         { "revision", required_argument, NULL, OPT_REVISION },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -217,6 +220,11 @@ main(int argc, char **argv)
         case 'n': pl.dry_run = 1; break;
         case 'c': cart = optarg; break;
         case OPT_PRETTY: pl.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_REVISION:
             if (cli_parse_id(optarg, &pl.revision) != 0)
                 return usage_error("--revision: expected a plan revision (1, 2, ...), got \"%s\"",
@@ -238,17 +246,20 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (cart && !pl.dry_run)
         return usage_error("--cartridge plans customer orders without storing: add --dry-run%s", "");
-    if (cart && optind < argc)
+    if (cart && optind < argc && !(optind == argc - 1 && strcmp(argv[optind], "-") == 0))
         return usage_error("--cartridge reads customer orders on standard input, not ids%s", "");
-    for (int i = optind; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0)
-            return usage_error("\"%s\" is not an order id", argv[i]);
+    for (int i = optind; i < argc; i++)
+        if (!cli_id_arg_ok(argv[i]))
+            return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    /* orders from a terminal: the user did not mean to type them */
+    if (optind >= argc && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
@@ -271,8 +282,12 @@ main(int argc, char **argv)
     if (optind < argc) {
         for (int i = optind; i < argc && rc < CLI_STOP; i++) {
             int64_t id;
-            cli_parse_id(argv[i], &id);
-            rc = osm_worst(rc, plan_stored(&pl, id));
+            if (strcmp(argv[i], "-") == 0)
+                rc = osm_worst(rc, cli_inputs(0, NULL, 0, one_input, &pl));
+            else if (cli_resolve_id(pl.st, argv[i], &id, &err) != 0)
+                rc = osm_worst(rc, diag_report(&err));
+            else
+                rc = osm_worst(rc, plan_stored(&pl, id));
         }
     } else {
         rc = cli_inputs(0, NULL, 0, one_input, &pl);

@@ -14,11 +14,14 @@
 #include "json.h"
 #include "revise.h"
 #include "store.h"
+#include "termtable.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
-    "usage: osm-revise [-qv] [-d DB] [-n] [--format json|table] [--pretty] BASE_ID [FILE|-]\n"
-    "       osm-revise [-qv] [-d DB] [-n] [--format json|table] [--pretty] --cancel [ID...]\n"
+    "usage: osm-revise [-qv] [-d DB] [-n] [--format json|table] [--jq EXPR] [--pretty]\n"
+    "                  BASE_ID [FILE|-]\n"
+    "       osm-revise [-qv] [-d DB] [-n] [--format json|table] [--jq EXPR] [--pretty]\n"
+    "                  --cancel [ID...]\n"
     "\n"
     "Revise order BASE_ID with the whole order as its source sends it again\n"
     "(FILE, or standard input): work out what changed, compensate what was done\n"
@@ -31,6 +34,7 @@ static const char usage_text[] =
     "  -n, --dry-run          print what the revision would do; change nothing\n"
     "      --cancel           cancel the orders, undoing what was done\n"
     "      --format FMT       json (default) or table\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -81,18 +85,27 @@ table(jv doc)
     jv_free(reason);
     jv comps = jv_object_get(jv_copy(doc), jv_string("components"));
     if (jv_get_kind(comps) == JV_KIND_ARRAY && jv_array_length(jv_copy(comps)) > 0) {
-        printf("%-8s %-18s %-14s %-10s %-6s %s\n", "ACTION", "FUNCTION", "SYSTEM", "GROUP",
-               "TASK", "REASON");
+        static const char *const head[] = { "ACTION", "FUNCTION", "SYSTEM", "GROUP", "TASK",
+                                            "REASON" };
+        termtable *tt = termtable_new(6);
+        for (size_t k = 0; k < 6; k++)
+            termtable_cell(tt, head[k]);
         jv_array_foreach(comps, i, cp) {
             char f[64], s[64], g[64], t[32], r[256], p[32];
             str(cp, "pointOfNoReturn", p, sizeof p);
-            printf("%-8s %-18s %-14s %-10s %-6s %s%s%s\n", str(cp, "action", a, sizeof a),
-                   str(cp, "function", f, sizeof f), str(cp, "system", s, sizeof s),
-                   str(cp, "group", g, sizeof g), str(cp, "task", t, sizeof t),
-                   str(cp, "reason", r, sizeof r), strcmp(p, "-") ? " [point of no return: " : "",
-                   strcmp(p, "-") ? strcat(p, "]") : "");
+            termtable_cell(tt, str(cp, "action", a, sizeof a));
+            termtable_cell(tt, str(cp, "function", f, sizeof f));
+            termtable_cell(tt, str(cp, "system", s, sizeof s));
+            termtable_cell(tt, str(cp, "group", g, sizeof g));
+            termtable_cell(tt, str(cp, "task", t, sizeof t));
+            str(cp, "reason", r, sizeof r);
+            if (strcmp(p, "-") != 0)
+                termtable_cellf(tt, "%s [point of no return: %s]", r, p);
+            else
+                termtable_cell(tt, r);
             jv_free(cp);
         }
+        termtable_print(tt, stdout);
     }
     jv_free(comps);
     jv_free(doc);
@@ -168,13 +181,14 @@ take_order(jv v, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_CANCEL };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_CANCEL };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "dry-run", no_argument, NULL, 'n' },
         { "cancel", no_argument, NULL, OPT_CANCEL },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -195,6 +209,11 @@ main(int argc, char **argv)
         case 'n': r.ro.dry_run = 1; break;
         case OPT_CANCEL: r.ro.cancel = 1; break;
         case OPT_PRETTY: r.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 r.table = 0;
@@ -207,35 +226,52 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     int64_t base = 0;
     if (r.ro.cancel) {
-        for (int i = optind; i < argc; i++) {
-            int64_t id;
-            if (cli_parse_id(argv[i], &id) != 0)
-                return usage_error("\"%s\" is not an order id", argv[i]);
+        for (int i = optind; i < argc; i++)
+            if (!cli_id_arg_ok(argv[i]))
+                return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+        /* orders from a terminal: the user did not mean to type them */
+        if (optind >= argc && cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
         }
     } else {
         if (optind >= argc)
             return usage_error("which order?  give BASE_ID%s", "");
-        if (cli_parse_id(argv[optind], &base) != 0)
-            return usage_error("\"%s\" is not an order id", argv[optind]);
+        if (strcmp(argv[optind], "-") == 0 || !cli_id_arg_ok(argv[optind]))
+            return cli_bad_id(argv[optind]), usage_error(NULL, NULL);
         if (argc - optind > 2)
             return usage_error("one revised order at a time: give BASE_ID [FILE|-]%s", "");
+        if (argc - optind == 1 && cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
+        }
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
     if ((rc = cli_open(cli_db_path(db), 0, &r.st, &conf, &err)) != 0)
         return diag_report(&err);
     r.ro.actor = cli_user();
+    if (!r.ro.cancel && cli_resolve_id(r.st, argv[optind], &base, &err) != 0) {
+        rc = diag_report(&err);
+        store_close(r.st);
+        siteconf_free(conf);
+        return rc;
+    }
     if (r.ro.cancel) {
         if (optind < argc) {
             for (int i = optind; i < argc && rc < CLI_STOP; i++) {
                 int64_t id;
-                cli_parse_id(argv[i], &id);
-                rc = osm_worst(rc, one(&r, id, jv_null()));
+                if (strcmp(argv[i], "-") == 0)
+                    rc = osm_worst(rc, cli_inputs(0, NULL, 0, cancel_input, &r));
+                else if (cli_resolve_id(r.st, argv[i], &id, &err) != 0)
+                    rc = osm_worst(rc, diag_report(&err));
+                else
+                    rc = osm_worst(rc, one(&r, id, jv_null()));
             }
         } else {
             rc = cli_inputs(0, NULL, 0, cancel_input, &r);

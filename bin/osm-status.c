@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "json.h"
 #include "report.h"
+#include "progress.h"
 #include "status.h"
 #include "store-status.h"
 #include "store.h"
@@ -27,8 +28,8 @@
 static const char usage_text[] =
     "usage: osm-status [-qv] [-d DB] [-a] [-s STATE] [-c NAME[@VERSION]] [--order-type TYPE]\n"
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
-    "                  [-n N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
-    "                  [-w [--timeout DURATION]] [--purge --before DATE]\n"
+    "                  [--limit N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
+    "                  [-w [--timeout DURATION]] [--purge --before DATE [--progress]]\n"
     "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
     "                  [--pretty] [ID...]\n"
     "\n"
@@ -44,12 +45,13 @@ static const char usage_text[] =
     "  -c, --cartridge C        list orders of cartridge NAME[@VERSION]; with --follow,\n"
     "                           only their events\n"
     "      --order-type TYPE    list orders of this order type\n"
-    "      --since DATE         list orders created at or after DATE (RFC 3339)\n"
+    "      --since DATE         list orders created at or after DATE (RFC 3339,\n"
+    "                           now, -2h)\n"
     "      --until DATE         list orders created before DATE\n"
     "      --external-id KEY    list the orders with this external id\n"
     "      --jq EXPR            list orders whose internal order makes EXPR true; with\n"
     "                           --history or --follow, events that make it true\n"
-    "  -n, --limit N            list at most N orders\n"
+    "      --limit N            list at most N orders\n"
     "      --offset N           skip the first N orders of the list\n"
     "  -S, --summary            count orders by state and by cartridge, open fallout,\n"
     "                           orders in jeopardy and late ones\n"
@@ -61,6 +63,8 @@ static const char usage_text[] =
     "      --timeout DUR        with --wait: give up after DUR (ISO 8601; exit 75)\n"
     "      --purge              delete ended orders with their tasks and history\n"
     "      --before DATE        with --purge: those that ended before DATE (required)\n"
+    "      --progress           with --purge: show progress on standard error even off\n"
+    "                           a terminal\n"
     "      --format FMT         json (default), table, prometheus (the summary), or html\n"
     "                           (a self-contained page of the orders listed or given)\n"
     "      --output-dir DIR     the HTML report as files in DIR: an index page and a\n"
@@ -89,6 +93,7 @@ typedef struct run {
     jv rows;                    /* table rows waiting to be printed */
     status_list_widths widths;
     int printed;
+    int show_progress;          /* --progress */
 } run;
 
 static volatile sig_atomic_t stop_signal;
@@ -136,9 +141,9 @@ parse_count(const char *opt, const char *arg, int64_t *out)
 static int
 parse_date(const char *opt, const char *arg, int64_t *out)
 {
-    if (rfc3339_parse(arg, out) != 0) {
-        diag_error("%s: expected an RFC 3339 date or instant (e.g. 2026-11-26 or "
-                   "2026-11-26T09:00:00Z), got \"%s\"", opt, arg);
+    osm_err err = { 0, "" };
+    if (instant_parse_arg(arg, out, &err) != 0) {
+        diag_error("%s: %s", opt, err.msg);
         return -1;
     }
     return 0;
@@ -416,8 +421,10 @@ follow(run *r, jv ids)
 static void
 purged(int64_t total, void *ctx)
 {
-    (void)ctx;
-    diag_info("purged %lld orders", (long long)total);
+    progress *pg = ctx;
+    progress_set(pg, total, 0);
+    if (!progress_on(pg))
+        diag_info("purged %lld orders", (long long)total);
 }
 
 static int
@@ -426,8 +433,10 @@ purge(run *r, int64_t before)
     osm_err err = { 0, "" };
     int64_t total;
     char when[CLOCK_RFC3339_MAX];
-    int rc = status_purge(r->sc, before, PURGE_BATCH, cli_user(), &stop_signal, purged, NULL,
+    progress *pg = progress_new("orders purged", progress_mode(r->show_progress));
+    int rc = status_purge(r->sc, before, PURGE_BATCH, cli_user(), &stop_signal, purged, pg,
                           &total, &err);
+    progress_finish(pg);
     if (rc != 0)
         rc = diag_report(&err);
     rfc3339_format(before, when);
@@ -447,7 +456,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ORDER_TYPE, OPT_SINCE, OPT_UNTIL, OPT_EXTERNAL,
-           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR };
+           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -467,6 +476,7 @@ main(int argc, char **argv)
         { "wait", no_argument, NULL, 'w' },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "purge", no_argument, NULL, OPT_PURGE },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "before", required_argument, NULL, OPT_BEFORE },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
@@ -482,6 +492,7 @@ main(int argc, char **argv)
     osm_config *conf = NULL;
     const char *db = NULL, *cart = NULL, *jq_text = NULL, *outdir = NULL;
     char *cart_name = NULL;
+    int nexternal = 0, lookup_rc = 0;
     int mode = -1, all = 0, filters = 0, read_stdin = 0, format_set = 0, c, rc = 0;
     int64_t timeout = -1, before = -1, after = -1;
     jv ids = jv_array();
@@ -528,7 +539,7 @@ main(int argc, char **argv)
             break;
         case OPT_EXTERNAL: r.filter.external_id = optarg; filters = 1; break;
         case OPT_JQ: jq_text = optarg; break;
-        case 'n':
+        case 'n':   /* the older spelling of --limit */
         case OPT_OFFSET:
             if (parse_count(c == 'n' ? "--limit" : "--offset", optarg,
                             c == 'n' ? &r.filter.limit : &r.filter.offset) != 0)
@@ -540,14 +551,14 @@ main(int argc, char **argv)
         case 'f': SET_MODE(MODE_FOLLOW); break;
         case 'w': SET_MODE(MODE_WAIT); break;
         case OPT_PURGE: SET_MODE(MODE_PURGE); break;
+        case OPT_PROGRESS: r.show_progress = 1; break;
         case OPT_AFTER:
             if (parse_count("--after", optarg, &after) != 0)
                 BAD_USAGE(NULL, NULL);
             break;
         case OPT_TIMEOUT:
-            if (duration_parse(optarg, &timeout) != 0)
-                BAD_USAGE("--timeout: expected an ISO 8601 duration (e.g. PT5S), got \"%s\"",
-                          optarg);
+            if (duration_parse_arg(optarg, &timeout, &err) != 0)
+                BAD_USAGE("--timeout: %s", err.msg);
             break;
         case OPT_BEFORE:
             if (parse_date("--before", optarg, &before) != 0)
@@ -585,7 +596,7 @@ main(int argc, char **argv)
             cli_version();
             return cli_finish_output();
         default:
-            cli_bad_option(argv, optind, optopt, c);
+            cli_bad_option(argv, optind, optopt, c, longopts);
             BAD_USAGE(NULL, NULL);
         }
     }
@@ -593,12 +604,14 @@ main(int argc, char **argv)
         int64_t id;
         if (strcmp(argv[i], "-") == 0)
             read_stdin = 1;
-        else if (cli_parse_id(argv[i], &id) != 0)
-            BAD_USAGE("\"%s\" is not an order id", argv[i]);
-        else
+        else if (cli_parse_id(argv[i], &id) == 0)
             ids = jv_array_append(ids, jv_number((double)id));
+        else if (cli_id_arg_ok(argv[i]))
+            nexternal++;    /* ext:KEY, looked up once the store is open */
+        else
+            BAD_USAGE(NULL, (cli_bad_id(argv[i]), (const char *)NULL));
     }
-    int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin;
+    int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin || nexternal;
 
     /* which mode, and what goes with it */
     if (outdir) {
@@ -638,6 +651,8 @@ main(int argc, char **argv)
         BAD_USAGE("--timeout goes with --wait%s", "");
     if (before >= 0 && mode != MODE_PURGE)
         BAD_USAGE("--before goes with --purge%s", "");
+    if (r.show_progress && mode != MODE_PURGE)
+        BAD_USAGE("--progress goes with --purge%s", "");
     if (mode == MODE_PURGE && before < 0)
         BAD_USAGE("--purge needs --before DATE%s", "");
     if ((mode == MODE_SUMMARY || mode == MODE_PURGE) && given)
@@ -677,6 +692,15 @@ main(int argc, char **argv)
                        &err)) != 0) {
         rc = diag_report(&err);
         goto out;
+    }
+    for (int i = optind; nexternal && i < argc && lookup_rc < CLI_STOP; i++) {
+        int64_t id;
+        if (strcmp(argv[i], "-") == 0 || cli_parse_id(argv[i], &id) == 0)
+            continue;
+        if (cli_resolve_id(r.st, argv[i], &id, &err) != 0)
+            lookup_rc = osm_worst(lookup_rc, diag_report(&err));
+        else
+            ids = jv_array_append(ids, jv_number((double)id));
     }
     r.sc = status_new(r.st);
     r.now = clock_now();
@@ -741,5 +765,5 @@ out:
     store_close(r.st);
     siteconf_free(conf);
     free(cart_name);
-    return osm_worst(rc, cli_finish_output());
+    return osm_worst(osm_worst(rc, lookup_rc), cli_finish_output());
 }

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "json.h"
 #include "plan.h"
+#include "progress.h"
 #include "revise.h"
 #include "planner.h"
 #include "store.h"
@@ -22,7 +23,8 @@
 
 static const char usage_text[] =
     "usage: osm-submit [-qv] [-d DB] [-c NAME[@VERSION]] [-b N] [-p] [--dry-run]\n"
-    "                  [--errors-to-stdout] [--pretty] [FILE...]\n"
+    "                  [--errors-to-stdout] [--progress] [--jq EXPR] [--pretty]\n"
+    "                  [FILE...]\n"
     "\n"
     "Recognise, validate and store customer orders read as JSON (one value,\n"
     "many, or NDJSON) from the FILEs or standard input; print each stored order.\n"
@@ -34,6 +36,8 @@ static const char usage_text[] =
     "  -p, --plan                 plan each order once stored, and print its plan\n"
     "  -n, --dry-run              do everything but store the orders\n"
     "      --errors-to-stdout     also print an error document for each bad order\n"
+    "      --progress             show progress on standard error even off a terminal\n"
+    "      --jq EXPR              print what jq EXPR makes of each JSON document\n"
     "      --pretty               indent JSON output\n"
     "  -q, --quiet                no warnings\n"
     "  -v, --verbose              more messages\n"
@@ -56,6 +60,8 @@ typedef struct submit {
     } *outs;
     size_t nouts, outs_cap;
     strbuf out;
+    progress *pg;       /* the display (on a terminal, --progress) */
+    int64_t nread, nbad;/* orders read, and refused */
 } submit;
 
 /*
@@ -166,8 +172,14 @@ flush(submit *s)
         if (o->id) {
             rc = osm_worst(rc, print_order(s, o->id));
         } else {
-            fwrite(s->out.buf + o->off, 1, o->len, stdout);
-            rc = osm_worst(rc, ferror(stdout) ? OSM_EIO : 0);
+            if (cli_jq_active()) {
+                /* the document as it was printed, read back for --jq */
+                jv doc = jv_parse_sized(s->out.buf + o->off, (int)o->len);
+                rc = osm_worst(rc, cli_emit(doc, s->json_flags));
+            } else {
+                fwrite(s->out.buf + o->off, 1, o->len, stdout);
+                rc = osm_worst(rc, ferror(stdout) ? OSM_EIO : 0);
+            }
         }
     }
     forget_outputs(s);
@@ -390,10 +402,23 @@ one_order(jv order, const char *source, long line, void *ctx)
     return rc;
 }
 
+/* one_order, counted for the progress display. */
+static int
+counted_order(jv order, const char *source, long line, void *ctx)
+{
+    submit *s = ctx;
+    progress_clear(s->pg);
+    int rc = one_order(order, source, line, ctx);
+    s->nread++;
+    s->nbad += rc != 0;
+    progress_set(s->pg, s->nread, s->nbad);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_ERRORS };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_ERRORS, OPT_PROGRESS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "cartridge", required_argument, NULL, 'c' },
@@ -401,7 +426,9 @@ main(int argc, char **argv)
         { "dry-run", no_argument, NULL, 'n' },
         { "plan", no_argument, NULL, 'p' },
         { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
+        { "progress", no_argument, NULL, OPT_PROGRESS },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -412,7 +439,7 @@ main(int argc, char **argv)
     osm_err err = { 0, "" };
     osm_config *conf = NULL;
     const char *db = NULL, *forced = NULL;
-    int c, rc;
+    int show_progress = 0, c, rc;
 
     diag_init(argv[0]);
     opterr = 0;
@@ -432,13 +459,24 @@ main(int argc, char **argv)
         case 'n': s.dry_run = 1; break;
         case 'p': s.plan = 1; break;
         case OPT_ERRORS: s.errors_to_stdout = 1; break;
+        case OPT_PROGRESS: show_progress = 1; break;
         case OPT_PRETTY: s.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case 'q': diag_set_verbosity(-1); break;
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
+    }
+    /* orders from a terminal: the user did not mean to type them */
+    if (optind >= argc && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0)
         return diag_report(&err);
@@ -455,8 +493,10 @@ main(int argc, char **argv)
         rc = diag_report(&err);
         goto out;
     }
-    rc = cli_inputs(argc - optind, argv + optind, s.errors_to_stdout, one_order, &s);
+    s.pg = progress_new("orders", progress_mode(show_progress));
+    rc = cli_inputs(argc - optind, argv + optind, s.errors_to_stdout, counted_order, &s);
     rc = osm_worst(rc, flush(&s));
+    progress_finish(s.pg);
 out:
     if (s.in_tx)
         store_rollback(s.st);

@@ -20,6 +20,7 @@
 #include "store-ops.h"
 #include "store.h"
 #include "taskops.h"
+#include "termtable.h"
 #include "termtext.h"
 #include "xalloc.h"
 
@@ -29,7 +30,7 @@
 #endif
 
 static const char usage_text[] =
-    "usage: osm-task [-qv] [-d DB] [--pretty] [--format json|table] VERB [ARG...]\n"
+    "usage: osm-task [-qv] [-d DB] [--jq EXPR] [--pretty] [--format json|table] VERB [ARG...]\n"
     "\n"
     "tasks:\n"
     "  list [--workgroup W] [--state S] [--mine] [--order ID]\n"
@@ -57,16 +58,17 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
-    "  -w, --workgroup W      list: only this workgroup's tasks\n"
+    "  -g, --workgroup W      list: only this workgroup's tasks\n"
     "  -s, --state S          list: only tasks in this state\n"
     "  -m, --mine             list: only tasks assigned to you\n"
-    "  -o, --order ID         list: only this order's tasks\n"
-    "  -t, --to USER          assign: the member to give the task to\n"
+    "      --order ID         list: only this order's tasks\n"
+    "      --to USER          assign: the member to give the task to\n"
     "  -r, --reason TEXT      why (fail, skip, abort)\n"
-    "  -c, --correlation ID   respond: the correlation id the system gave\n"
+    "      --correlation ID   respond: the correlation id the system gave\n"
     "      --status S         complete: the external status to record\n"
     "      --data FILE        complete, retry: JSON object merged into the order ('-': stdin)\n"
     "      --format FMT       json (default) or table\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -76,6 +78,7 @@ static const char usage_text[] =
 static struct {
     const char *db, *workgroup, *state, *to, *reason, *status, *data, *correlation;
     int64_t order;
+    const char *order_arg;      /* --order as given: an id or ext:KEY */
     int mine, table, json_flags;
 } opt;
 
@@ -177,19 +180,23 @@ cmd_list(void)
 
     if ((rc = store_task_list(ops.st, &q, &list, &err)) != 0)
         return diag_report(&err);
-    if (opt.table)
-        termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s", "TASK", "ORDER",
-                      "FUNCTION", "KIND", "STATE", "WORKGROUP", "ASSIGNEE", "ERROR");
+    termtable *tt = NULL;
+    if (opt.table) {
+        static const char *const head[] = { "TASK", "ORDER", "FUNCTION", "KIND", "STATE",
+                                            "WORKGROUP", "ASSIGNEE", "ERROR" };
+        tt = termtable_new(8);
+        for (size_t k = 0; k < 8; k++)
+            termtable_cell(tt, head[k]);
+        termtable_state_column(tt, 4);
+    }
     jv_array_foreach(list, i, t) {
         if (opt.table) {
-            char a[32], b[32], c[64], d[16], e[16], f[64], g[64], h[256];
-            termtext_line(stdout, "%-6s %-6s %-16s %-8s %-9s %-14s %-10s %s",
-                          s_or(t, "id", a, sizeof a, "-"), s_or(t, "order", b, sizeof b, "-"),
-                          s_or(t, "function", c, sizeof c, "-"),
-                          s_or(t, "taskKind", d, sizeof d, "-"),
-                          s_or(t, "state", e, sizeof e, "-"),
-                          s_or(t, "workgroup", f, sizeof f, "-"),
-                          s_or(t, "assignee", g, sizeof g, "-"), s_or(t, "error", h, sizeof h, ""));
+            static const char *const keys[] = { "id", "order", "function", "taskKind", "state",
+                                                "workgroup", "assignee", "error" };
+            for (size_t k = 0; k < 8; k++) {
+                char buf[512];
+                termtable_cell(tt, s_or(t, keys[k], buf, sizeof buf, ""));
+            }
             jv_free(t);
         } else {
             rc = osm_worst(rc, cli_emit(jv_object_merge(JV_OBJECT(jv_string("kind"),
@@ -198,6 +205,8 @@ cmd_list(void)
                                         opt.json_flags));
         }
     }
+    if (tt)
+        rc = osm_worst(rc, termtable_print(tt, stdout));
     jv_free(list);
     return rc;
 }
@@ -300,6 +309,10 @@ cmd_respond(int argc, char **argv)
     /* answers stand for external systems: not anyone's to give in setgid mode */
     if (taskops_may_operate(&ops, "respond", &err) != 0)
         return diag_report(&err);
+    if (argc == 0 && cli_stdin_is_terminal()) {
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
+    }
     return cli_inputs(argc, argv, 0, answer, NULL);
 }
 
@@ -338,17 +351,26 @@ order_verb(const char *op, int argc, char **argv)
     order_op o = { op, 0 };
     if ((strcmp(op, "abort") == 0 || strcmp(op, "fail") == 0) && !opt.reason)
         return usage_error("%s: --reason is required", op);
-    if (argc == 0)
+    if (argc == 0) {
+        /* orders from a terminal: the user did not mean to type them */
+        if (cli_stdin_is_terminal()) {
+            fputs(usage_text, stderr);
+            return OSM_EUSAGE;
+        }
         return cli_inputs(0, NULL, 0, order_input, &o);
-    for (int i = 0; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0)
-            return usage_error("\"%s\" is not an order id", argv[i]);
     }
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i++)
+        if (!cli_id_arg_ok(argv[i]))
+            return cli_bad_id(argv[i]), usage_error(NULL, NULL);
+    for (int i = 0; i < argc && o.worst < CLI_STOP; i++) {
+        osm_err err = { 0, "" };
         int64_t id;
-        cli_parse_id(argv[i], &id);
-        o.worst = osm_worst(o.worst, apply(&o, id));
+        if (strcmp(argv[i], "-") == 0)
+            o.worst = osm_worst(o.worst, cli_inputs(0, NULL, 0, order_input, &o));
+        else if (cli_resolve_id(ops.st, argv[i], &id, &err) != 0)
+            o.worst = osm_worst(o.worst, diag_report(&err));
+        else
+            o.worst = osm_worst(o.worst, apply(&o, id));
     }
     return o.worst;
 }
@@ -461,10 +483,10 @@ cmd_workgroup(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_STATUS, OPT_DATA };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_STATUS, OPT_DATA };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
-        { "workgroup", required_argument, NULL, 'w' },
+        { "workgroup", required_argument, NULL, 'g' },
         { "state", required_argument, NULL, 's' },
         { "mine", no_argument, NULL, 'm' },
         { "order", required_argument, NULL, 'o' },
@@ -475,6 +497,7 @@ main(int argc, char **argv)
         { "data", required_argument, NULL, OPT_DATA },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -490,22 +513,29 @@ main(int argc, char **argv)
 
     diag_init(argv[0]);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:w:s:mo:t:r:c:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:g:w:s:mo:t:r:c:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': opt.db = optarg; break;
-        case 'w': opt.workgroup = optarg; break;
+        case 'g':
+        case 'w': opt.workgroup = optarg; break;   /* -w: the older spelling */
         case 's': opt.state = optarg; break;
         case 'm': opt.mine = 1; break;
-        case 'o':
-            if (cli_parse_id(optarg, &opt.order) != 0)
+        case 'o':   /* the older spelling of --order */
+            if (!cli_id_arg_ok(optarg) || strcmp(optarg, "-") == 0)
                 return usage_error("--order: \"%s\" is not an order id", optarg);
+            opt.order_arg = optarg;
             break;
-        case 't': opt.to = optarg; break;
+        case 't': opt.to = optarg; break;   /* the older spelling of --to */
         case 'r': opt.reason = optarg; break;
-        case 'c': opt.correlation = optarg; break;
+        case 'c': opt.correlation = optarg; break;  /* the older spelling of --correlation */
         case OPT_STATUS: opt.status = optarg; break;
         case OPT_DATA: opt.data = optarg; break;
         case OPT_PRETTY: opt.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "table") == 0)
                 opt.table = 1;
@@ -516,7 +546,7 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': fputs(usage_text, stdout); return cli_finish_output();
         case 'V': cli_version(); return cli_finish_output();
-        default: cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
     }
     if (optind >= argc)
@@ -531,8 +561,17 @@ main(int argc, char **argv)
         known |= strcmp(verb, task_verbs[i]) == 0;
     for (size_t i = 0; i < sizeof order_verbs / sizeof order_verbs[0]; i++)
         known |= strcmp(verb, order_verbs[i]) == 0;
-    if (!known)
-        return usage_error("unknown verb \"%s\"", verb);
+    if (!known) {
+        static const char *const all_verbs[] = { "list", "show", "claim", "release", "assign",
+                                                 "complete", "fail", "retry", "skip", "respond",
+                                                 "order", "suspend", "resume", "abort",
+                                                 "resolve", "workgroup", NULL };
+        cli_bad_verb(verb, all_verbs);
+        return usage_error(NULL, NULL);
+    }
+    if (opt.table && strcmp(verb, "list") != 0)
+        return usage_error("--format table: \"%s\" prints documents only (list has a table)",
+                           verb);
     cli_set_system_config(OSM_SYSTEM_CONFIG);
     if (cli_privileged() && opt.db)
         return usage_error("-d: a setgid osm-task uses the store that %s names", OSM_SYSTEM_CONFIG);
@@ -543,6 +582,12 @@ main(int argc, char **argv)
                 (strcmp(verb, "workgroup") == 0 && nargs >= 1 && strcmp(args[0], "list") == 0);
     if ((rc = cli_open(cli_db_path(opt.db), reads ? CLI_READONLY : 0, &ops.st, &conf, &err)) != 0)
         return diag_report(&err);
+    if (opt.order_arg && (rc = cli_resolve_id(ops.st, opt.order_arg, &opt.order, &err)) != 0) {
+        rc = diag_report(&err);
+        store_close(ops.st);
+        siteconf_free(conf);
+        return rc;
+    }
     ops.cat = catalog_new(ops.st);
     ops.conf = conf;
     ops.user = cli_user();

@@ -21,7 +21,8 @@
 
 static const char usage_text[] =
     "usage: osm-validate [-qv] [-d DB] [-c PATH|NAME[@VERSION]]... [--transform]\n"
-    "                    [--errors-to-stdout] [--format json|table] [--pretty] [FILE...]\n"
+    "                    [--errors-to-stdout] [--format json|table] [--jq EXPR]\n"
+    "                    [--pretty] [FILE...]\n"
     "\n"
     "Recognise, validate and transform orders read as JSON (one value, many,\n"
     "or NDJSON) from the FILEs or standard input, and print a report for each.\n"
@@ -35,6 +36,7 @@ static const char usage_text[] =
     "  -t, --transform        include the transformed order in each report\n"
     "      --errors-to-stdout also print an error document for unreadable input\n"
     "      --format FMT       json (default) or table\n"
+    "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
     "  -v, --verbose          more messages\n"
@@ -156,7 +158,7 @@ one_order(jv order, const char *source, long line, void *ctx)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ERRORS };
+    enum { OPT_PRETTY = 256, OPT_JQ, OPT_FORMAT, OPT_ERRORS };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "cartridge", required_argument, NULL, 'c' },
@@ -164,6 +166,7 @@ main(int argc, char **argv)
         { "errors-to-stdout", no_argument, NULL, OPT_ERRORS },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "jq", required_argument, NULL, OPT_JQ },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -187,6 +190,11 @@ main(int argc, char **argv)
         case 't': v.transform = 1; break;
         case OPT_ERRORS: v.errors_to_stdout = 1; break;
         case OPT_PRETTY: v.json_flags |= JSON_PRETTY; break;
+        case OPT_JQ:
+            if (cli_set_jq(optarg, &err) != 0) {
+                free(carts); return usage_error("%s", err.msg);
+            }
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "table") == 0)
                 v.table = 1;
@@ -199,8 +207,14 @@ main(int argc, char **argv)
         case 'v': diag_set_verbosity(diag_verbosity() + 1); break;
         case 'h': free(carts); fputs(usage_text, stdout); return cli_finish_output();
         case 'V': free(carts); cli_version(); return cli_finish_output();
-        default: free(carts); cli_bad_option(argv, optind, optopt, c); return usage_error(NULL, NULL);
+        default: free(carts); cli_bad_option(argv, optind, optopt, c, longopts); return usage_error(NULL, NULL);
         }
+    }
+    /* orders from a terminal: the user did not mean to type them */
+    if (optind >= argc && cli_stdin_is_terminal()) {
+        free(carts);
+        fputs(usage_text, stderr);
+        return OSM_EUSAGE;
     }
     if (clock_init(&err) != 0) {
         free(carts);

@@ -668,6 +668,14 @@ cart_files_from_dir(const char *dir, cart_files *out, osm_err *err)
     out->n = 0;
     if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return osm_fail(err, OSM_ENOINPUT, "%s: %s", dir, strerror(errno));
+    /* the manifest first: a directory that is no cartridge is not walked */
+    struct stat mst;
+    if (fstatat(fd, CART_MANIFEST, &mst, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+        close(fd);
+        return osm_fail(err, OSM_ECONFIG,
+                        "%s: no " CART_MANIFEST " at the top of the directory: not a cartridge "
+                        "(osm-cartridge init NAME makes one)", dir);
+    }
     rc = walk_dir(&l, fd, "");
     if (rc == 0)
         rc = loader_finish(&l, out);
@@ -684,6 +692,13 @@ cart_files_from_path(const char *path, cart_files *out, osm_err *err)
 
     out->v = NULL;
     out->n = 0;
+    if (strcmp(path, "-") == 0) {
+        /* a packed cartridge on standard input */
+        if ((fd = dup(STDIN_FILENO)) < 0)
+            return osm_fail(err, OSM_EIO, "standard input: %s", strerror(errno));
+        path = "standard input";
+        goto read;
+    }
     if (stat(path, &st) != 0)
         return osm_fail(err, OSM_ENOINPUT, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
@@ -695,6 +710,7 @@ cart_files_from_path(const char *path, cart_files *out, osm_err *err)
                         (unsigned long long)st.st_size);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return osm_fail(err, OSM_ENOINPUT, "%s: %s", path, strerror(errno));
+read:
     /* read at most one byte past the cap: enough to know it is too big */
     for (;;) {
         ssize_t k;

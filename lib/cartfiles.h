@@ -87,8 +87,8 @@ int cart_files_from_archive(const void *buf, size_t len, const char *name,
                             cart_files *out, osm_err *err);
 
 /*
- * Load path: a directory as a source cartridge, anything else as a packed
- * one (read whole, at most CART_MAX_ARCHIVE_SIZE bytes).  A path that does
+ * Load path: a directory as a source cartridge, anything else ("-":
+ * standard input) as a packed one (read whole, at most CART_MAX_ARCHIVE_SIZE bytes).  A path that does
  * not exist is OSM_ENOINPUT, "PATH: No such file or directory".
  */
 int cart_files_from_path(const char *path, cart_files *out, osm_err *err);

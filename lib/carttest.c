@@ -20,6 +20,7 @@
 #include "json.h"
 #include "notify.h"
 #include "planner.h"
+#include "progress.h"
 #include "siteconf.h"
 #include "store-async.h"
 #include "store-ops.h"
@@ -253,12 +254,12 @@ run_one(cartridge *c, const char *dir, const cart_file *order, const cart_file *
         if (rc == 0 && jv_get_kind(at) == JV_KIND_STRING)
             rc = set_now(jv_string_value(at), err);
         for (int round = 0; rc == 0 && round < MAX_ROUNDS; round++) {
-            int progress = 0;
+            int moved = 0;
             if ((rc = engine_housekeep(e, err)) != 0)
                 break;
             do {
-                rc = engine_step(e, 200, &progress, err);
-            } while (rc == 0 && (progress || engine_running(e)));
+                rc = engine_step(e, 200, &moved, err);
+            } while (rc == 0 && (moved || engine_running(e)));
             if (rc == 0)
                 rc = engine_notify(e, NULL, NULL, err);
             /* a housekeeping that changed something may free more work */
@@ -331,7 +332,7 @@ has_suffix(const char *s, const char *suffix)
 }
 
 int
-carttest_run(const char *path, FILE *out, int *failed, osm_err *err)
+carttest_run(const char *path, FILE *out, progress *pg, int *failed, osm_err *err)
 {
     cartridge *c;
     int rc, ntests = 0, n = 0;
@@ -352,6 +353,8 @@ carttest_run(const char *path, FILE *out, int *failed, osm_err *err)
         return osm_fail(err, OSM_ENOINPUT, "%s: no tests (tests/NAME.order.json)", path);
     }
     fprintf(out, "1..%d\n", ntests);
+    progress_total(pg, ntests);
+    progress_set(pg, 0, 0);
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     for (size_t i = 0; i < c->files.n && rc == 0; i++) {
         const char *p = c->files.v[i].path;
@@ -382,6 +385,7 @@ carttest_run(const char *path, FILE *out, int *failed, osm_err *err)
                             cart_files_get(&c->files, np), &actual, &terr);
             rm_tree(dir);
             free(dir);
+            progress_clear(pg);
             if (r != 0) {
                 fprintf(out, "not ok %d - %s\n# %s\n", n, name, terr.msg);
             } else if (!ef) {
@@ -414,6 +418,8 @@ carttest_run(const char *path, FILE *out, int *failed, osm_err *err)
         }
         if (!ok)
             (*failed)++;
+        fflush(out);
+        progress_set(pg, n, *failed);
         jv_free(actual);
         free(name);
         free(ep);

@@ -27,14 +27,16 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "progress.h"
 
 /*
  * Run the tests of the cartridge directory or archive at path and print
  * a TAP stream on out, a readable difference under each failure.
- * *failed is the number of failed tests.  Returns 0 (whatever the
+ * *failed is the number of failed tests; pg (from progress_new()) is
+ * told of each test run.  Returns 0 (whatever the
  * tests gave), or a status when the cartridge cannot be loaded (78, 66)
  * or has no tests (66).
  */
-int carttest_run(const char *path, FILE *out, int *failed, osm_err *err);
+int carttest_run(const char *path, FILE *out, progress *pg, int *failed, osm_err *err);
 
 #endif

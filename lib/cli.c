@@ -14,10 +14,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "jqprog.h"
 #include "json.h"
 #include "xalloc.h"
 
 static const char *system_config;
+static jqprog *emit_jq;         /* --jq, or NULL */
 
 const char *
 cli_db_path(const char *opt)
@@ -137,8 +140,44 @@ cli_user(void)
 }
 
 int
+cli_set_jq(const char *expr, osm_err *err)
+{
+    osm_err cerr = { 0, "" };
+    jqprog *p = jqprog_new();
+    jqprog_add(p, "--jq", expr);
+    if (jqprog_compile(p, NULL, &cerr) != 0) {
+        jqprog_free(p);
+        return osm_fail(err, OSM_EUSAGE, "%s", cerr.msg);
+    }
+    jqprog_free(emit_jq);
+    emit_jq = p;
+    return 0;
+}
+
+int
+cli_jq_active(void)
+{
+    return emit_jq != NULL;
+}
+
+int
 cli_emit(jv doc, int flags)
 {
+    if (emit_jq) {
+        osm_err err = { 0, "" };
+        char now[CLOCK_RFC3339_MAX];
+        jv outs;
+        rfc3339_format(clock_now(), now);
+        if (jqprog_run(emit_jq, 0, doc, JV_OBJECT(jv_string("now"), jv_string(now)), &outs,
+                       &err) != 0) {
+            jv_free(outs);
+            diag_error("%s", err.msg);
+            return OSM_EDATA;
+        }
+        jv_array_foreach(outs, i, v) json_write(stdout, v, flags);
+        jv_free(outs);
+        return ferror(stdout) ? OSM_EIO : 0;
+    }
     json_write(stdout, doc, flags);
     return ferror(stdout) ? OSM_EIO : 0;
 }
@@ -146,6 +185,9 @@ cli_emit(jv doc, int flags)
 int
 cli_finish_output(void)
 {
+    /* nothing is printed after this: the --jq program goes */
+    jqprog_free(emit_jq);
+    emit_jq = NULL;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno != EPIPE)
             diag_error("standard output: %s", strerror(errno));
@@ -250,17 +292,164 @@ cli_order_id(jv v, int64_t *id)
     return rc;
 }
 
+/* The edit distance of a and b (insert, delete, replace, swap of neighbours), capped at 9. */
+static int
+edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 9;
+    int d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] > 9 ? 9 : d[la][lb];
+}
+
+const char *
+cli_suggest(const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t len = strlen(word);
+    /* a third of the word may be wrong, at most 3 letters, at least 1 */
+    int limit = len < 3 ? 1 : len / 3 > 3 ? 3 : (int)(len / 3), best_d = limit + 1;
+    for (size_t i = 0; names[i]; i++) {
+        int d = edit_distance(word, names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
 int
-cli_bad_option(char **argv, int optind_now, int optopt_now, int c)
+cli_bad_option(char **argv, int optind_now, int optopt_now, int c,
+               const struct option *longopts)
 {
     const char *arg = optind_now > 0 ? argv[optind_now - 1] : "";
-    if (c == ':')
-        diag_error("option \"%s\" needs an argument", arg);
-    else if (optopt_now > 0 && optopt_now < 256 && arg[0] == '-' && arg[1] != '-')
-        diag_error("unknown option -- '%c'", optopt_now);
+    if (c == ':') {
+        if (optopt_now > 0 && optopt_now < 256 && !(arg[0] == '-' && arg[1] == '-'))
+            diag_error("option \"-%c\" needs an argument", optopt_now);
+        else
+            diag_error("option \"%s\" needs an argument", arg);
+        return OSM_EUSAGE;
+    }
+    if (optopt_now > 0 && optopt_now < 256 && !(arg[0] == '-' && arg[1] == '-')) {
+        diag_error("unknown option \"-%c\"", optopt_now);
+        return OSM_EUSAGE;
+    }
+    /* "--name=value": the name is what is unknown */
+    size_t n = strcspn(arg, "=");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), arg);
+    const char *near = NULL;
+    if (longopts && name[0] == '-' && name[1] == '-') {
+        const char *names[128];
+        size_t k = 0, prefixed = 0, len = strlen(name + 2);
+        for (size_t i = 0; longopts[i].name && k < 127; i++) {
+            if (strcmp(longopts[i].name, name + 2) == 0) {
+                diag_error("option \"%s\" takes no argument", name);
+                return OSM_EUSAGE;
+            }
+            prefixed += strncmp(longopts[i].name, name + 2, len) == 0;
+            names[k++] = longopts[i].name;
+        }
+        names[k] = NULL;
+        if (prefixed > 1 && len > 0) {
+            diag_error("option \"%s\" is ambiguous: say which", name);
+            return OSM_EUSAGE;
+        }
+        near = cli_suggest(name + 2, names);
+    }
+    if (near)
+        diag_error("unknown option \"%s\" (did you mean \"--%s\"?)", name, near);
     else
-        diag_error("unknown option \"%s\"", arg);
+        diag_error("unknown option \"%s\"", name);
     return OSM_EUSAGE;
+}
+
+int
+cli_bad_verb(const char *verb, const char *const *verbs)
+{
+    const char *near = cli_suggest(verb, verbs);
+    if (near)
+        diag_error("unknown verb \"%s\" (did you mean \"%s\"?)", verb, near);
+    else
+        diag_error("unknown verb \"%s\"", verb);
+    return OSM_EUSAGE;
+}
+
+int
+cli_stdin_is_terminal(void)
+{
+    return isatty(STDIN_FILENO);
+}
+
+int
+cli_id_arg_ok(const char *s)
+{
+    int64_t id;
+    return strcmp(s, "-") == 0 || cli_parse_id(s, &id) == 0 ||
+           (strncmp(s, CLI_EXT_PREFIX, strlen(CLI_EXT_PREFIX)) == 0 &&
+            s[strlen(CLI_EXT_PREFIX)] != '\0');
+}
+
+int
+cli_bad_id(const char *s)
+{
+    int digits = *s != '\0';
+    for (const char *p = s; *p; p++)
+        digits &= isdigit((unsigned char)*p) != 0;
+    /* "0", "-3", "4.5": numbers that are no id; anything else may be a key */
+    if (!digits && *s && *s != '-' && strncmp(s, CLI_EXT_PREFIX, strlen(CLI_EXT_PREFIX)) != 0 &&
+        strlen(s) < 200)
+        diag_error("\"%s\" is not an order id (an external id? name it %s%s)", s,
+                   CLI_EXT_PREFIX, s);
+    else
+        diag_error("\"%s\" is not an order id", s);
+    return OSM_EUSAGE;
+}
+
+int
+cli_resolve_id(store *st, const char *s, int64_t *id, osm_err *err)
+{
+    size_t plen = strlen(CLI_EXT_PREFIX);
+    jv ids;
+    int rc;
+
+    if (cli_parse_id(s, id) == 0)
+        return 0;
+    if (strncmp(s, CLI_EXT_PREFIX, plen) != 0 || s[plen] == '\0')
+        return osm_fail(err, OSM_EUSAGE, "\"%.200s\" is not an order id", s);
+    if ((rc = store_order_ids_by_key(st, s + plen, &ids, err)) != 0)
+        return rc;
+    int n = jv_array_length(jv_copy(ids));
+    if (n == 0)
+        rc = osm_fail(err, OSM_ENOINPUT, "no order has the external id \"%.200s\"", s + plen);
+    else if (n > 1)
+        rc = osm_fail(err, OSM_EUSAGE, "orders %lld and %lld (of different cartridges) have "
+                      "the external id \"%.200s\": name one by its id",
+                      (long long)jv_number_value(jv_array_get(jv_copy(ids), 0)),
+                      (long long)jv_number_value(jv_array_get(jv_copy(ids), 1)), s + plen);
+    else
+        *id = (int64_t)jv_number_value(jv_array_get(jv_copy(ids), 0));
+    jv_free(ids);
+    return rc;
 }
 
 int

@@ -15,6 +15,7 @@
 #ifndef OSM_CLI_H
 #define OSM_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include <jv.h>
@@ -73,10 +74,24 @@ void cli_version(void);
 const char *cli_user(void);
 
 /* Write one document (consumed) to stdout; returns OSM_EIO when stdout
- * fails (a closed pipe, a full disk), else 0. */
+ * fails (a closed pipe, a full disk), else 0.  Under --jq (cli_set_jq),
+ * what the expression makes of the document is written instead, one
+ * value per output; an expression that fails on it is reported and
+ * gives OSM_EDATA. */
 int cli_emit(jv doc, int flags);
 
-/* Flush stdout and return OSM_EIO (with a message) if anything failed. */
+/*
+ * --jq EXPR: every document cli_emit() writes goes through EXPR, as
+ * through "jq -c EXPR" ($now is the current instant).  Returns 0, or
+ * OSM_EUSAGE with err set when EXPR does not compile.
+ */
+int cli_set_jq(const char *expr, osm_err *err);
+
+/* Is a --jq expression set? */
+int cli_jq_active(void);
+
+/* Flush stdout and return OSM_EIO (with a message) if anything failed;
+ * the last call about output (it forgets the --jq expression). */
 int cli_finish_output(void);
 
 /*
@@ -103,11 +118,55 @@ int cli_order_id(jv v, int64_t *id);
 int cli_parse_id(const char *s, int64_t *id);
 
 /*
+ * Orders on a command line: an id ("42"), an external id with its prefix
+ * ("ext:CRM-100001"), or "-" for the ids and documents on standard input.
+ * cli_id_arg_ok() says whether s has one of these forms (without looking
+ * in the store).
+ */
+#define CLI_EXT_PREFIX "ext:"
+int cli_id_arg_ok(const char *s);
+
+/*
+ * The order id that s, an id or "ext:KEY", names.  0 with *id set;
+ * OSM_ENOINPUT when no order has that external id; OSM_EUSAGE when s is
+ * not one of those forms or when orders of several cartridges share the
+ * key (the message names their ids); err set.
+ */
+int cli_resolve_id(store *st, const char *s, int64_t *id, osm_err *err);
+
+/*
+ * Report s, which is not an order as a command line names one, on stderr
+ * (pointing at the ext: form when s could be an external id); returns 2.
+ */
+int cli_bad_id(const char *s);
+
+/*
+ * The word of names (NULL-terminated) closest to word when it is close
+ * enough to be a slip of the keyboard (a few letters changed, added or
+ * dropped), else NULL.
+ */
+const char *cli_suggest(const char *word, const char *const *names);
+
+/*
  * Report an option getopt_long refused, c being what it returned ('?'
  * unknown, ':' missing argument: start optstring with ':' and set
- * opterr = 0); returns 2.
+ * opterr = 0), as 'unknown option "--x"' with a "did you mean" taken from
+ * longopts when one is close; returns 2.
  */
-int cli_bad_option(char **argv, int optind_now, int optopt_now, int c);
+int cli_bad_option(char **argv, int optind_now, int optopt_now, int c,
+                   const struct option *longopts);
+
+/*
+ * Report an unknown verb ('unknown verb "x"', with a "did you mean" from
+ * verbs, NULL-terminated); returns 2.
+ */
+int cli_bad_verb(const char *verb, const char *const *verbs);
+
+/*
+ * Is standard input a terminal?  A program that would read its orders or
+ * ids there prints its usage on stderr and exits 2 instead of waiting.
+ */
+int cli_stdin_is_terminal(void);
 
 /*
  * Write buf to path atomically (a temporary file renamed over it), or to

@@ -299,6 +299,30 @@ duration_parse_arg(const char *s, int64_t *ms, osm_err *err)
     return duration_parse_short(s, ms, err);
 }
 
+int
+instant_parse_arg(const char *s, int64_t *ms, osm_err *err)
+{
+    int64_t d;
+    if (!s || !*s)
+        return osm_fail(err, OSM_EUSAGE, "empty date");
+    if (strcmp(s, "now") == 0) {
+        *ms = clock_now();
+        return 0;
+    }
+    if (*s == '-' || *s == '+') {
+        osm_err derr = { 0, "" };
+        if (duration_parse_arg(s + 1, &d, &derr) != 0)
+            return osm_fail(err, OSM_EUSAGE, "%s", derr.msg);
+        *ms = *s == '-' ? clock_now() - d : clock_now() + d;
+        return 0;
+    }
+    if (rfc3339_parse(s, ms) != 0)
+        return osm_fail(err, OSM_EUSAGE,
+                        "not a date: \"%.200s\" (e.g. 2026-11-26, 2026-11-26T09:00:00Z, now, "
+                        "-2h, +1d)", s);
+    return 0;
+}
+
 void
 duration_format(int64_t ms, char out[CLOCK_DURATION_MAX])
 {

@@ -57,6 +57,15 @@ int duration_parse(const char *s, int64_t *ms);
  */
 int duration_parse_arg(const char *s, int64_t *ms, osm_err *err);
 
+/*
+ * Parse an instant as a person types it on a command line: an RFC 3339
+ * instant or date (as rfc3339_parse), "now", or a duration before or
+ * after now ("-2h", "+1d", "-PT30M": see duration_parse_arg), "now"
+ * being clock_now().  Returns 0 and sets *ms, or OSM_EUSAGE with err
+ * saying why (*ms unchanged).
+ */
+int instant_parse_arg(const char *s, int64_t *ms, osm_err *err);
+
 /* The shortest canonical form: "PT0S", "PT1M30S", "P2DT3H", "PT0.25S". */
 void duration_format(int64_t ms, char out[CLOCK_DURATION_MAX]);
 

@@ -96,6 +96,15 @@ diag_verbosity(void)
     return verbosity;
 }
 
+/* a progress line is on the terminal, unfinished: clear it first */
+static int line_in_place;
+
+void
+diag_line_in_place(int on)
+{
+    line_in_place = on;
+}
+
 void
 diag_verror(const char *fmt, va_list ap)
 {
@@ -107,6 +116,10 @@ diag_verror(const char *fmt, va_list ap)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     char *shown = termtext_escape(buf);
+    if (line_in_place) {
+        fputs("\r\033[K", stderr);
+        line_in_place = 0;
+    }
     fprintf(stderr, "%s: %s\n", prog, shown);
     free(shown);
 }

@@ -25,6 +25,7 @@ enum {
                              osm-run, a persistent hook that cannot start (its
                              task is retried: never an exit status) */
     OSM_ESOFTWARE = 70,   /* internal error */
+    OSM_ECANTCREAT = 73,  /* a file or directory to create exists already */
     OSM_EIO = 74,         /* I/O or store error */
     OSM_ETEMPFAIL = 75,   /* store busy past the timeout: try again */
     OSM_ENOPERM = 77,     /* permission denied (workgroup membership) */
@@ -63,6 +64,12 @@ void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_verror(const char *fmt, va_list ap);
+
+/*
+ * A line is drawn in place on standard error (a progress display,
+ * lib/progress.c), not ended: the next diagnostic clears it first.
+ */
+void diag_line_in_place(int on);
 
 /* Print err as "prog: msg" and return its code. */
 int diag_report(const osm_err *err);

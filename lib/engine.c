@@ -75,6 +75,7 @@ struct engine {
     size_t nprocs;
     size_t batch_slots, batch_oneshot;  /* the claim batch being made */
     long started;
+    long finished, fallout;     /* outcomes that ended a task; fell out */
     int stopping;
     cartdir_cache *dirs;
     cached_order orders[ORDER_CACHE];
@@ -172,6 +173,18 @@ long
 engine_started(const engine *e)
 {
     return e->started;
+}
+
+long
+engine_finished(const engine *e)
+{
+    return e->finished;
+}
+
+long
+engine_fallout(const engine *e)
+{
+    return e->fallout;
 }
 
 void
@@ -841,6 +854,12 @@ record_in_tx(engine *e, cartridge *c, int64_t order_id, int64_t task_id, int64_t
 {
     outcome_orders orders = { orders_get, orders_put, e };
     int rc = outcome_record(e->st, &orders, c, order_id, task_id, fencing, oc, e->o.actor, err);
+    if (rc == 0 && oc->t.state && (strcmp(oc->t.state, "completed") == 0 ||
+                                   strcmp(oc->t.state, "skipped") == 0 ||
+                                   strcmp(oc->t.state, "failed") == 0)) {
+        e->finished++;
+        e->fallout += jv_is_valid(oc->fallout);
+    }
     if (rc == 0 && diag_verbosity() > 0) {
         char line[200];
         snprintf(line, sizeof line, "order %lld: task %lld %s (fencing %lld)\n",

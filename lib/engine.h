@@ -53,6 +53,13 @@ void engine_stop(engine *e);
 long engine_started(const engine *e);
 
 /*
+ * Outcomes recorded so far that ended a task (completed, skipped,
+ * failed), and how many of them fell out: what a progress display counts.
+ */
+long engine_finished(const engine *e);
+long engine_fallout(const engine *e);
+
+/*
  * Work that is not a task, for each round of osm-run before its steps:
  * leases of dead workers on this host are released, answers kept while
  * their order was suspended are applied, waiting tasks past their

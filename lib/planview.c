@@ -577,7 +577,7 @@ planview_svg(jv plan, char **svg, size_t *len, osm_err *err)
 
 /* ---------------------------------------------------------------- table */
 
-enum { COL_KEY, COL_FUNCTION, COL_DOER, COL_ITEMS, COL_START, COL_DURATION, NCOLS };
+enum { COL_KEY, COL_ID, COL_FUNCTION, COL_DOER, COL_ITEMS, COL_START, COL_DURATION, NCOLS };
 
 #define CELL_MAX 32     /* a longer cell is cut, ending in "..." */
 #define TIME_LAST 253402300799999LL  /* 9999-12-31T23:59:59.999Z */
@@ -664,7 +664,9 @@ draw_bar(char *bar, const row *r, int64_t lo, int64_t hi, int width)
     int c1 = r->have_end && r->end > r->start ? bar_last_col(r->end, lo, hi, width) : c0;
     if (c1 < c0)
         c1 = c0;
-    if (r->have_es && r->es < r->start)
+    /* slack within the chart: from an earliest start before the plan's
+     * own start nothing is drawn (it would fill every row) */
+    if (r->have_es && r->es < r->start && r->es >= lo)
         for (int c = bar_col(r->es, lo, hi, width); c < c0; c++)
             bar[c] = '.';
     for (int c = c0; c <= c1; c++)
@@ -737,6 +739,15 @@ table_row_fill(row *r, jv plan, jv task, int i)
         set_cell(&r->cell[COL_KEY], s);
     else
         sb_addf(&r->cell[COL_KEY], "#%d", i + 1);
+    /* the id osm-task and osm-status take, beside the plan's own name */
+    jv id = jv_get_kind(task) == JV_KIND_OBJECT ? jv_object_get(jv_copy(task), jv_string("id"))
+                                                : jv_null();
+    if (jv_get_kind(id) == JV_KIND_NUMBER && jv_number_value(id) >= 1 &&
+        jv_number_value(id) < 9e15)
+        sb_addf(&r->cell[COL_ID], "%lld", (long long)jv_number_value(id));
+    else
+        sb_adds(&r->cell[COL_ID], "-");
+    jv_free(id);
     set_cell(&r->cell[COL_FUNCTION], field_str(task, "function"));
     set_cell(&r->cell[COL_DOER], task_doer(task));
     strbuf items = STRBUF_INIT;
@@ -767,7 +778,7 @@ int
 planview_table(FILE *f, jv plan, int width)
 {
     static const char *const head[NCOLS] = {
-        "TASK", "FUNCTION", "SYSTEM", "ITEMS", "START", "DURATION"
+        "TASK", "ID", "FUNCTION", "SYSTEM", "ITEMS", "START", "DURATION"
     };
     int n = field_len(plan, "tasks");
     row *rows = n ? xcalloc((size_t)n, sizeof *rows) : NULL;
@@ -789,6 +800,12 @@ planview_table(FILE *f, jv plan, int width)
         else { if ((x) < lo) lo = (x); if ((x) > hi) hi = (x); }        \
     } while (0)
 
+    /*
+     * The chart runs from the plan's own start (or its first task's) to
+     * its end: an earliest start before it (an order wanted later, whose
+     * work could start now) does not squeeze the plan into the chart's
+     * last columns.
+     */
     if (field_time(plan, "startDate", &t) == 0)
         WIDEN(t);
     if (field_time(plan, "expectedCompletion", &t) == 0)
@@ -801,8 +818,6 @@ planview_table(FILE *f, jv plan, int width)
             WIDEN(rows[i].start);
         if (rows[i].have_end)
             WIDEN(rows[i].end);
-        if (rows[i].have_es)
-            WIDEN(rows[i].es);
     }
 #undef WIDEN
     have_req = have_range && field_time(plan, "requestedDate", &req) == 0 &&
@@ -849,7 +864,9 @@ planview_table(FILE *f, jv plan, int width)
         }
         if (have_range) {
             draw_bar(bar, &rows[i], lo, hi, width);
-            if (have_req)
+            /* the requested date is marked where it hides no task's bar */
+            if (have_req && (bar[bar_col(req, lo, hi, width)] == ' ' ||
+                             bar[bar_col(req, lo, hi, width)] == '.'))
                 bar[bar_col(req, lo, hi, width)] = '|';
             sb_add(&sb, bar, (size_t)width);
         }

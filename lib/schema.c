@@ -117,6 +117,7 @@ struct snode {
 
     long min_len, max_len;
     char *pattern_src;
+    char *pattern_msg;              /* patternMessage, or NULL */
     regex_t pattern;
     int format;
 
@@ -458,7 +459,7 @@ enum kw {
     K_PROPERTIES, K_REQUIRED, K_ADDITIONAL, K_PATTERNPROPS, K_NAMES,
     K_MINPROPS, K_MAXPROPS,
     K_ITEMS, K_PREFIX, K_MINITEMS, K_MAXITEMS, K_UNIQUE, K_CONTAINS,
-    K_MINLEN, K_MAXLEN, K_PATTERN, K_FORMAT,
+    K_MINLEN, K_MAXLEN, K_PATTERN, K_PATTERN_MSG, K_FORMAT,
     K_MINIMUM, K_MAXIMUM, K_XMIN, K_XMAX, K_MULTIPLE,
     K_ALLOF, K_ANYOF, K_ONEOF, K_NOT, K_IF, K_THEN, K_ELSE,
     K_REF, K_DEFS,
@@ -484,6 +485,8 @@ static const struct {
     { "uniqueItems", K_UNIQUE }, { "contains", K_CONTAINS },
     { "minLength", K_MINLEN }, { "maxLength", K_MAXLEN },
     { "pattern", K_PATTERN }, { "format", K_FORMAT },
+    /* ours: what a person is told instead of the regular expression */
+    { "patternMessage", K_PATTERN_MSG },
     { "minimum", K_MINIMUM }, { "maximum", K_MAXIMUM },
     { "exclusiveMinimum", K_XMIN }, { "exclusiveMaximum", K_XMAX },
     { "multipleOf", K_MULTIPLE },
@@ -590,6 +593,13 @@ compile_keyword(cctx *c, snode *n, enum kw kw, const char *name, jv v)
         rc = compile_regex(c, v, &n->pattern, &n->pattern_src);
         if (rc == 0)
             n->has |= H_PATTERN;
+        return rc;
+    case K_PATTERN_MSG:
+        if (jv_get_kind(v) != JV_KIND_STRING)
+            rc = cfail(c, "must be a string");
+        else
+            n->pattern_msg = xstrdup(jv_string_value(v));
+        jv_free(v);
         return rc;
     case K_FORMAT:
         if (jv_get_kind(v) != JV_KIND_STRING)
@@ -871,6 +881,7 @@ node_free(snode *n)
         regfree(&n->pattern);
         free(n->pattern_src);
     }
+    free(n->pattern_msg);
     free(n->all_of);
     free(n->any_of);
     free(n->one_of);
@@ -1341,7 +1352,8 @@ check_string(vctx *c, const snode *n, jv x)
                           n->max_len, n->max_len == 1 ? "" : "s");
     }
     if ((n->has & H_PATTERN) && !pattern_match(&n->pattern, s, bytes))
-        bad += REPORT(c, -1, "must match pattern %s", n->pattern_src);
+        bad += n->pattern_msg ? REPORT(c, -1, "%s", n->pattern_msg)
+                              : REPORT(c, -1, "must match pattern %s", n->pattern_src);
     if (n->format == FMT_DATE_TIME && !(text && is_date_time(s)))
         bad += REPORT(c, -1, "is not a valid RFC 3339 date-time");
     if (n->format == FMT_DURATION && !(text && is_duration(s)))

@@ -40,6 +40,7 @@ enum store_stmt_id {
     ST_ORDER_INSERT,
     ST_ITEM_INSERT,
     ST_ORDER_FIND_KEY,
+    ST_ORDER_IDS_BY_KEY,
     ST_ORDER_GET,
     ST_ITEMS_GET,
     ST_TASK_INSERT_FALLOUT,
@@ -49,6 +50,7 @@ enum store_stmt_id {
     ST_PLAN_TASKS_GET,
     ST_PLAN_DEPS_GET,
     ST_PLAN_REVISION,
+    ST_PLAN_UNPLANNED,
     ST_TASK_READY,
     ST_TASK_READY_ORDERS,
     ST_TASK_EXPIRED,
@@ -141,6 +143,7 @@ enum store_stmt_id {
     ST_JEOPARDY_TASKS,
     ST_JEOPARDY_ORDERS,
     ST_ASYNC_ORDER_EVENTS,
+    ST_TASKS_OPEN_COUNT,
     /* end of operations */
     ST__COUNT
 };

@@ -25,6 +25,8 @@ static const char SQL_ITEM_INSERT[] =
     " data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_ORDER_FIND_KEY[] =
     "SELECT id, revision FROM orders WHERE external_id = ?1 AND cartridge = ?2";
+static const char SQL_ORDER_IDS_BY_KEY[] =
+    "SELECT id FROM orders WHERE external_id = ?1 ORDER BY id LIMIT 2";
 static const char SQL_ORDER_GET[] =
     "SELECT id, external_id, revision, cartridge, cartridge_version, order_type, state,"
     " state_reason, priority, requested_at, start_at, expected_at, original, body,"
@@ -162,6 +164,28 @@ store_order_find_key(store *s, const char *cartridge_name, const char *key, int6
         rc = OSM_ENOINPUT;
     } else {
         rc = store_sqlfail(s, rc, err);
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_order_ids_by_key(store *s, const char *key, jv *ids, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_ORDER_IDS_BY_KEY, SQL_ORDER_IDS_BY_KEY, err);
+    int rc;
+    *ids = jv_array();
+    if (!st)
+        return store_stmt_fail(err);
+    store_bind_text(st, 1, key);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *ids = jv_array_append(*ids, jv_number((double)sqlite3_column_int64(st, 0)));
+    if (rc != SQLITE_DONE) {
+        rc = store_sqlfail(s, rc, err);
+        jv_free(*ids);
+        *ids = jv_array();
+    } else {
+        rc = 0;
     }
     store_stmt_done(st);
     return rc;

@@ -40,6 +40,9 @@ static const char SQL_PLAN_DEPS_GET[] =
     " WHERE t.order_id = ?1 AND t.plan_revision = ?2 ORDER BY d.task_id, d.depends_on";
 static const char SQL_PLAN_REVISION[] =
     "SELECT plan_revision, planned_at FROM orders WHERE id = ?1";
+static const char SQL_PLAN_UNPLANNED[] =
+    "SELECT id FROM orders WHERE state = 'not_started' AND plan_revision = 0"
+    " AND (?1 IS NULL OR cartridge = ?1) ORDER BY id LIMIT ?2";
 
 static int
 get_revision(store *s, int64_t order_id, int64_t *rev, int64_t *planned_at, osm_err *err)
@@ -69,6 +72,29 @@ int
 store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err)
 {
     return get_revision(s, order_id, rev, NULL, err);
+}
+
+int
+store_plan_unplanned(store *s, const char *cart_name, int limit, jv *ids, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_PLAN_UNPLANNED, SQL_PLAN_UNPLANNED, err);
+    int rc;
+    *ids = jv_array();
+    if (!st)
+        return store_stmt_fail(err);
+    store_bind_text(st, 1, cart_name);
+    sqlite3_bind_int(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *ids = jv_array_append(*ids, jv_number((double)sqlite3_column_int64(st, 0)));
+    if (rc != SQLITE_DONE) {
+        rc = store_sqlfail(s, rc, err);
+        jv_free(*ids);
+        *ids = jv_array();
+    } else {
+        rc = 0;
+    }
+    store_stmt_done(st);
+    return rc;
 }
 
 static int

@@ -188,6 +188,10 @@ static const char SQL_JEOPARDY_ORDERS[] =
     " AND (?1 IS NULL OR o.id IN (SELECT value FROM json_each(?1)))"
     " AND (?2 IS NULL OR o.cartridge = ?2))"
     " RETURNING id, requested_at, expected_at";
+static const char SQL_TASKS_OPEN_COUNT[] =
+    "SELECT count(*) FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state IN ('pending', 'ready', 'running') AND t.kind <> 'fallout'"
+    RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))";
 static const char SQL_ASYNC_ORDER_EVENTS[] =
     "SELECT type FROM events WHERE order_id = ?1 ORDER BY id";
 static const char SQL_ASYNC_OVERDUE[] =
@@ -1045,6 +1049,25 @@ store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, jv_string((const char *)sqlite3_column_text(st, 0)));
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_tasks_open_count(store *s, const store_task_filter *f, int64_t *n, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_TASKS_OPEN_COUNT, SQL_TASKS_OPEN_COUNT, err);
+    int rc;
+    if (!st)
+        return store_stmt_fail(err);
+    bind_filter(st, f);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = store_sqlfail(s, rc, err);
+    }
     store_stmt_done(st);
     return rc;
 }

@@ -215,6 +215,12 @@ int store_order_insert(store *s, order_rec *o, const store_fallout *fallout,
 int store_order_find_key(store *s, const char *cartridge_name, const char *key, int64_t *id,
                          int64_t *revision, osm_err *err);
 
+/*
+ * The ids of the orders (of any cartridge) whose external id is key, at
+ * most two, as a new array in *ids (an empty one on error).
+ */
+int store_order_ids_by_key(store *s, const char *key, jv *ids, osm_err *err);
+
 /* Load order id with its items into *o (order_rec_free it); 66 if none. */
 int store_order_get(store *s, int64_t id, order_rec *o, osm_err *err);
 
@@ -238,6 +244,13 @@ int store_plan_save(store *s, int64_t order_id, plan *p, const char *actor, int6
  * *p (plan_free it).  OSM_ENOINPUT (no message) when it has none.
  */
 int store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err);
+
+/*
+ * The ids of at most limit orders not started and never planned (of
+ * cartridge NAME, unless NULL), oldest first, as a new array in *ids
+ * (an empty one on error).
+ */
+int store_plan_unplanned(store *s, const char *cart_name, int limit, jv *ids, osm_err *err);
 
 /* The order's plan revision (0: not planned) into *rev. */
 int store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err);
@@ -268,6 +281,13 @@ typedef struct store_task_filter {
     jv orders;                  /* array of order ids, or jv_null(): every order */
     const char *system, *cartridge, *function;   /* NULL: any */
 } store_task_filter;
+
+/*
+ * How many tasks of running orders (filtered by f, NULL: every order) are
+ * still to run or running, fallout tasks left out: what a progress
+ * display counts towards.
+ */
+int store_tasks_open_count(store *s, const store_task_filter *f, int64_t *n, osm_err *err);
 
 /*
  * Up to limit tasks that may run now (*out, *n; store_tasks_free them):

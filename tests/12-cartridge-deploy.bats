@@ -68,7 +68,7 @@ version_of_minimal() {
     osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
     run -0 osm-cartridge list --format table
     assert_line --index 0 --regexp '^NAME +VERSION +DEFAULT +OPEN +DEPLOYED +SHA256$'
-    assert_line --index 1 --regexp '^minimal +1\.0\.0 +yes +0  2026-11-26T10:00:00Z [0-9a-f]{12}$'
+    assert_line --index 1 --regexp '^minimal  1\.0\.0    yes      0     2026-11-26 10:00  [0-9a-f]{12}$'
 }
 
 @test "show: manifest, files, open orders" {
@@ -169,4 +169,35 @@ version_of_minimal() {
     run -0 osm-cartridge list
     assert_equal "$(jq -sc 'map(.version)' <<<"$output")" '["1.0.0"]'
     run -66 osm-cartridge show minimal@2.0.0
+}
+
+@test "deploy: a directory without cartridge.json is refused before it is walked" {
+    mkdir -p notcart/deep/er
+    ln -s /nonexistent notcart/deep/er/dangling
+    run -78 --separate-stderr osm-cartridge deploy notcart
+    assert_equal "$stderr" 'osm-cartridge: notcart: no cartridge.json at the top of the directory: not a cartridge (osm-cartridge init NAME makes one)'
+    assert_file_not_exists "$OSM_DB"
+}
+
+@test "deploy: --dry-run checks and tells, and changes nothing; - reads an archive on stdin" {
+    run -0 --separate-stderr osm-cartridge deploy --dry-run "$FIXTURES/cartridges/minimal"
+    assert_equal "$(jq -c '{kind, name, version, deployed, dryRun}' <<<"$output")" \
+        '{"kind":"cartridge","name":"minimal","version":"1.0.0","deployed":true,"dryRun":true}'
+    assert_file_not_exists "$OSM_DB"
+    osm-cartridge deploy "$FIXTURES/cartridges/minimal" >/dev/null
+    version_of_minimal 1.1.0
+    run -0 osm-cartridge deploy -n minimal-1.1.0
+    assert_equal "$(jq -c '[.version, .deployed, .dryRun]' <<<"$output")" '["1.1.0",true,true]'
+    run -0 osm-cartridge deploy -n "$FIXTURES/cartridges/minimal"
+    assert_equal "$(jq -c '[.version, .deployed]' <<<"$output")" '["1.0.0",false]'
+    assert_equal "$(sql 'select group_concat(version) from cartridges')" 1.0.0
+    assert_equal "$(sql "select count(*) from events where type = 'cartridge.deployed'")" 1
+    # a packed cartridge on standard input
+    osm-cartridge pack -o m.osmc minimal-1.1.0 >/dev/null
+    run -0 --separate-stderr osm-cartridge check - <m.osmc
+    assert_equal "$(jq -c '[.source, .cartridge, .version, .valid]' <<<"$output")" '["-","minimal","1.1.0",true]'
+    run -0 --separate-stderr osm-cartridge deploy - <m.osmc
+    assert_equal "$(jq -c '[.version, .deployed]' <<<"$output")" '["1.1.0",true]'
+    run -78 --separate-stderr osm-cartridge check - <<<'not an archive'
+    assert_equal "$stderr" 'osm-cartridge: standard input: not a tar archive'
 }

@@ -27,8 +27,8 @@ load helper
 
 @test "init: into a directory that exists is refused" {
     mkdir widgets
-    run -78 --separate-stderr osm-cartridge init widgets
-    assert_equal "$stderr" "osm-cartridge: widgets: File exists"
+    run -73 --separate-stderr osm-cartridge init widgets
+    assert_equal "$stderr" 'osm-cartridge: widgets: the directory exists already: choose another, as in "osm-cartridge init widgets DIR", or remove it first'
     assert_dir_not_exists widgets/hooks
 }
 

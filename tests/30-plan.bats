@@ -84,7 +84,7 @@ plan_fixture() {
     run -66 --separate-stderr osm-plan 7
     assert_equal "$stderr" "osm-plan: no such order: 7"
     run -2 --separate-stderr osm-plan seven
-    assert_equal "${stderr_lines[0]}" 'osm-plan: "seven" is not an order id'
+    assert_equal "${stderr_lines[0]}" 'osm-plan: "seven" is not an order id (an external id? name it ext:seven)'
     run -2 --separate-stderr osm-plan -c "$PLANNER" 1
     run -65 --separate-stderr osm-plan <<<'{"kind": "task", "id": 3}'
     assert_equal "$stderr" "osm-plan: <stdin>:1: expected an order id or an order document"
@@ -138,6 +138,11 @@ plan_fixture() {
     assert_line --index 0 --partial 'P-LATE'
     assert_line --partial 'LATE'
     assert_equal "$(grep -cE '^t[0-9]+ ' <<<"$output")" 4
+    # the plan's names beside the ids osm-task and osm-status take, and a bar on every row
+    assert_line --index 1 --regexp '^TASK +ID +FUNCTION +SYSTEM +ITEMS +START +DURATION'
+    for id in $(sql 'select id from tasks where order_id = 1 order by id'); do
+        assert_line --regexp "^t[0-9]+ +$id .*[#=]"
+    done
     run -2 --separate-stderr osm-plan 1 --format png
 }
 

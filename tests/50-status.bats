@@ -253,7 +253,7 @@ list_ids() {
     assert_equal "${stderr_lines[0]}" 'osm-status: --state: unknown order state "bogus" (not_started, in_progress, suspended, amending, cancelling, cancelled, completed, failed, waiting_for_revision, aborted, or open)'
     assert_equal "${stderr_lines[1]}" "Try 'osm-status --help' for more information."
     run -2 --separate-stderr osm-status --since yesterday
-    assert_equal "${stderr_lines[0]}" 'osm-status: --since: expected an RFC 3339 date or instant (e.g. 2026-11-26 or 2026-11-26T09:00:00Z), got "yesterday"'
+    assert_equal "${stderr_lines[0]}" 'osm-status: --since: not a date: "yesterday" (e.g. 2026-11-26, 2026-11-26T09:00:00Z, now, -2h, +1d)'
     run -2 --separate-stderr osm-status --until 2026-13-01
     run -2 --separate-stderr osm-status --limit -1
     assert_equal "${stderr_lines[0]}" 'osm-status: --limit: expected a whole number, got "-1"'
@@ -460,13 +460,13 @@ list_ids() {
     run -2 --separate-stderr osm-status --purge
     assert_equal "${stderr_lines[0]}" 'osm-status: --purge needs --before DATE'
     run -2 --separate-stderr osm-status --purge --before 2026-13-45
-    assert_regex "${stderr_lines[0]}" '^osm-status: --before: expected an RFC 3339 date'
+    assert_regex "${stderr_lines[0]}" '^osm-status: --before: not a date: "2026-13-45"'
     run -2 --separate-stderr osm-status --before 2026-11-01
     assert_equal "${stderr_lines[0]}" 'osm-status: --before goes with --purge'
     run -2 --separate-stderr osm-status --after 3 1
     assert_equal "${stderr_lines[0]}" 'osm-status: --after goes with --follow or --history'
     run -2 --separate-stderr osm-status --wait --timeout soon 1
-    assert_equal "${stderr_lines[0]}" 'osm-status: --timeout: expected an ISO 8601 duration (e.g. PT5S), got "soon"'
+    assert_equal "${stderr_lines[0]}" 'osm-status: --timeout: not a duration: "soon" (e.g. 200ms, 0.2s, 2m, 1h30m, 2d or PT5S)'
     run -2 --separate-stderr osm-status --format xml
     assert_equal "${stderr_lines[0]}" 'osm-status: unknown format "xml" (json, table, prometheus or html)'
     run -2 --separate-stderr osm-status --format prometheus --history 1
@@ -474,7 +474,7 @@ list_ids() {
     assert_equal "${stderr_lines[0]}" 'osm-status: --jq filters a listing, --history or --follow'
     run -2 --separate-stderr osm-status --cartridge runner --wait 1
     run -2 --separate-stderr osm-status x1
-    assert_equal "${stderr_lines[0]}" 'osm-status: "x1" is not an order id'
+    assert_equal "${stderr_lines[0]}" 'osm-status: "x1" is not an order id (an external id? name it ext:x1)'
     run -2 --separate-stderr osm-status --bogus
     assert_equal "${stderr_lines[0]}" 'osm-status: unknown option "--bogus"'
     run -2 --separate-stderr osm-status --state

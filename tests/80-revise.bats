@@ -97,7 +97,7 @@ five_in_flight() {
     assert_equal "$(sqlite3 "$OSM_DB" .dump)" "$before"
     run -0 osm-revise -n --format table 1 o14.json
     assert_line --index 0 'order 1  revision 0 -> 1  dry-run  state amending'
-    assert_line --partial 'redo     activate'
+    assert_line --regexp '^redo    activate       asap-south  1      3     its data changed$'
 }
 
 @test "revise: a hard point of no return rejects the revision; the order is untouched byte for byte" {

@@ -199,7 +199,7 @@ EOF
     run -78 --separate-stderr osm-cartridge check --format table $'bad\e[2Jdir'
     assert_line --index 0 --regexp '^bad\\x1b\[2Jdir +FAILED$'
     # and diagnostics on standard error likewise
-    assert_equal "$stderr" 'osm-cartridge: bad\x1b[2Jdir: no cartridge.json at the top of the directory'
+    assert_equal "$stderr" 'osm-cartridge: bad\x1b[2Jdir: no cartridge.json at the top of the directory: not a cartridge (osm-cartridge init NAME makes one)'
 }
 
 # ------------------------------------------------------------ read-only users

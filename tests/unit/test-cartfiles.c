@@ -420,7 +420,8 @@ test_dir_refusals(void)
         cart_files fs;
         osm_err err;
         char *want = xasprintf("%s: no cartridge.json at the top of the "
-                               "directory", tmpdir);
+                               "directory: not a cartridge (osm-cartridge init NAME "
+                               "makes one)", tmpdir);
         is_int(cart_files_from_dir(tmpdir, &fs, &err), OSM_ECONFIG,
                "directory without a manifest: 78");
         is_str(err.msg, want, "directory without a manifest: message");

@@ -142,6 +142,30 @@ main(void)
     setenv("OSM_NOW", "2030-01-02T03:04:05Z", 1);
     is_int(clock_init(&err), 0, "OSM_NOW accepted");
     is_int(clock_now(), 1893553445000LL, "clock_now follows OSM_NOW");
+
+    /* instants as typed on a command line, relative to OSM_NOW */
+    static const struct { const char *in; long long ms; } instants[] = {
+        { "now", 1893553445000LL },
+        { "-2h", 1893553445000LL - 7200000 },
+        { "+1d", 1893553445000LL + 86400000 },
+        { "-1h30m", 1893553445000LL - 5400000 },
+        { "-PT30M", 1893553445000LL - 1800000 },
+        { "2026-11-26", 1795651200000LL },
+        { "2026-11-26T02:46:35Z", 1795661195000LL },
+    };
+    for (size_t i = 0; i < sizeof instants / sizeof instants[0]; i++) {
+        osm_err ierr = { 0, "" };
+        ms = 0;
+        is_int(instant_parse_arg(instants[i].in, &ms, &ierr), 0, "parse instant %s",
+               instants[i].in);
+        is_int(ms, instants[i].ms, "instant %s is %lld ms", instants[i].in, instants[i].ms);
+    }
+    ms = 42;
+    is_int(instant_parse_arg("yesterday", &ms, &err), OSM_EUSAGE, "refuse instant yesterday");
+    is_int(ms, 42, "a refused instant leaves the result alone");
+    is_str(err.msg, "not a date: \"yesterday\" (e.g. 2026-11-26, 2026-11-26T09:00:00Z, now, "
+           "-2h, +1d)", "message for a bad instant");
+    is_int(instant_parse_arg("-2 hours", &ms, &err), OSM_EUSAGE, "refuse \"-2 hours\"");
     setenv("OSM_NOW", "yesterday", 1);
     is_int(clock_init(&err), OSM_ECONFIG, "bad OSM_NOW refused");
     is_str(err.msg, "OSM_NOW: \"yesterday\" is not an RFC 3339 instant", "bad OSM_NOW message");

@@ -69,10 +69,10 @@ static const char small_dot[] =
 static const char small_table[] =
     "order 12 (CRM-1): start 2026-11-26T10:00:00Z, expected completion 2026-11-26T11:20:00Z, "
     "requested 2026-11-26T11:00:00Z, LATE by PT20M\n"
-    "TASK  FUNCTION       SYSTEM     ITEMS  START             DURATION  11-26 10:00                  11-26 11:20\n"
-    "t1    allocate-port  inventory  1      2026-11-26 10:00  PT10M     #####                         |\n"
-    "t2    install        manual     1,2    2026-11-26 10:30  PT20M          ..........==========     |\n"
-    "t3    bill           billing    1,2    2026-11-26 11:10  PT10M                                   |    #####\n";
+    "TASK  ID   FUNCTION       SYSTEM     ITEMS  START             DURATION  11-26 10:00                  11-26 11:20\n"
+    "t1    101  allocate-port  inventory  1      2026-11-26 10:00  PT10M     #####                         |\n"
+    "t2    102  install        manual     1,2    2026-11-26 10:30  PT20M          ..........==========     |\n"
+    "t3    103  bill           billing    1,2    2026-11-26 11:10  PT10M                                   |    #####\n";
 
 static const char empty_dot[] =
     "digraph \"plan\" {\n"
@@ -259,10 +259,10 @@ test_null_dates(void)
     is_int(rc, 0, "null dates: table status");
     is_str(t,
            "order CRM-9?: no requested date\n"
-           "TASK  FUNCTION                          SYSTEM  ITEMS    START  DURATION\n"
-           "a     caf?                              robot   -        -      -\n"
-           "#2    a-function-with-a-really-long...  timer   1,2.5,3  -      -\n"
-           "#3    -                                 -       -        -      -\n",
+           "TASK  ID  FUNCTION                          SYSTEM  ITEMS    START  DURATION\n"
+           "a     -   caf?                              robot   -        -      -\n"
+           "#2    -   a-function-with-a-really-long...  timer   1,2.5,3  -      -\n"
+           "#3    -   -                                 -       -        -      -\n",
            "null dates: table in ASCII, long cells cut, no bars");
     free(dot);
     free(t);
@@ -304,16 +304,49 @@ test_scaling(void)
     }
     jv_free(plan);
 
-    /* Requested date at the very end: the marker is in the last column. */
+    /* Requested date at the very end, under a task's bar: the bar is whole. */
     plan = parse(
         "{ \"kind\": \"plan\", \"requestedDate\": \"2026-01-02T00:00:00Z\", \"tasks\": ["
         "  { \"key\": \"x\", \"start\": \"2026-01-01T00:00:00Z\", \"end\": \"2026-01-02T00:00:00Z\" } ] }");
     int rc = -1;
     char *t = table(plan, 8, &rc);
-    ok(strstr(t, "\nx     -         -       -      2026-01-01 00:00  -         =======|\n") != NULL,
-       "requested date at the end of the chart: marker over the last column");
-    if (!strstr(t, "=======|"))
+    ok(strstr(t, "\nx     -   -         -       -      2026-01-01 00:00  -         ========\n") != NULL,
+       "requested date at the end of the chart, under a bar: the bar is whole");
+    if (!strstr(t, "========\n"))
         tap_diag("%s", t);
+    free(t);
+    jv_free(plan);
+}
+
+/*
+ * An order wanted later: its tasks could start now (earliestStart) but
+ * are planned days on.  The chart starts at the plan's own start, each
+ * task has its bar, and the task ids stand beside the plan's names.
+ */
+static void
+test_future_dated(void)
+{
+    jv plan = parse(
+        "{ \"kind\": \"plan\", \"id\": 6, \"startDate\": \"2027-02-25T00:00:00Z\","
+        "  \"expectedCompletion\": \"2027-03-01T00:00:00Z\", \"requestedDate\": \"2027-03-01T00:00:00Z\","
+        "  \"tasks\": ["
+        "  { \"key\": \"t1\", \"id\": 44, \"earliestStart\": \"2026-11-26T09:00:00Z\","
+        "    \"start\": \"2027-02-25T00:00:00Z\", \"end\": \"2027-02-27T00:00:00Z\", \"critical\": true },"
+        "  { \"key\": \"t2\", \"id\": 45, \"earliestStart\": \"2026-11-26T09:00:00Z\","
+        "    \"start\": \"2027-02-28T00:00:00Z\", \"end\": \"2027-02-28T00:00:01Z\" },"
+        "  { \"key\": \"t3\", \"id\": 46, \"earliestStart\": \"2027-02-27T00:00:00Z\","
+        "    \"start\": \"2027-02-27T00:00:00Z\", \"end\": \"2027-03-01T00:00:00Z\" } ] }");
+    int rc = -1;
+    char *t = table(plan, 8, &rc);
+    is_int(rc, 0, "future-dated: status");
+    is_str(t,
+           "order 6: start 2027-02-25T00:00:00Z, expected completion 2027-03-01T00:00:00Z, "
+           "requested 2027-03-01T00:00:00Z, on time\n"
+           "TASK  ID  FUNCTION  SYSTEM  ITEMS  START             DURATION\n"
+           "t1    44  -         -       -      2027-02-25 00:00  -         ####   |\n"
+           "t2    45  -         -       -      2027-02-28 00:00  -               =|\n"
+           "t3    46  -         -       -      2027-02-27 00:00  -             ====\n",
+           "future-dated: the chart from the plan's start, a bar for each task, ids beside names");
     free(t);
     jv_free(plan);
 }
@@ -435,6 +468,7 @@ main(void)
     test_null_dates();
     test_scaling();
     test_extremes();
+    test_future_dated();
     test_write_error();
     test_states();
     test_svg();

@@ -337,7 +337,8 @@ static const char *manifest_schema =
     " 'properties': {"
     "  'name': {'type': 'string', 'pattern': '^[a-z][a-z0-9-]*$'},"
     "  'version': {'type': 'string',"
-    "              'pattern': '^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$'},"
+    "              'pattern': '^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$',"
+    "              'patternMessage': 'must be MAJOR.MINOR.PATCH, like 1.0.0'},"
     "  'functions': {'type': 'object',"
     "                'additionalProperties': {'$ref': '#/$defs/function'}}},"
     " '$defs': {'function': {"
@@ -415,6 +416,15 @@ test_api(void)
     ok(n == 0 && jv_get_kind(problems) == JV_KIND_ARRAY
        && jv_array_length(jv_copy(problems)) == 0,
        "a valid document gives an empty problems array");
+    jv_free(problems);
+    jv_free(doc);
+
+    doc = parse_dq("{'name': 'bb', 'version': '1.0'}");
+    n = schema_validate(s, doc, &problems);
+    got = render(problems);
+    is_str(got, ".version: must be MAJOR.MINOR.PATCH, like 1.0.0\n",
+           "patternMessage is what a person is told, not the expression");
+    free(got);
     jv_free(problems);
     jv_free(doc);
 
