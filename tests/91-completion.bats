@@ -58,7 +58,7 @@ setup() {
     assert_equal "$(complete_words osm-run --sys)" --system
     assert_equal "$(complete_words osm-status --pre)" --pretty
     # short options too, with a single dash
-    [[ " $(complete_words osm-task -) " == *" -w "* ]]
+    [[ " $(complete_words osm-task -) " == *" -g "* ]]
 }
 
 @test "completion: verbs, and the verbs of osm-task order and workgroup" {
