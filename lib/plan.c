@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ typedef struct builder {
     size_t nm;
     jv functions;           /* manifest .functions */
     osm_err *err;
+    jv *pattern;            /* per item: its fulfillment pattern, or jv_invalid() */
 } builder;
 
 void
@@ -56,6 +58,7 @@ task_free(plan_task *t)
     for (size_t i = 0; i < t->ndeps; i++) {
         free(t->deps[i].until);
         free(t->deps[i].condition);
+        free(t->deps[i].why);
     }
     free(t->deps);
 }
@@ -182,6 +185,76 @@ task_has_item(const plan_task *t, const char *item)
     return found;
 }
 
+/* Does the pattern name key hold a wildcard (a glob: "BB-*")? */
+static int
+is_glob(const char *key)
+{
+    return strpbrk(key, "*?[") != NULL;
+}
+
+/* How specific the glob key is: its characters that are not wildcards. */
+static size_t
+glob_weight(const char *key)
+{
+    size_t n = 0;
+    for (; *key; key++)
+        n += *key != '*' && *key != '?';
+    return n;
+}
+
+/*
+ * The pattern of item i (a new reference, or jv_invalid() when none):
+ * the one the items "pattern" program names when the cartridge has one
+ * and it gives a name; else the pattern named by the item's
+ * specification, else the most specific glob matching it ("BB-*" before
+ * "*"; equal ones: the first by name).  *rc is set on a jq error.
+ */
+static jv
+pattern_of(builder *b, jv patterns, size_t i, int *rc)
+{
+    const order_item *it = &b->o->items[i];
+    char key[512];
+    jv out;
+
+    snprintf(key, sizeof key, "orderTypes.%s.items.pattern", b->o->order_type);
+    if (cartridge_prog(b->c, key) < 0)
+        snprintf(key, sizeof key, "items.pattern");
+    if (cartridge_prog(b->c, key) >= 0) {
+        int r = run_item(b, key, i, &out);
+        if (r == 1 && jv_get_kind(out) == JV_KIND_STRING) {
+            jv p = member_of(patterns, jv_string_value(out));
+            jv_free(out);
+            return p;
+        }
+        jv_free(out);
+        if (r != 0 && r != 1) {
+            *rc = r;
+            return jv_invalid();
+        }
+    }
+    const char *spec = it->spec ? it->spec : "";
+    jv exact = it->spec ? member_of(patterns, it->spec) : jv_invalid();
+    if (jv_is_valid(exact) || jv_get_kind(patterns) != JV_KIND_OBJECT)
+        return exact;
+    jv best = jv_invalid();
+    const char *best_key = NULL;
+    size_t best_weight = 0;
+    jv keys = jv_keys(jv_copy(patterns));   /* sorted: ties go to the first */
+    jv_array_foreach(keys, k, name) {
+        const char *n = jv_string_value(name);
+        if (is_glob(n) && fnmatch(n, spec, 0) == 0 &&
+            (!best_key || glob_weight(n) > best_weight)) {
+            jv_free(best);
+            best = member_of(patterns, n);
+            best_key = n;
+            best_weight = glob_weight(n);
+        }
+        jv_free(name);
+    }
+    jv_free(keys);
+    return best;
+}
+
 /* Steps 1-3 and 5: functions per item, systems, components, durations. */
 static int
 decompose(builder *b)
@@ -190,11 +263,15 @@ decompose(builder *b)
     const order_rec *o = b->o;
     int rc = 0;
 
+    b->pattern = xcalloc(o->nitems ? o->nitems : 1, sizeof *b->pattern);
+    for (size_t i = 0; i < o->nitems; i++)
+        b->pattern[i] = jv_invalid();
     for (size_t i = 0; i < o->nitems && rc == 0; i++) {
         const order_item *it = &o->items[i];
-        jv byspec = it->spec ? member_of(patterns, it->spec) : jv_invalid();
-        jv fns = member_of(byspec, it->action);
-        jv_free(byspec);
+        b->pattern[i] = pattern_of(b, patterns, i, &rc);
+        if (rc != 0)
+            break;
+        jv fns = member_of(b->pattern[i], it->action);
         if (jv_get_kind(fns) != JV_KIND_ARRAY) {
             jv_free(fns);
             continue;   /* no pattern: the item needs no work */
@@ -300,7 +377,7 @@ decompose(builder *b)
                         nt->workgroup = xstrdup(str_of(wg));
                     jv_free(wg);
                     nt->items = jv_array();
-                    nt->deadline = nt->latest_start = -1;
+                    nt->deadline = nt->latest_start = nt->not_before = -1;
                     t = (int)b->p->ntasks++;
                 }
                 plan_task *pt = &b->p->tasks[t];
@@ -326,6 +403,12 @@ decompose(builder *b)
                 int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
                 if (d >= 0 && (pt->deadline < 0 || d < pt->deadline))
                     pt->deadline = d;
+                /* no work for the item before its (or its order's) requested start */
+                int64_t nb = it->start_requested_at > o->start_requested_at
+                                 ? it->start_requested_at
+                                 : o->start_requested_at;
+                if (nb > pt->not_before)
+                    pt->not_before = nb;
                 b->m = xrealloc(b->m, (b->nm + 1) * sizeof *b->m);
                 b->m[b->nm].item = i;
                 b->m[b->nm].fn = xstrdup(f);
@@ -356,12 +439,20 @@ task_of(const builder *b, size_t i, const char *f)
     return -1;
 }
 
+/*
+ * Make task t wait for task on (once: a second reason keeps the longest
+ * delay, and the first reason's why), with the wait and why (a JSON
+ * object, consumed) of the rule making it.
+ */
 static void
-add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition)
+add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition,
+        jv why)
 {
     plan_task *pt = &p->tasks[t];
-    if (t == on)
+    if (t == on) {
+        jv_free(why);
         return;     /* a component never waits for itself */
+    }
     for (size_t k = 0; k < pt->ndeps; k++) {
         plan_dep *d = &pt->deps[k];
         if (d->task == on) {
@@ -371,6 +462,7 @@ add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *co
                 d->until = xstrdup(until);
             if (condition && !d->condition)
                 d->condition = xstrdup(condition);
+            jv_free(why);
             return;
         }
     }
@@ -380,6 +472,30 @@ add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *co
     d->delay_ms = delay;
     d->until = until ? xstrdup(until) : NULL;
     d->condition = condition ? xstrdup(condition) : NULL;
+    jv text = jv_dump_string(why, 0);
+    d->why = xstrdup(jv_string_value(text));
+    jv_free(text);
+}
+
+/* Why an "after" edge exists: {rule: "after", scope, function, on, item}. */
+static jv
+why_after(const char *scope, const char *f, const char *on, const char *item)
+{
+    return JV_OBJECT(jv_string("rule"), jv_string("after"), jv_string("scope"), jv_string(scope),
+                     jv_string("function"), jv_string(f), jv_string("on"), jv_string(on),
+                     jv_string("item"), jv_string(item));
+}
+
+/* Why a reliesOn edge exists: {rule: "reliesOn", scope: "item", item,
+ * reliesOn, function, on, targeted}. */
+static jv
+why_relies(const char *item, const char *rid, const char *f, const char *on, int targeted)
+{
+    return JV_OBJECT(jv_string("rule"), jv_string("reliesOn"), jv_string("scope"),
+                     jv_string("item"), jv_string("item"), jv_string(item),
+                     jv_string("reliesOn"), jv_string(rid), jv_string("function"),
+                     jv_string(f), jv_string("on"), jv_string(on), jv_string("targeted"),
+                     jv_bool(targeted));
 }
 
 /* Does item i have a function it waits for among its own (scope item)? */
@@ -401,6 +517,74 @@ has_own_predecessor(const builder *b, size_t i, const char *f)
     return found;
 }
 
+/* The index in o->items of the item whose id is id, or -1. */
+static int
+item_of(const order_rec *o, const char *id)
+{
+    for (size_t i = 0; i < o->nitems; i++)
+        if (strcmp(o->items[i].item_id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Does the array of names list (borrowed) hold name, or is list "*"? */
+static int
+names_hold(jv list, const char *name)
+{
+    int found = 0;
+    if (jv_get_kind(list) == JV_KIND_STRING)
+        return strcmp(jv_string_value(list), "*") == 0 || strcmp(jv_string_value(list), name) == 0;
+    if (jv_get_kind(list) != JV_KIND_ARRAY)
+        return 0;
+    jv_array_foreach(list, k, v) {
+        if (!found && jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), name) == 0)
+            found = 1;
+        jv_free(v);
+    }
+    return found;
+}
+
+/*
+ * Member k (item i, function f, task t) relying on the items of its
+ * item's reliesOn.  When the item's pattern has a "reliesOn" map, f
+ * waits for the functions of the related item that the map lists for f
+ * (none when f is not in it); else, as always, the item's first
+ * functions (those with no predecessor of their own) wait for every
+ * component of the related item.  A component shared with the related
+ * item never waits for it.
+ */
+static void
+link_relies(builder *b, size_t i, const char *f, int t)
+{
+    const order_item *it = &b->o->items[i];
+    jv map = member_of(b->pattern[i], "reliesOn");
+    int targeted = jv_get_kind(map) == JV_KIND_OBJECT;
+    jv targets = targeted ? member_of(map, f) : jv_invalid();
+
+    if (targeted ? !jv_is_valid(targets) : has_own_predecessor(b, i, f)) {
+        jv_free(targets);
+        jv_free(map);
+        return;
+    }
+    jv_array_foreach(it->relies_on, n, rid) {
+        const char *r = jv_string_value(rid);
+        int j = item_of(b->o, r);
+        if (j >= 0 && !task_has_item(&b->p->tasks[t], r)) {
+            for (size_t x = 0; x < b->nm; x++) {
+                if (b->m[x].item != (size_t)j || (targeted && !names_hold(targets, b->m[x].fn)))
+                    continue;
+                plan_task *other = &b->p->tasks[b->m[x].task];
+                if (!task_has_item(other, it->item_id))
+                    add_dep(b->p, t, b->m[x].task, 0, NULL, NULL,
+                            why_relies(it->item_id, r, f, b->m[x].fn, targeted));
+            }
+        }
+        jv_free(rid);
+    }
+    jv_free(targets);
+    jv_free(map);
+}
+
 /* Step 4: dependencies from "after", and from items relying on others. */
 static int
 link_tasks(builder *b)
@@ -411,6 +595,7 @@ link_tasks(builder *b)
     for (size_t k = 0; k < b->nm && rc == 0; k++) {
         size_t i = b->m[k].item;
         const char *f = b->m[k].fn;
+        const char *id = o->items[i].item_id;
         int t = b->m[k].task;
         jv after = member2(b->functions, f, "after");
         if (jv_get_kind(after) == JV_KIND_ARRAY) {
@@ -435,11 +620,13 @@ link_tasks(builder *b)
                     if (str_of(scope) && strcmp(str_of(scope), "order") == 0) {
                         for (size_t x = 0; x < b->nm; x++)
                             if (strcmp(b->m[x].fn, str_of(g)) == 0)
-                                add_dep(b->p, t, b->m[x].task, delay, until, cond);
+                                add_dep(b->p, t, b->m[x].task, delay, until, cond,
+                                        why_after("order", f, str_of(g), id));
                     } else {
                         int on = task_of(b, i, str_of(g));
                         if (on >= 0)
-                            add_dep(b->p, t, on, delay, until, cond);
+                            add_dep(b->p, t, on, delay, until, cond,
+                                    why_after("item", f, str_of(g), id));
                     }
                 }
                 jv_free(scope);
@@ -448,25 +635,8 @@ link_tasks(builder *b)
             }
         }
         jv_free(after);
-        /* item relations: first functions wait for what they rely on */
-        const order_item *it = &o->items[i];
-        if (rc == 0 && jv_array_length(jv_copy(it->relies_on)) > 0 &&
-            !has_own_predecessor(b, i, f)) {
-            jv_array_foreach(it->relies_on, n, rid) {
-                /* a component shared with the item relied on cannot wait for it */
-                if (task_has_item(&b->p->tasks[t], jv_string_value(rid))) {
-                    jv_free(rid);
-                    continue;
-                }
-                for (size_t x = 0; x < b->p->ntasks; x++) {
-                    plan_task *other = &b->p->tasks[x];
-                    if (task_has_item(other, jv_string_value(rid)) &&
-                        !task_has_item(other, it->item_id))
-                        add_dep(b->p, t, (int)x, 0, NULL, NULL);
-                }
-                jv_free(rid);
-            }
-        }
+        if (rc == 0 && jv_array_length(jv_copy(o->items[i].relies_on)) > 0)
+            link_relies(b, i, f, t);
     }
     return rc;
 }
@@ -599,6 +769,9 @@ plan_forward(plan *p, int64_t now)
             es = max64(es, on->earliest_start + on->duration_ms + t->deps[d].delay_ms);
             ready = max64(ready, on->end + t->deps[d].delay_ms);
         }
+        /* a requested start date holds the task however early it could go */
+        es = max64(es, t->not_before);
+        ready = max64(ready, t->not_before);
         t->earliest_start = es;
         t->start = t->latest_start >= 0 ? max64(ready, t->latest_start) : ready;
         t->end = t->start + t->duration_ms;
@@ -709,7 +882,7 @@ plan_summarise(plan *p)
 int
 plan_build(cartridge *c, const order_rec *o, int64_t now, plan *out, osm_err *err)
 {
-    builder b = { c, o, now, out, NULL, 0, jv_null(), err };
+    builder b = { c, o, now, out, NULL, 0, jv_null(), err, NULL };
     int rc;
 
     plan_init(out);
@@ -729,6 +902,9 @@ plan_build(cartridge *c, const order_rec *o, int64_t now, plan *out, osm_err *er
     for (size_t k = 0; k < b.nm; k++)
         free(b.m[k].fn);
     free(b.m);
+    for (size_t i = 0; b.pattern && i < o->nitems; i++)
+        jv_free(b.pattern[i]);
+    free(b.pattern);
     jv_free(b.functions);
     if (rc != 0)
         plan_free(out);
@@ -740,12 +916,17 @@ plan_set_deadlines(plan *p, const order_rec *o)
 {
     for (size_t k = 0; k < p->ntasks; k++) {
         plan_task *t = &p->tasks[k];
-        t->deadline = -1;
+        t->deadline = t->not_before = -1;
         for (size_t i = 0; i < o->nitems; i++) {
             const order_item *it = &o->items[i];
+            if (!task_has_item(t, it->item_id))
+                continue;
             int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
-            if (d >= 0 && task_has_item(t, it->item_id) && (t->deadline < 0 || d < t->deadline))
+            if (d >= 0 && (t->deadline < 0 || d < t->deadline))
                 t->deadline = d;
+            int64_t nb = max64(it->start_requested_at, o->start_requested_at);
+            if (nb > t->not_before)
+                t->not_before = nb;
         }
     }
 }
@@ -790,6 +971,14 @@ plan_document(const plan *p, const order_rec *o)
                 dep = jv_object_set(dep, jv_string("until"), jv_string(t->deps[d].until));
             if (t->deps[d].condition)
                 dep = jv_object_set(dep, jv_string("condition"), jv_string(t->deps[d].condition));
+            jv why = t->deps[d].why ? jv_parse(t->deps[d].why) : jv_invalid();
+            if (jv_get_kind(why) == JV_KIND_OBJECT) {
+                dep = jv_object_set(dep, jv_string("scope"),
+                                    jv_object_get(jv_copy(why), jv_string("scope")));
+                dep = jv_object_set(dep, jv_string("why"), why);
+            } else {
+                jv_free(why);
+            }
             after = jv_array_append(after, dep);
         }
         jv doc = JV_OBJECT(jv_string("key"), key_of(k), jv_string("id"),
@@ -807,6 +996,7 @@ plan_document(const plan *p, const order_rec *o)
         doc = jv_object_set(doc, jv_string("start"), time_or_null(t->start));
         doc = jv_object_set(doc, jv_string("end"), time_or_null(t->end));
         doc = jv_object_set(doc, jv_string("deadline"), time_or_null(t->deadline));
+        doc = jv_object_set(doc, jv_string("notBefore"), time_or_null(t->not_before));
         doc = jv_object_set(doc, jv_string("critical"), jv_bool(t->critical));
         doc = jv_object_set(doc, jv_string("after"), after);
         tasks = jv_array_append(tasks, doc);
@@ -826,6 +1016,7 @@ plan_document(const plan *p, const order_rec *o)
     doc = jv_object_set(doc, jv_string("startDate"), time_or_null(p->start));
     doc = jv_object_set(doc, jv_string("expectedCompletion"), time_or_null(p->end));
     doc = jv_object_set(doc, jv_string("requestedDate"), time_or_null(o->requested_at));
+    doc = jv_object_set(doc, jv_string("requestedStartDate"), time_or_null(o->start_requested_at));
     doc = jv_object_set(doc, jv_string("late"), jv_bool(p->late_ms > 0));
     doc = jv_object_set(doc, jv_string("lateBy"),
                         p->late_ms > 0 ? duration_str(p->late_ms) : jv_null());

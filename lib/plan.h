@@ -25,6 +25,7 @@ typedef struct plan_dep {
     int64_t delay_ms;       /* hold this long after it completes (0: none) */
     char *until;            /* program key of an "until" wait, or NULL */
     char *condition;        /* program key of a "condition" wait, or NULL */
+    char *why;              /* the rule that made it, JSON {rule, scope, ...}; NULL unknown */
 } plan_dep;
 
 typedef struct plan_task {
@@ -38,10 +39,11 @@ typedef struct plan_task {
     jv items;               /* array of the item ids covered */
     int64_t duration_ms;
     int64_t deadline;       /* earliest requested date of its items, or -1 */
+    int64_t not_before;     /* latest requested start of its items (or the order's), or -1 */
     int64_t earliest_start; /* dependencies met, dates ignored */
     int64_t latest_start;   /* to make its deadline (and its successors'), or -1 */
-    int64_t start, end;     /* the schedule: the later of latest start and
-                               dependencies met */
+    int64_t start, end;     /* the schedule: the latest of latest start, not
+                               before and dependencies met */
     int critical;           /* on the critical path */
     plan_dep *deps;
     size_t ndeps;
@@ -83,12 +85,15 @@ void plan_summarise(plan *p);
  * The forward pass: each task's earliest start (dependencies, dates
  * ignored) and scheduled start and end (the later of its latest start and
  * its dependencies), the plan's start, end and lateness, from now.
- * Deadlines and latest starts must be set.  Used when planning and when
+ * Deadlines, not-befores and latest starts must be set.  Used when planning and when
  * a stored plan is loaded.
  */
 void plan_forward(plan *p, int64_t now);
 
-/* Set each task's deadline from the requested dates of o and its items. */
+/*
+ * Set each task's deadline and not-before from the requested dates and
+ * requested start dates of o and its items.
+ */
 void plan_set_deadlines(plan *p, const order_rec *o);
 
 void plan_init(plan *p);

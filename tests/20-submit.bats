@@ -14,7 +14,7 @@ deploy() {
     run -0 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
     assert_equal "$stderr" ""
     assert_equal "$(jq -c 'del(.order)' <<<"$output")" \
-        '{"kind":"order","id":1,"externalId":"G-1001","revision":0,"cartridge":"gadgets","cartridgeVersion":"1.0.0","orderType":"gadget","state":"not_started","priority":7,"requestedDate":"2026-12-24T12:00:00Z","createdAt":"2026-11-26T10:00:00Z","items":[{"id":"1","action":"add","spec":"G-1","reliesOn":[],"requestedDate":null,"fulfillmentState":null},{"id":"2","action":"add","spec":"G-2","reliesOn":["1"],"requestedDate":"2026-12-20T12:00:00Z","fulfillmentState":null}]}'
+        '{"kind":"order","id":1,"externalId":"G-1001","revision":0,"cartridge":"gadgets","cartridgeVersion":"1.0.0","orderType":"gadget","state":"not_started","priority":7,"requestedDate":"2026-12-24T12:00:00Z","requestedStartDate":null,"createdAt":"2026-11-26T10:00:00Z","items":[{"id":"1","action":"add","spec":"G-1","reliesOn":[],"requestedDate":null,"requestedStartDate":null,"fulfillmentState":null},{"id":"2","action":"add","spec":"G-2","reliesOn":["1"],"requestedDate":"2026-12-20T12:00:00Z","requestedStartDate":null,"fulfillmentState":null}]}'
     assert_equal "$(jq -c .order.customer <<<"$output")" '"ACME"'
     assert_equal "$(sql "select external_id, revision, cartridge, cartridge_version, order_type, state, priority, json_extract(original, '$.ref'), json_extract(body, '$.customer') from orders")" \
         'G-1001|0|gadgets|1.0.0|gadget|not_started|7|G-1001|ACME'
