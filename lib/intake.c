@@ -924,6 +924,7 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
     }
 
     jv ids = jv_object();
+    jv rels = jv_array();   /* [item index, id, reliesOn] of every item with an id */
     jv_array_foreach(list, i, item) {
         jv v, fields = answer(items_answer, i);
         char *id = NULL, *action = NULL, *spec = NULL;
@@ -1026,6 +1027,8 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
         }
         free(w.made);
 #undef ITEM_RUN
+        if (id)
+            rels = jv_array_append(rels, JV_ARRAY(jv_number(i), jv_string(id), jv_copy(relies)));
         if (ok) {
             order_rec_add_item(&in->rec, id, action, spec, requested, relies, jv_copy(item));
             in->rec.items[in->rec.nitems - 1].start_requested_at = start;
@@ -1037,20 +1040,27 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
         jv_free(fields);
         jv_free(item);
     }
-    /* every relation must name an item of the order */
-    for (size_t i = 0; i < in->rec.nitems; i++) {
-        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+    /* every relation must name an item of the order (an item with other
+     * problems too: one round of fixes should do) */
+    jv_array_foreach(rels, n, rel) {
+        jv at_i = jv_array_get(jv_copy(rel), 0), rid = jv_array_get(jv_copy(rel), 1);
+        jv relies_on = jv_array_get(rel, 2);
+        jv_array_foreach(relies_on, k, r) {
             jv known = jv_object_get(jv_copy(ids), jv_copy(r));
             if (!jv_is_valid(known)) {
-                char *path = item_path(in, (int)i, in->rec.items[i].item_id, "reliesOn",
-                                       jv_string_value(r));
+                char *path = item_path(in, (int)jv_number_value(at_i), jv_string_value(rid),
+                                       "reliesOn", jv_string_value(r));
                 problem(in, path, "relies on unknown item \"%s\"", jv_string_value(r));
                 free(path);
             }
             jv_free(known);
             jv_free(r);
         }
+        jv_free(at_i);
+        jv_free(rid);
+        jv_free(relies_on);
     }
+    jv_free(rels);
     check_relies_cycle(in);
     jv_free(ids);
     jv_free(list);

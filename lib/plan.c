@@ -203,39 +203,38 @@ glob_weight(const char *key)
 }
 
 /*
- * The pattern of item i (a new reference, or jv_invalid() when none):
- * the one the items "pattern" program names when the cartridge has one
- * and it gives a name; else the pattern named by the item's
- * specification, else the most specific glob matching it ("BB-*" before
- * "*"; equal ones: the first by name).  *rc is set on a jq error.
+ * The pattern of item i (a new reference, or jv_invalid() when none),
+ * by the name the items "pattern" program gives when the cartridge has
+ * one and it gives a string, else by the item's specification: the
+ * pattern of that name, else the most specific glob matching it ("BB-*"
+ * before "*"; equal ones: the first by name).  *rc is set on a jq error.
  */
 static jv
 pattern_of(builder *b, jv patterns, size_t i, int *rc)
 {
     const order_item *it = &b->o->items[i];
     char key[512];
-    jv out;
+    jv out, chosen = jv_invalid();
 
     snprintf(key, sizeof key, "orderTypes.%s.items.pattern", b->o->order_type);
     if (cartridge_prog(b->c, key) < 0)
         snprintf(key, sizeof key, "items.pattern");
     if (cartridge_prog(b->c, key) >= 0) {
         int r = run_item(b, key, i, &out);
-        if (r == 1 && jv_get_kind(out) == JV_KIND_STRING) {
-            jv p = member_of(patterns, jv_string_value(out));
-            jv_free(out);
-            return p;
-        }
+        if (r == 1 && jv_get_kind(out) == JV_KIND_STRING)
+            chosen = jv_copy(out);
         jv_free(out);
         if (r != 0 && r != 1) {
             *rc = r;
             return jv_invalid();
         }
     }
-    const char *spec = it->spec ? it->spec : "";
-    jv exact = it->spec ? member_of(patterns, it->spec) : jv_invalid();
-    if (jv_is_valid(exact) || jv_get_kind(patterns) != JV_KIND_OBJECT)
+    const char *spec = jv_is_valid(chosen) ? jv_string_value(chosen) : it->spec ? it->spec : "";
+    jv exact = jv_is_valid(chosen) || it->spec ? member_of(patterns, spec) : jv_invalid();
+    if (jv_is_valid(exact) || jv_get_kind(patterns) != JV_KIND_OBJECT) {
+        jv_free(chosen);
         return exact;
+    }
     jv best = jv_invalid();
     const char *best_key = NULL;
     size_t best_weight = 0;
@@ -252,6 +251,7 @@ pattern_of(builder *b, jv patterns, size_t i, int *rc)
         jv_free(name);
     }
     jv_free(keys);
+    jv_free(chosen);
     return best;
 }
 

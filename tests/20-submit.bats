@@ -176,7 +176,9 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     jq '.lines = [{id: "1", sku: "G-1", qty: 1}, {id: "1", sku: "G-2", qty: 1, after: ["7"]}]' \
         "$ORDERS/gadget-1.json" >dup.json
     run -1 --separate-stderr osm-submit dup.json
-    assert_equal "$stderr" 'osm-submit: dup.json:1: order G-1001: .items[1].id: duplicate item id "1"'
+    # the duplicate does not hide the other problem of the same item
+    assert_equal "$stderr" 'osm-submit: dup.json:1: order G-1001: .items[1].id: duplicate item id "1"
+osm-submit: dup.json:1: order G-1001: .items[1].reliesOn: relies on unknown item "7"'
 }
 
 @test "submit: dates are judged against OSM_NOW" {
