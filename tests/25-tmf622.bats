@@ -148,3 +148,45 @@ deploy_tmf() {
     run -0 osm-submit -n "$TMF/targeted.json"
     assert_equal "$(jq -c '[.items[] | [.id, .spec, .reliesOn]]' <<<"$output")" '[["1","FIBRE-500",[]],["2","VOICE",["1"]]]'
 }
+
+@test "tmf622: the v5 example order goes through validate, submit, plan, run and status" {
+    export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
+    V5=$EXAMPLES/broadband/v5/fibre-voice-bundle.json
+    osm-cartridge deploy "$EXAMPLES/broadband" >/dev/null
+    run -0 osm-validate "$V5"
+    assert_equal "$(jq -c '[.valid, .cartridge, .orderType, .externalId, .errors]' <<<"$output")" \
+        '[true,"broadband","residential-broadband","CRM-200001",[]]'
+    # the key from the externalId array, the string priority (TMF 1 is osm 7),
+    # the bundle's nested items after it, their relations and start dates
+    run -0 --separate-stderr osm-submit "$V5"
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -c '[.externalId, .priority, .requestedStartDate, .requestedDate]' <<<"$output")" \
+        '["CRM-200001",7,"2026-12-01T08:00:00Z","2026-12-20T17:00:00Z"]'
+    assert_equal "$(jq -c '[.items[] | [.id, .spec, .reliesOn, .requestedStartDate]]' <<<"$output")" \
+        '[["100","BB-BUNDLE",[],null],["101","BB-FIBRE",[],null],["102","VOICE",["101"],"2026-12-02T08:00:00Z"]]'
+    # planned back from the requested completion, never before the start dates
+    run -0 osm-plan 1
+    assert_equal "$(jq -c '[.requestedStartDate, .startDate, .expectedCompletion, .late]' <<<"$output")" \
+        '["2026-12-01T08:00:00Z","2026-12-15T16:45:00Z","2026-12-20T17:00:00Z",false]'
+    assert_equal "$(jq -c '[.tasks[] | select(.items == ["102"]) | [.function, .notBefore]]' <<<"$output")" \
+        '[["allocate-number","2026-12-02T08:00:00Z"],["activate","2026-12-02T08:00:00Z"],["price","2026-12-02T08:00:00Z"]]'
+    # the phone's activation waits for the line's activation, nothing else of it
+    assert_equal "$(jq -c '[.tasks[] | select(.items == ["102"]) | .after[] | select(.why.rule == "reliesOn") | .why | [.function, .on, .targeted]]' <<<"$output")" \
+        '[["activate","activate",true]]'
+    # run: everything but the technician's visit, then the visit, then the bill
+    OSM_NOW=2026-12-21T00:00:00Z run -0 osm-run 1
+    run -0 osm-status 1
+    assert_equal "$(jq -c '[.state, .tmfState, [.items[] | [.id, .tmfState]]]' <<<"$output")" \
+        '["in_progress","inProgress",[["100","completed"],["101","inProgress"],["102","inProgress"]]]'
+    install=$(sql "select id from tasks where function = 'install'")
+    OSM_NOW=2026-12-21T00:00:00Z osm-task claim "$install" >/dev/null
+    OSM_NOW=2026-12-21T00:00:00Z osm-task complete "$install" >/dev/null
+    OSM_NOW=2026-12-21T02:00:00Z run -0 osm-run 1
+    OSM_NOW=2026-12-21T02:00:00Z run -0 osm-status 1
+    assert_equal "$(jq -c '[.state, .tmfState, .fulfillmentState, [.items[] | [.id, .tmfState, .fulfillmentState]]]' <<<"$output")" \
+        '["completed","completed","COMPLETE",[["100","completed","COMPLETE"],["101","completed","COMPLETE"],["102","completed","COMPLETE"]]]'
+    # the order as the CRM sent it, its dates as precise as they came
+    run -0 osm-status --original 1
+    assert_equal "$(jq -S . <<<"$output")" "$(jq -S . "$V5")"
+    assert_equal "$(jq -r .requestedStartDate <<<"$output")" 2026-12-01T08:00:00.000000000Z
+}

@@ -70,3 +70,17 @@ allocate/2 <- bill/1 reliesOn item'
     assert_equal "$(jq -c '[.problems[].path]' <<<"$output")" \
         '[".patterns.LINE.reliesOn.ship",".patterns.ROUTER.reliesOn.ship[1]",".functions.ship.after[0]"]'
 }
+
+@test "deps: the broadband phone line waits for the line's activation only: its number and price go beside the line's" {
+    run -0 --separate-stderr osm-plan -n -c "$EXAMPLES/broadband" <"$EXAMPLES/broadband/orders/04-dsl-voice.json"
+    assert_equal "$stderr" ""
+    assert_equal "$(edges "$output" | grep /2 | grep -v '^bill')" \
+'activate/2 <- activate/1 reliesOn item targeted
+activate/2 <- allocate-number/2 after item'
+    # the number is allocated (inventory) and priced at once, beside the port
+    assert_equal "$(jq -c '[.tasks[] | select(.function == "allocate-port" or .function == "allocate-number" or .function == "price") | [.function, .items[0], .start]]' <<<"$output")" \
+        '[["allocate-port","1","2026-11-26T10:00:00Z"],["price","1","2026-11-26T10:00:00Z"],["allocate-number","2","2026-11-26T10:00:00Z"],["price","2","2026-11-26T10:00:00Z"]]'
+    # and the order's bill no longer waits for the phone's work behind the line's visit
+    assert_equal "$(jq -c '[.expectedCompletion, (.tasks[] | select(.function == "bill") | .start)]' <<<"$output")" \
+        '["2026-11-30T10:15:00Z","2026-11-30T10:10:00Z"]'
+}
