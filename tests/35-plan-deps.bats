@@ -84,3 +84,15 @@ activate/2 <- allocate-number/2 after item'
     assert_equal "$(jq -c '[.expectedCompletion, (.tasks[] | select(.function == "bill") | .start)]' <<<"$output")" \
         '["2026-11-30T10:15:00Z","2026-11-30T10:10:00Z"]'
 }
+
+@test "deps: the Graphviz drawing labels the edges of item relations and of scope order" {
+    run -0 --separate-stderr osm-plan -n -c "$CART" --format dot <"$TMF/targeted.json"
+    assert_equal "$stderr" ""
+    assert_equal "$(grep -c 'label="relies on"' <<<"$output")" 1
+    assert_equal "$(grep -c -- '->' <<<"$output")" 5
+    copy_cartridge "$PLANNER"
+    jq '.functions.invoice.after = [{"function": "deliver", "scope": "order", "delay": "PT2H"}]' planner/cartridge.json >p.json
+    mv p.json planner/cartridge.json
+    run -0 osm-plan -n -c planner --format dot <"$OSM_SRCDIR/tests/fixtures/plan/relies.order.json"
+    assert_equal "$(grep -c 'label="every item\\n+PT2H"' <<<"$output")" 1
+}
