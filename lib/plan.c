@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "json.h"
 #include "plan.h"
 #include "xalloc.h"
 
@@ -58,7 +59,7 @@ task_free(plan_task *t)
     for (size_t i = 0; i < t->ndeps; i++) {
         free(t->deps[i].until);
         free(t->deps[i].condition);
-        free(t->deps[i].why);
+        plan_why_free(&t->deps[i].why);
     }
     free(t->deps);
 }
@@ -439,20 +440,124 @@ task_of(const builder *b, size_t i, const char *f)
     return -1;
 }
 
+static char *
+strdup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+void
+plan_why_free(plan_why *w)
+{
+    free(w->item);
+    free(w->relies_on);
+    memset(w, 0, sizeof *w);
+}
+
+char *
+plan_why_text(const plan_why *w)
+{
+    strbuf sb = STRBUF_INIT;
+    const char *const names[] = { ",\"item\":", ",\"reliesOn\":" };
+    const char *const values[] = { w->item, w->relies_on };
+
+    if (!w->rule)
+        return NULL;
+    /* once per dependency of every plan saved: no printf */
+    sb_adds(&sb, "{\"rule\":\"");
+    sb_adds(&sb, w->rule);
+    sb_adds(&sb, "\",\"scope\":\"");
+    sb_adds(&sb, w->scope);
+    sb_adds(&sb, "\"");
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        const char *v = values[k];
+        if (!v)
+            continue;
+        sb_adds(&sb, names[k]);
+        /* ids rarely need escaping: write them as they are */
+        size_t n = 0;
+        while (v[n] && (unsigned char)v[n] >= 0x20 && v[n] != '"' && v[n] != '\\')
+            n++;
+        if (!v[n]) {
+            sb_add(&sb, "\"", 1);
+            sb_add(&sb, v, n);
+            sb_add(&sb, "\"", 1);
+        } else {
+            json_append(&sb, jv_string(v), 0);
+        }
+    }
+    if (strcmp(w->rule, "reliesOn") == 0)
+        sb_adds(&sb, w->targeted ? ",\"targeted\":true" : ",\"targeted\":false");
+    sb_adds(&sb, "}");
+    return sb_detach(&sb, NULL);
+}
+
+/* A string member of obj (borrowed), copied, or NULL. */
+static char *
+member_strdup(jv obj, const char *key)
+{
+    jv v = member_of(obj, key);
+    char *s = str_of(v) ? xstrdup(str_of(v)) : NULL;
+    jv_free(v);
+    return s;
+}
+
+void
+plan_why_parse(plan_why *w, const char *text)
+{
+    memset(w, 0, sizeof *w);
+    if (!text)
+        return;
+    jv v = jv_parse(text);
+    jv rule = member_of(v, "rule"), scope = member_of(v, "scope");
+    const char *r = str_of(rule), *s = str_of(scope);
+    if (r && s && (strcmp(r, "after") == 0 || strcmp(r, "reliesOn") == 0)) {
+        w->rule = strcmp(r, "after") == 0 ? "after" : "reliesOn";
+        w->scope = strcmp(s, "order") == 0 ? "order" : "item";
+        w->item = member_strdup(v, "item");
+        w->relies_on = member_strdup(v, "reliesOn");
+        jv t = member_of(v, "targeted");
+        w->targeted = jv_get_kind(t) == JV_KIND_TRUE;
+        jv_free(t);
+    }
+    jv_free(rule);
+    jv_free(scope);
+    jv_free(v);
+}
+
+/*
+ * The why document of w, or jv_invalid() when it is not known: {rule,
+ * item[, reliesOn, targeted]} (the functions are the two tasks', the
+ * scope the dependency's own member).
+ */
+static jv
+why_document(const plan_why *w)
+{
+    if (!w->rule)
+        return jv_invalid();
+    jv d = JV_OBJECT(jv_string("rule"), jv_string(w->rule));
+    if (w->item)
+        d = jv_object_set(d, jv_string("item"), jv_string(w->item));
+    if (w->relies_on)
+        d = jv_object_set(d, jv_string("reliesOn"), jv_string(w->relies_on));
+    if (strcmp(w->rule, "reliesOn") == 0)
+        d = jv_object_set(d, jv_string("targeted"), jv_bool(w->targeted));
+    return d;
+}
+
 /*
  * Make task t wait for task on (once: a second reason keeps the longest
- * delay, and the first reason's why), with the wait and why (a JSON
- * object, consumed) of the rule making it.
+ * delay, and the first reason's why), with the wait and why (its
+ * strings borrowed, copied when the dependency is new) of the rule
+ * making it.
  */
 static void
 add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition,
-        jv why)
+        const plan_why *why)
 {
     plan_task *pt = &p->tasks[t];
-    if (t == on) {
-        jv_free(why);
+    if (t == on)
         return;     /* a component never waits for itself */
-    }
     for (size_t k = 0; k < pt->ndeps; k++) {
         plan_dep *d = &pt->deps[k];
         if (d->task == on) {
@@ -462,7 +567,6 @@ add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *co
                 d->until = xstrdup(until);
             if (condition && !d->condition)
                 d->condition = xstrdup(condition);
-            jv_free(why);
             return;
         }
     }
@@ -472,30 +576,9 @@ add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *co
     d->delay_ms = delay;
     d->until = until ? xstrdup(until) : NULL;
     d->condition = condition ? xstrdup(condition) : NULL;
-    jv text = jv_dump_string(why, 0);
-    d->why = xstrdup(jv_string_value(text));
-    jv_free(text);
-}
-
-/* Why an "after" edge exists: {rule: "after", scope, function, on, item}. */
-static jv
-why_after(const char *scope, const char *f, const char *on, const char *item)
-{
-    return JV_OBJECT(jv_string("rule"), jv_string("after"), jv_string("scope"), jv_string(scope),
-                     jv_string("function"), jv_string(f), jv_string("on"), jv_string(on),
-                     jv_string("item"), jv_string(item));
-}
-
-/* Why a reliesOn edge exists: {rule: "reliesOn", scope: "item", item,
- * reliesOn, function, on, targeted}. */
-static jv
-why_relies(const char *item, const char *rid, const char *f, const char *on, int targeted)
-{
-    return JV_OBJECT(jv_string("rule"), jv_string("reliesOn"), jv_string("scope"),
-                     jv_string("item"), jv_string("item"), jv_string(item),
-                     jv_string("reliesOn"), jv_string(rid), jv_string("function"),
-                     jv_string(f), jv_string("on"), jv_string(on), jv_string("targeted"),
-                     jv_bool(targeted));
+    d->why = *why;
+    d->why.item = strdup_or_null(why->item);
+    d->why.relies_on = strdup_or_null(why->relies_on);
 }
 
 /* Does item i have a function it waits for among its own (scope item)? */
@@ -574,9 +657,9 @@ link_relies(builder *b, size_t i, const char *f, int t)
                 if (b->m[x].item != (size_t)j || (targeted && !names_hold(targets, b->m[x].fn)))
                     continue;
                 plan_task *other = &b->p->tasks[b->m[x].task];
+                plan_why why = { "reliesOn", "item", it->item_id, (char *)r, targeted };
                 if (!task_has_item(other, it->item_id))
-                    add_dep(b->p, t, b->m[x].task, 0, NULL, NULL,
-                            why_relies(it->item_id, r, f, b->m[x].fn, targeted));
+                    add_dep(b->p, t, b->m[x].task, 0, NULL, NULL, &why);
             }
         }
         jv_free(rid);
@@ -617,16 +700,16 @@ link_tasks(builder *b)
                 const char *until = cartridge_prog(b->c, ukey) >= 0 ? ukey : NULL;
                 const char *cond = cartridge_prog(b->c, ckey) >= 0 ? ckey : NULL;
                 if (rc == 0 && str_of(g)) {
-                    if (str_of(scope) && strcmp(str_of(scope), "order") == 0) {
+                    int order = str_of(scope) && strcmp(str_of(scope), "order") == 0;
+                    plan_why why = { "after", order ? "order" : "item", (char *)id, NULL, 0 };
+                    if (order) {
                         for (size_t x = 0; x < b->nm; x++)
                             if (strcmp(b->m[x].fn, str_of(g)) == 0)
-                                add_dep(b->p, t, b->m[x].task, delay, until, cond,
-                                        why_after("order", f, str_of(g), id));
+                                add_dep(b->p, t, b->m[x].task, delay, until, cond, &why);
                     } else {
                         int on = task_of(b, i, str_of(g));
                         if (on >= 0)
-                            add_dep(b->p, t, on, delay, until, cond,
-                                    why_after("item", f, str_of(g), id));
+                            add_dep(b->p, t, on, delay, until, cond, &why);
                     }
                 }
                 jv_free(scope);
@@ -971,13 +1054,9 @@ plan_document(const plan *p, const order_rec *o)
                 dep = jv_object_set(dep, jv_string("until"), jv_string(t->deps[d].until));
             if (t->deps[d].condition)
                 dep = jv_object_set(dep, jv_string("condition"), jv_string(t->deps[d].condition));
-            jv why = t->deps[d].why ? jv_parse(t->deps[d].why) : jv_invalid();
-            if (jv_get_kind(why) == JV_KIND_OBJECT) {
-                dep = jv_object_set(dep, jv_string("scope"),
-                                    jv_object_get(jv_copy(why), jv_string("scope")));
-                dep = jv_object_set(dep, jv_string("why"), why);
-            } else {
-                jv_free(why);
+            if (t->deps[d].why.rule) {
+                dep = jv_object_set(dep, jv_string("scope"), jv_string(t->deps[d].why.scope));
+                dep = jv_object_set(dep, jv_string("why"), why_document(&t->deps[d].why));
             }
             after = jv_array_append(after, dep);
         }

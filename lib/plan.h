@@ -20,13 +20,32 @@
 #include "diag.h"
 #include "order.h"
 
+/* Why a dependency exists: the rule that made it. */
+typedef struct plan_why {
+    const char *rule;       /* "after" or "reliesOn"; NULL: not known (an older plan) */
+    const char *scope;      /* "item" or "order" */
+    char *item;             /* the item the rule applied to */
+    char *relies_on;        /* reliesOn: the item relied on; else NULL */
+    int targeted;           /* reliesOn: by the pattern's reliesOn map */
+} plan_why;
+
 typedef struct plan_dep {
     int task;               /* index of the task waited for */
     int64_t delay_ms;       /* hold this long after it completes (0: none) */
     char *until;            /* program key of an "until" wait, or NULL */
     char *condition;        /* program key of a "condition" wait, or NULL */
-    char *why;              /* the rule that made it, JSON {rule, scope, ...}; NULL unknown */
+    plan_why why;           /* the first rule that made it */
 } plan_dep;
+
+/* The JSON text of why, {rule, scope, item[, reliesOn, targeted]}
+ * (malloc'ed), or NULL when it is not known. */
+char *plan_why_text(const plan_why *w);
+
+/* Set w (empty) from text as plan_why_text() makes it; NULL or text
+ * that is not one leaves it unknown. */
+void plan_why_parse(plan_why *w, const char *text);
+
+void plan_why_free(plan_why *w);
 
 typedef struct plan_task {
     int64_t id;             /* task id once stored, else 0 */

@@ -118,7 +118,11 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
                 sqlite3_bind_int64(st, 3, t->deps[d].delay_ms);
             store_bind_text(st, 4, t->deps[d].until);
             store_bind_text(st, 5, t->deps[d].condition);
-            store_bind_text(st, 6, t->deps[d].why);
+            char *why = plan_why_text(&t->deps[d].why);
+            if (why)
+                sqlite3_bind_text(st, 6, why, -1, free);
+            else
+                sqlite3_bind_null(st, 6);
             if ((rc = store_step_done(s, st, err)) != 0)
                 return rc;
         }
@@ -250,7 +254,7 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         d->delay_ms = sqlite3_column_int64(st, 2);
         d->until = store_col_strdup(st, 3);
         d->condition = store_col_strdup(st, 4);
-        d->why = store_col_strdup(st, 5);
+        plan_why_parse(&d->why, (const char *)sqlite3_column_text(st, 5));
     }
     store_stmt_done(st);
     if (rc != SQLITE_DONE) {
