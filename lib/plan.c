@@ -217,7 +217,8 @@ pattern_of(builder *b, jv patterns, size_t i, int *rc)
     char key[512];
     jv out, chosen = jv_invalid();
 
-    snprintf(key, sizeof key, "orderTypes.%s.items.pattern", b->o->order_type);
+    snprintf(key, sizeof key, "orderTypes.%s.items.pattern",
+             b->o->order_type ? b->o->order_type : "");
     if (cartridge_prog(b->c, key) < 0)
         snprintf(key, sizeof key, "items.pattern");
     if (cartridge_prog(b->c, key) >= 0) {
