@@ -478,6 +478,10 @@ dot_graph_label(strbuf *sb, jv plan)
     } else {
         sb_adds(sb, "no requested date\\l");
     }
+    if (field_time(plan, "requestedStartDate", &t) == 0) {
+        rfc3339_format(t, buf);
+        sb_addf(sb, "not before %s\\l", buf);
+    }
     if (field_true(plan, "late")) {
         sb_adds(sb, "LATE");
         if (late_by) {
@@ -724,6 +728,10 @@ table_header(strbuf *sb, jv plan)
         sb_addf(&line, "%srequested %s", sep, buf);
     } else {
         sb_addf(&line, "%sno requested date", sep);
+    }
+    if (field_time(plan, "requestedStartDate", &t) == 0) {
+        rfc3339_format(t, buf);
+        sb_addf(&line, ", not before %s", buf);
     }
     if (field_true(plan, "late"))
         sb_addf(&line, ", LATE%s%s", late_by ? " by " : "", late_by ? late_by : "");

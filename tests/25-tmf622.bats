@@ -98,6 +98,8 @@ deploy_tmf() {
     # the stored plan reads back the same
     OSM_NOW=2026-11-30T00:00:00Z run -0 osm-plan 1
     assert_equal "$output" "$first"
+    run -0 osm-plan 1 --format table
+    assert_equal "${lines[0]}" 'order 1 (SO-5004): start 2026-12-01T08:00:00Z, expected completion 2026-12-04T00:00:00Z, no requested date, not before 2026-12-01T08:00:00Z'
     # nothing runs before the order's start; then only what its dates allow
     run -0 osm-run 1
     assert_equal "$(sql "select count(*) from tasks where state <> 'pending'")" 0
