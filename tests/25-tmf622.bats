@@ -111,6 +111,10 @@ deploy_tmf() {
         '["inProgress",[["1","completed"],["2","acknowledged"]]]'
     printf '%s\n' "$output" >status.json
     schemacheck -r "$OSM_SRCDIR/specs/status.schema.json" status.json
+    OSM_NOW=2026-12-01T09:00:00Z run -0 osm-status --format table 1
+    assert_line 'ITEM  ACTION  SPEC       FULFILLMENT  TMF'
+    assert_line '1     add     FIBRE-500  -            completed'
+    assert_line '2     add     ROUTER     -            acknowledged'
     OSM_NOW=2026-12-03T00:00:00Z run -0 osm-run 1
     OSM_NOW=2026-12-03T00:00:00Z run -0 osm-status 1
     assert_equal "$(jq -c '[.state, .tmfState, [.items[] | .tmfState]]' <<<"$output")" \

@@ -182,7 +182,7 @@ st() {
     assert_line --index 3 'processing   failure'
     assert_line 'progress     3/4 tasks, 3% of the expected work'
     assert_line 'fallout      1 open'
-    assert_line '2     add     BOX   FAILED'
+    assert_line '2     add     BOX   FAILED       failed'
     assert_line '4     ship      shipping   failed     1      LOST      FAILED       2026-11-26 09:00  the system answered failed: refused'
     assert_line '5        4     ship      fallout    waiting  the system answered failed: refused'
     # no line ends in a blank
