@@ -924,7 +924,7 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
     }
 
     jv ids = jv_object();
-    jv rels = jv_array();   /* [item index, id, reliesOn] of every item with an id */
+    jv rels = jv_array();   /* [item index, id, reliesOn] of each item refused with an id */
     jv_array_foreach(list, i, item) {
         jv v, fields = answer(items_answer, i);
         char *id = NULL, *action = NULL, *spec = NULL;
@@ -1027,7 +1027,7 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
         }
         free(w.made);
 #undef ITEM_RUN
-        if (id)
+        if (!ok && id)
             rels = jv_array_append(rels, JV_ARRAY(jv_number(i), jv_string(id), jv_copy(relies)));
         if (ok) {
             order_rec_add_item(&in->rec, id, action, spec, requested, relies, jv_copy(item));
@@ -1040,8 +1040,21 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
         jv_free(fields);
         jv_free(item);
     }
-    /* every relation must name an item of the order (an item with other
-     * problems too: one round of fixes should do) */
+    /* every relation must name an item of the order, an item refused for
+     * other problems too: one round of fixes should do */
+    for (size_t i = 0; i < in->rec.nitems; i++) {
+        jv_array_foreach(in->rec.items[i].relies_on, k, r) {
+            jv known = jv_object_get(jv_copy(ids), jv_copy(r));
+            if (!jv_is_valid(known)) {
+                char *path = item_path(in, (int)i, in->rec.items[i].item_id, "reliesOn",
+                                       jv_string_value(r));
+                problem(in, path, "relies on unknown item \"%s\"", jv_string_value(r));
+                free(path);
+            }
+            jv_free(known);
+            jv_free(r);
+        }
+    }
     jv_array_foreach(rels, n, rel) {
         jv at_i = jv_array_get(jv_copy(rel), 0), rid = jv_array_get(jv_copy(rel), 1);
         jv relies_on = jv_array_get(rel, 2);
