@@ -30,6 +30,7 @@ static const char usage_text[] =
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
     "                  [--limit N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
     "                  [-w [--timeout DURATION]] [--purge --before DATE [--progress]]\n"
+    "                  [--original]\n"
     "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
     "                  [--pretty] [ID...]\n"
     "\n"
@@ -56,6 +57,7 @@ static const char usage_text[] =
     "  -S, --summary            count orders by state and by cartridge, open fallout,\n"
     "                           orders in jeopardy and late ones\n"
     "  -H, --history            every event of the orders given, oldest first\n"
+    "      --original           the customer order of each order given, as received\n"
     "  -f, --follow             print events as they are recorded, until interrupted\n"
     "      --after EVENT        with --follow or --history: events after this event id\n"
     "  -w, --wait               wait until the orders given have ended; exit 0 when all\n"
@@ -75,7 +77,8 @@ static const char usage_text[] =
     "  -h, --help               show this help\n"
     "  -V, --version            show the version\n";
 
-enum { MODE_SHOW, MODE_LIST, MODE_SUMMARY, MODE_HISTORY, MODE_FOLLOW, MODE_WAIT, MODE_PURGE };
+enum { MODE_SHOW, MODE_LIST, MODE_SUMMARY, MODE_HISTORY, MODE_FOLLOW, MODE_WAIT, MODE_PURGE,
+       MODE_ORIGINAL };
 enum { FMT_JSON, FMT_TABLE, FMT_PROMETHEUS, FMT_HTML };
 
 #define LIST_CHUNK 500          /* rows of a table laid out together */
@@ -251,6 +254,19 @@ show_one(run *r, int64_t id)
     if (status_document(r->sc, id, r->now, 0, &doc, &err) != 0)
         return diag_report(&err);
     return emit_status(r, doc);
+}
+
+/* The customer order of order id as osm received it. */
+static int
+original_one(run *r, int64_t id)
+{
+    osm_err err = { 0, "" };
+    order_rec o;
+    if (store_order_get(r->st, id, &o, &err) != 0)
+        return diag_report(&err);
+    int rc = cli_emit(jv_copy(o.original), r->json_flags);
+    order_rec_free(&o);
+    return rc;
 }
 
 static int
@@ -456,7 +472,8 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ORDER_TYPE, OPT_SINCE, OPT_UNTIL, OPT_EXTERNAL,
-           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR, OPT_PROGRESS };
+           OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR, OPT_PROGRESS,
+           OPT_ORIGINAL };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -477,6 +494,7 @@ main(int argc, char **argv)
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "purge", no_argument, NULL, OPT_PURGE },
         { "progress", no_argument, NULL, OPT_PROGRESS },
+        { "original", no_argument, NULL, OPT_ORIGINAL },
         { "before", required_argument, NULL, OPT_BEFORE },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
@@ -507,8 +525,8 @@ main(int argc, char **argv)
         if (mode >= 0 && mode != (m)) {                                                   \
             jv_free(ids);                                                                 \
             jv_free(r.filter.states);                                                     \
-            return usage_error("choose one of --summary, --history, --follow, --wait "    \
-                               "and --purge%s", "");                                      \
+            return usage_error("choose one of --summary, --history, --follow, --wait, "   \
+                               "--purge and --original%s", "");                           \
         }                                                                                 \
         mode = (m);                                                                       \
     } while (0)
@@ -552,6 +570,7 @@ main(int argc, char **argv)
         case 'w': SET_MODE(MODE_WAIT); break;
         case OPT_PURGE: SET_MODE(MODE_PURGE); break;
         case OPT_PROGRESS: r.show_progress = 1; break;
+        case OPT_ORIGINAL: SET_MODE(MODE_ORIGINAL); break;
         case OPT_AFTER:
             if (parse_count("--after", optarg, &after) != 0)
                 BAD_USAGE(NULL, NULL);
@@ -623,7 +642,9 @@ main(int argc, char **argv)
     }
     if (r.format == FMT_HTML && mode >= 0)
         BAD_USAGE("--format html reports on orders given or listed: not with --summary, "
-                  "--history, --follow, --wait or --purge%s", "");
+                  "--history, --follow, --wait, --purge or --original%s", "");
+    if (mode == MODE_ORIGINAL && format_set && r.format != FMT_JSON)
+        BAD_USAGE("--original prints the customer order as JSON: not with --format%s", "");
     if (r.format == FMT_PROMETHEUS) {
         if (mode >= 0 && mode != MODE_SUMMARY)
             BAD_USAGE("--format prometheus is the summary: not with --history, --follow, "
@@ -657,10 +678,11 @@ main(int argc, char **argv)
         BAD_USAGE("--purge needs --before DATE%s", "");
     if ((mode == MODE_SUMMARY || mode == MODE_PURGE) && given)
         BAD_USAGE("--summary and --purge take no order ids%s", "");
-    if ((mode == MODE_HISTORY || mode == MODE_WAIT) && !given) {
+    if ((mode == MODE_HISTORY || mode == MODE_WAIT || mode == MODE_ORIGINAL) && !given) {
         if (isatty(STDIN_FILENO))
             BAD_USAGE("%s needs order ids, as arguments or on standard input",
-                      mode == MODE_HISTORY ? "--history" : "--wait");
+                      mode == MODE_HISTORY ? "--history"
+                                           : mode == MODE_WAIT ? "--wait" : "--original");
         read_stdin = 1;
     }
     if (mode == MODE_FOLLOW && read_stdin)
@@ -732,6 +754,9 @@ main(int argc, char **argv)
         break;
     case MODE_HISTORY:
         rc = for_ids(&r, ids, read_stdin, history_one);
+        break;
+    case MODE_ORIGINAL:
+        rc = for_ids(&r, ids, read_stdin, original_one);
         break;
     case MODE_FOLLOW:
         signal(SIGINT, on_signal);

@@ -273,7 +273,8 @@ store_new(submit *s, intake *in, char *where)
  * revision with other content is a mistake of the source.
  */
 static int
-existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
+existing(submit *s, intake *in, const char *where, const char *source, long line, int64_t id,
+         int64_t revision)
 {
     if (in->rec.revision == revision) {
         osm_err err = { 0, "" };
@@ -283,10 +284,11 @@ existing(submit *s, intake *in, const char *where, int64_t id, int64_t revision)
         int same = jv_equal(jv_copy(stored.original), jv_copy(in->rec.original));
         order_rec_free(&stored);
         if (!same) {
-            diag_error("%s: revision %lld is already stored as order %lld with other "
-                       "content: a changed order needs a higher revision number",
-                       where, (long long)revision, (long long)id);
-            return OSM_EDATA;
+            char msg[512], label[256];
+            snprintf(msg, sizeof msg, "%s: revision %lld is already stored as order %lld with "
+                     "other content: a changed order needs a higher revision number",
+                     intake_label(in, label, sizeof label), (long long)revision, (long long)id);
+            return fail_record(s, source, line, OSM_EDATA, msg);
         }
         diag_info("%s: already stored as order %lld", where, (long long)id);
         if (s->dry_run)
@@ -368,7 +370,7 @@ one_order(jv order, const char *source, long line, void *ctx)
         int found = store_order_find_key(s->st, in.rec.cartridge, in.rec.external_id, &id,
                                          &revision, &err);
         if (found == 0) {
-            rc = existing(s, &in, where, id, revision);
+            rc = existing(s, &in, where, source, line, id, revision);
             intake_free(&in);
             return rc;
         }

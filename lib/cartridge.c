@@ -358,11 +358,26 @@ check_order_types(checker *ck)
         jq_field(ck, ot, "key", ".externalId", key, path);
         jq_field(ck, ot, "revision", ".revisionNumber // 0", key, path);
         jq_field(ck, ot, "requestedDate", ".requestedDate // null", key, path);
+        jq_field(ck, ot, "requestedStartDate", ".requestedStartDate // null", key, path);
         jv prio = member(ot, "priority");
         if (jv_get_kind(prio) == JV_KIND_STRING)
             jq_field(ck, ot, "priority", NULL, key, path);
         jv_free(prio);
         check_ref(ck, ot, "falloutWorkgroup", "workgroups", "workgroup", path);
+        /* an order type's own items mapping: each field it names
+         * replaces the cartridge's */
+        jv items = member(ot, "items");
+        if (jv_get_kind(items) == JV_KIND_OBJECT) {
+            static const char *const fields[] = { "path", "id", "action", "spec", "reliesOn",
+                                                  "requestedDate", "requestedStartDate",
+                                                  "pattern" };
+            char *ikey = xasprintf("%s.items", key), *ipath = xasprintf("%s.items", path);
+            for (size_t f = 0; f < sizeof fields / sizeof *fields; f++)
+                jq_field(ck, items, fields[f], NULL, ikey, ipath);
+            free(ikey);
+            free(ipath);
+        }
+        jv_free(items);
         free(path);
         free(key);
         jv_free(name);
@@ -383,7 +398,74 @@ check_items(checker *ck)
     jq_field(ck, items, "spec", ".spec", "items", ".items");
     jq_field(ck, items, "reliesOn", ".reliesOn // []", "items", ".items");
     jq_field(ck, items, "requestedDate", ".requestedDate // null", "items", ".items");
+    jq_field(ck, items, "requestedStartDate", ".requestedStartDate // null", "items", ".items");
+    jq_field(ck, items, "pattern", NULL, "items", ".items");
     jv_free(items);
+}
+
+/* Does the array list (borrowed) hold the string name? */
+static int
+list_has(jv list, const char *name)
+{
+    int found = 0;
+    if (jv_get_kind(list) != JV_KIND_ARRAY)
+        return 0;
+    jv_array_foreach(list, i, v) {
+        if (!found && jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), name) == 0)
+            found = 1;
+        jv_free(v);
+    }
+    return found;
+}
+
+/* Does one of the action lists of pattern actions (borrowed) hold fn? */
+static int
+pattern_has(jv actions, const char *fn)
+{
+    int found = 0;
+    if (jv_get_kind(actions) != JV_KIND_OBJECT)
+        return 0;
+    jv_object_foreach(actions, action, fns) {
+        if (!found && strcmp(jv_string_value(action), "reliesOn") != 0)
+            found = list_has(fns, fn);
+        jv_free(action);
+        jv_free(fns);
+    }
+    return found;
+}
+
+/*
+ * A pattern's reliesOn map: each function it names must be one of the
+ * pattern's, each function waited for a declared one.
+ */
+static void
+check_relies_map(checker *ck, const char *spec, jv actions)
+{
+    jv map = member(actions, "reliesOn");
+    if (jv_get_kind(map) == JV_KIND_OBJECT) {
+        jv_object_foreach(map, fn, targets) {
+            char *p = mkpath("patterns", spec, "reliesOn", jv_string_value(fn), NULL);
+            if (!pattern_has(actions, jv_string_value(fn)))
+                PROBLEM(ck, p, "\"%s\" is not a function of pattern \"%s\": only the "
+                        "pattern's functions can wait for a related item's", jv_string_value(fn),
+                        spec);
+            if (jv_get_kind(targets) == JV_KIND_ARRAY) {
+                jv_array_foreach(targets, i, t) {
+                    if (jv_get_kind(t) == JV_KIND_STRING &&
+                        !declared(ck->c, "functions", jv_string_value(t))) {
+                        char *pi = xasprintf("%s[%d]", p, i);
+                        PROBLEM(ck, pi, "unknown function \"%s\"", jv_string_value(t));
+                        free(pi);
+                    }
+                    jv_free(t);
+                }
+            }
+            free(p);
+            jv_free(fn);
+            jv_free(targets);
+        }
+    }
+    jv_free(map);
 }
 
 static void
@@ -395,6 +477,7 @@ check_patterns(checker *ck)
         return;
     }
     jv_object_foreach(patterns, spec, actions) {
+        check_relies_map(ck, jv_string_value(spec), actions);
         if (jv_get_kind(actions) == JV_KIND_OBJECT) {
             jv_object_foreach(actions, action, fns) {
                 if (jv_get_kind(fns) == JV_KIND_ARRAY) {
@@ -419,6 +502,33 @@ check_patterns(checker *ck)
         jv_free(actions);
     }
     jv_free(patterns);
+}
+
+/*
+ * Is there a pattern with both functions f and g in one of its action
+ * lists (any pattern with f when g is NULL)?
+ */
+static int
+functions_in_a_pattern(const cartridge *c, const char *f, const char *g)
+{
+    jv patterns = member(c->manifest, "patterns");
+    int found = 0;
+    if (jv_get_kind(patterns) == JV_KIND_OBJECT) {
+        jv_object_foreach(patterns, spec, actions) {
+            if (!found && jv_get_kind(actions) == JV_KIND_OBJECT) {
+                jv_object_foreach(actions, action, fns) {
+                    if (!found && list_has(fns, f) && (!g || list_has(fns, g)))
+                        found = 1;
+                    jv_free(action);
+                    jv_free(fns);
+                }
+            }
+            jv_free(spec);
+            jv_free(actions);
+        }
+    }
+    jv_free(patterns);
+    return found;
 }
 
 static int
@@ -448,6 +558,16 @@ function_in_patterns(const cartridge *c, const char *fn)
     }
     jv_free(patterns);
     return found;
+}
+
+/* Is the dependency dep (borrowed) of scope order? */
+static int
+order_scope(jv dep)
+{
+    jv scope = member(dep, "scope");
+    int order = jv_get_kind(scope) == JV_KIND_STRING && strcmp(jv_string_value(scope), "order") == 0;
+    jv_free(scope);
+    return order;
 }
 
 /* duration-or-jq field: register as jq unless it is a duration */
@@ -519,6 +639,17 @@ check_function(checker *ck, const char *fname, jv fn)
             else if (jv_get_kind(target) == JV_KIND_STRING &&
                      strcmp(jv_string_value(target), fname) == 0)
                 PROBLEM(ck, dpath, "function \"%s\" depends on itself", fname);
+            else if (jv_get_kind(target) == JV_KIND_STRING && !order_scope(dep) &&
+                     functions_in_a_pattern(ck->c, fname, NULL) &&
+                     !functions_in_a_pattern(ck->c, fname, jv_string_value(target)))
+                /* an after of scope item looks at the same item's functions only */
+                PROBLEM(ck, dpath,
+                        "no pattern has both \"%s\" and \"%s\", so \"%s\" never waits "
+                        "for it: add \"%s\" to the patterns of \"%s\", or write "
+                        "{\"function\": \"%s\", \"scope\": \"order\"} to wait for it "
+                        "on every item of the order",
+                        fname, jv_string_value(target), fname, jv_string_value(target), fname,
+                        jv_string_value(target));
             if (jv_get_kind(dep) == JV_KIND_OBJECT) {
                 duration_field(ck, dep, "delay", dkey, dpath);
                 jq_field(ck, dep, "until", NULL, dkey, dpath);

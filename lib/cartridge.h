@@ -11,7 +11,8 @@
  * the leading dot, e.g. "orderTypes.residential.recognize",
  * "functions.bill.request", "functions.bill.after.0.delay", "items.id".
  * Fields with defaults (items.*, an order type's key, revision,
- * requestedDate, validate and transform) are always present.
+ * requestedDate, requestedStartDate, validate and transform) are always
+ * present.
  */
 #ifndef OSM_CARTRIDGE_H
 #define OSM_CARTRIDGE_H

@@ -64,6 +64,19 @@ intake_single_valued(const char *src)
     return *p == '\0';
 }
 
+int
+intake_item_prog(const cartridge *c, const char *order_type, const char *field)
+{
+    char key[512];
+    int idx;
+
+    snprintf(key, sizeof key, "orderTypes.%s.items.%s", order_type, field);
+    if ((idx = cartridge_prog(c, key)) >= 0)
+        return idx;
+    snprintf(key, sizeof key, "items.%s", field);
+    return cartridge_prog(c, key);
+}
+
 /* The environments of the programs the combined program runs. */
 static const char *const env_order[] = { "now", "$now", "order", "$__o", NULL };
 static const char *const env_internal[] = { "now", "$now", "order", "$__i", NULL };
@@ -112,7 +125,7 @@ static int
 combined_source(cartridge *c, const char *name, strbuf *sb)
 {
     static const char *const item_fields[] = {
-        "items.id", "items.action", "items.spec", "items.reliesOn", "items.requestedDate"
+        "id", "action", "spec", "reliesOn", "requestedDate", "requestedStartDate"
     };
     strbuf body = STRBUF_INIT, later = STRBUF_INIT, item = STRBUF_INIT;
     char key[512];
@@ -122,7 +135,7 @@ combined_source(cartridge *c, const char *name, strbuf *sb)
     int k = PROG("orderTypes.%s.key", name), r = PROG("orderTypes.%s.revision", name),
         v = PROG("orderTypes.%s.validate", name), t = PROG("orderTypes.%s.transform", name),
         p = PROG("orderTypes.%s.priority", name), d = PROG("orderTypes.%s.requestedDate", name),
-        ip = PROG("items.path");
+        s = PROG("orderTypes.%s.requestedStartDate", name), ip = intake_item_prog(c, name, "path");
 #undef PROG
 
     /* an item's answers, over the item */
@@ -130,7 +143,7 @@ combined_source(cartridge *c, const char *name, strbuf *sb)
     for (size_t f = 0; f < sizeof item_fields / sizeof *item_fields; f++) {
         if (f)
             sb_adds(&body, ", ");
-        add_answer(&body, c, cartridge_prog(c, item_fields[f]), env_item, 0, &rc);
+        add_answer(&body, c, intake_item_prog(c, name, item_fields[f]), env_item, 0, &rc);
     }
     sb_adds(&body, "]");
     bind_if_used(&item, ".", "$__m", &body);
@@ -144,6 +157,8 @@ combined_source(cartridge *c, const char *name, strbuf *sb)
         sb_adds(&body, "null");
     sb_adds(&body, ", ");
     add_answer(&body, c, d, env_internal, 0, &rc);
+    sb_adds(&body, ", ");
+    add_answer(&body, c, s, env_internal, 0, &rc);
     sb_adds(&body, ", (");
     add_answer(&body, c, ip, env_internal, 1, &rc);
     /* the items as extract_items() lists them from the path's outputs:

@@ -6,6 +6,8 @@
 #ifndef OSM_INTAKE_INT_H
 #define OSM_INTAKE_INT_H
 
+#include "cartridge.h"
+
 /* The key of an order type's combined program (intake_derive()). */
 #define COMBINED_KEY "intake.orderTypes.%s"
 
@@ -14,8 +16,8 @@
  *   [KEY, REVISION, VALIDATE, TRANSFORM]
  * then, when the order validates and transforms into an object, one more
  * element
- *   [PRIORITY, REQUESTED_DATE, ITEMS_PATH, [[ID, ACTION, SPEC, RELIES_ON,
- *    REQUESTED_DATE] per item]]
+ *   [PRIORITY, REQUESTED_DATE, REQUESTED_START, ITEMS_PATH, [[ID, ACTION,
+ *    SPEC, RELIES_ON, REQUESTED_DATE, REQUESTED_START] per item]]
  * VALIDATE and ITEMS_PATH are arrays of every output of their program,
  * TRANSFORM an array of at most its first; the others the output itself
  * when their program surely has exactly one (intake_single_valued()),
@@ -23,8 +25,8 @@
  * priority is not a program.
  */
 enum { A_KEY, A_REVISION, A_VALIDATE, A_TRANSFORM, A_LATER };
-enum { A_PRIORITY, A_REQUESTED, A_ITEMS_PATH, A_ITEMS };
-enum { A_ID, A_ACTION, A_SPEC, A_RELIES_ON, A_ITEM_REQUESTED };
+enum { A_PRIORITY, A_REQUESTED, A_REQUESTED_START, A_ITEMS_PATH, A_ITEMS };
+enum { A_ID, A_ACTION, A_SPEC, A_RELIES_ON, A_ITEM_REQUESTED, A_ITEM_REQUESTED_START };
 
 /*
  * Does the program src (NULL: none) surely give exactly one output, or
@@ -33,5 +35,12 @@ enum { A_ID, A_ACTION, A_SPEC, A_RELIES_ON, A_ITEM_REQUESTED };
  * first(), whose label and break cost more than the path itself.
  */
 int intake_single_valued(const char *src);
+
+/*
+ * The index of order type order_type's items program field ("path",
+ * "id", "reliesOn"...): the order type's own (orderTypes.T.items.F) when
+ * it has one, else the cartridge's (items.F); -1 when neither exists.
+ */
+int intake_item_prog(const cartridge *c, const char *order_type, const char *field);
 
 #endif

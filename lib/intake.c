@@ -420,21 +420,149 @@ id_string(jv v)
     return s;
 }
 
-/* The path of item i for messages: "<items.path>[i]" when that is a plain path. */
-static char *
-item_path(const intake *in, int i, const char *field)
+/*
+ * The path program src reads, when it is a plain path (".a.b", maybe
+ * followed by "// LITERAL"), into buf; else NULL.
+ */
+static const char *
+plain_path(const char *src, char *buf, size_t len)
 {
-    jv items = jv_object_get(jv_copy(in->c->manifest), jv_string("items"));
-    jv path = jv_get_kind(items) == JV_KIND_OBJECT ? jv_object_get(items, jv_string("path"))
-                                                   : (jv_free(items), jv_invalid());
-    const char *p = jv_get_kind(path) == JV_KIND_STRING ? jv_string_value(path) : ".items";
-    int plain = p[0] == '.' && p[1] != '@' && strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
-                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
-                                                  strlen(p + 1);
-    char *out = plain ? xasprintf("%s[%d]%s%s", p, i, field ? "." : "", field ? field : "")
-                      : xasprintf(".items[%d]%s%s", i, field ? "." : "", field ? field : "");
-    jv_free(path);
-    return out;
+    size_t n;
+
+    if (!src || !intake_single_valued(src))
+        return NULL;
+    while (*src == ' ' || *src == '\t' || *src == '\n' || *src == '\r')
+        src++;
+    n = strspn(src, ".abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    if (n < 2 || n >= len)
+        return NULL;
+    memcpy(buf, src, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The path program idx reads when it is a plain path, else dflt. */
+static const char *
+prog_path(const intake *in, int idx, const char *dflt, char *buf, size_t len)
+{
+    const char *p = idx >= 0 ? plain_path(jqprog_source(in->c->jq, idx), buf, len) : NULL;
+    return p ? p : dflt;
+}
+
+/* Does the member id of v (borrowed) hold the item id id? */
+static int
+id_is(jv v, const char *id)
+{
+    jv m = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("id"))
+                                            : jv_invalid();
+    char *s = jv_is_valid(m) ? id_string(m) : (jv_free(m), NULL);
+    int same = s && strcmp(s, id) == 0;
+    free(s);
+    return same;
+}
+
+/*
+ * Find the customer order's item whose id is id in the productOrderItem
+ * array of v (borrowed), or of one of its items (a bundle's): TMF622's
+ * shape.  Returns the item with its path added to path, or jv_invalid().
+ */
+static jv
+find_customer_item(jv v, const char *id, strbuf *path, int depth)
+{
+    jv list = jv_get_kind(v) == JV_KIND_OBJECT
+                  ? jv_object_get(jv_copy(v), jv_string("productOrderItem"))
+                  : jv_invalid();
+    size_t len = path->len;
+    jv found = jv_invalid();
+
+    if (jv_get_kind(list) == JV_KIND_ARRAY && depth < 8) {
+        jv_array_foreach(list, k, e) {
+            if (!jv_is_valid(found)) {
+                sb_addf(path, ".productOrderItem[%d]", k);
+                if (id_is(e, id))
+                    found = jv_copy(e);
+                else if (!jv_is_valid(found = find_customer_item(e, id, path, depth + 1)))
+                    path->len = len;
+            }
+            jv_free(e);
+        }
+    }
+    jv_free(list);
+    if (!jv_is_valid(found) && path->buf)
+        path->buf[len] = '\0';
+    return found;
+}
+
+/*
+ * The path in the customer order of item id's field (an items program:
+ * "reliesOn", "requestedDate"...) and, for a relation, of its entry on
+ * rel: found when the customer order is a TMF622 one holding the item,
+ * else NULL.
+ */
+static char *
+customer_path(const intake *in, const char *id, const char *field, const char *rel)
+{
+    static const struct { const char *field, *member; } tmf[] = {
+        { "reliesOn", "productOrderItemRelationship" },
+        { "requestedDate", "requestedCompletionDate" },
+        { "requestedDate", "requestedDate" },
+        { "requestedStartDate", "requestedStartDate" },
+        { "action", "action" },
+        { "id", "id" },
+        { "spec", "product" },
+    };
+    strbuf sb = STRBUF_INIT;
+    jv item;
+
+    if (!id || !jv_is_valid(item = find_customer_item(in->rec.original, id, &sb, 0))) {
+        sb_free(&sb);
+        return NULL;
+    }
+    for (size_t k = 0; field && k < sizeof tmf / sizeof *tmf; k++) {
+        if (strcmp(tmf[k].field, field) != 0)
+            continue;
+        jv m = jv_object_get(jv_copy(item), jv_string(tmf[k].member));
+        if (!jv_is_valid(m)) {
+            jv_free(m);
+            continue;
+        }
+        sb_addf(&sb, ".%s", tmf[k].member);
+        if (rel && jv_get_kind(m) == JV_KIND_ARRAY) {
+            int at = -1;
+            jv_array_foreach(m, j, r) {
+                if (at < 0 && id_is(r, rel))
+                    at = j;
+                jv_free(r);
+            }
+            if (at >= 0)
+                sb_addf(&sb, "[%d]", at);
+        }
+        jv_free(m);
+        break;
+    }
+    jv_free(item);
+    return sb.buf;
+}
+
+/*
+ * The path of item i (its id, when known, and the relation rel, may be
+ * NULL) for messages: in the customer order when it can be found there
+ * (customer_path()), else in the internal order, "<items.path>[i]" when
+ * that is a plain path.
+ */
+static char *
+item_path(const intake *in, int i, const char *id, const char *field, const char *rel)
+{
+    char *cust = customer_path(in, id, field, rel);
+    if (cust)
+        return cust;
+    char buf[256], fbuf[256];
+    int fidx = field ? intake_item_prog(in->c, in->order_type, field) : -1;
+    const char *f = field ? prog_path(in, fidx, NULL, fbuf, sizeof fbuf) : NULL;
+    const char *p = prog_path(in, intake_item_prog(in->c, in->order_type, "path"), ".items",
+                              buf, sizeof buf);
+    f = f ? f + 1 : field;
+    return xasprintf("%s[%d]%s%s", p, i, f ? "." : "", f ? f : "");
 }
 
 /*
@@ -447,9 +575,10 @@ typedef struct where {
     int i;
     const char *field;
     char *made;
+    const char *id;     /* the item's id, once known */
 } where;
 
-#define AT(p) (&(where){ (p), NULL, 0, NULL, NULL })
+#define AT(p) (&(where){ (p), NULL, 0, NULL, NULL, NULL })
 
 static const char *
 at(where *w)
@@ -457,7 +586,7 @@ at(where *w)
     if (w->path)
         return w->path;
     if (!w->made)
-        w->made = item_path(w->in, w->i, w->field);
+        w->made = item_path(w->in, w->i, w->id, w->field, NULL);
     return w->made;
 }
 
@@ -534,18 +663,50 @@ run_validation(intake *in, const run_ctx *x, jv order, jv answer)
     jv_free(out);
 }
 
+/*
+ * A TMF622 v5 externalId, an array of {id, owner, externalIdentifierType}
+ * (v consumed): the first entry's id, null for an empty array; anything
+ * else as it is.
+ */
+static jv
+key_of_v5(jv v)
+{
+    if (jv_get_kind(v) != JV_KIND_ARRAY)
+        return v;
+    if (jv_array_length(jv_copy(v)) == 0) {
+        jv_free(v);
+        return jv_null();
+    }
+    jv first = jv_array_get(jv_copy(v), 0);
+    jv id = jv_get_kind(first) == JV_KIND_OBJECT ? jv_object_get(first, jv_string("id"))
+                                                 : (jv_free(first), jv_invalid());
+    if (jv_get_kind(id) == JV_KIND_STRING || jv_get_kind(id) == JV_KIND_NUMBER) {
+        jv_free(v);
+        return id;
+    }
+    jv_free(id);
+    return v;
+}
+
 static void
 extract_key(intake *in, const run_ctx *x, jv order, jv key_answer, jv revision_answer)
 {
+    char buf[256];
     jv v;
     int idx = prog(in, "orderTypes.%s.key", in->order_type);
-    if (run_value(in, x, key_answer, idx, order, order, jv_invalid(), &v, AT("."),
+    const char *kpath = prog_path(in, idx, ".", buf, sizeof buf);
+    if (run_value(in, x, key_answer, idx, order, order, jv_invalid(), &v, AT(kpath),
                   "the order key") == 0) {
+        v = key_of_v5(v);
         if (jv_get_kind(v) == JV_KIND_NULL) {
             jv_free(v);
         } else if (!(in->rec.external_id = id_string(jv_copy(v)))) {
             char *b = brief(jv_copy(v));
-            problem(in, ".", "the order key must be a string or a whole number, got %s", b);
+            problem(in, kpath,
+                    "the order key must be a string, a whole number or a TMF622 externalId "
+                    "array (its first entry's id), got %s: set the order type's \"key\" to a "
+                    "jq program giving it, e.g. first(.externalId[] | select(.owner == "
+                    "\"crm\") | .id)", b);
             free(b);
             jv_free(v);
         } else {
@@ -553,12 +714,13 @@ extract_key(intake *in, const run_ctx *x, jv order, jv key_answer, jv revision_a
         }
     }
     idx = prog(in, "orderTypes.%s.revision", in->order_type);
-    if (run_value(in, x, revision_answer, idx, order, order, jv_invalid(), &v, AT("."),
+    const char *rpath = prog_path(in, idx, ".", buf, sizeof buf);
+    if (run_value(in, x, revision_answer, idx, order, order, jv_invalid(), &v, AT(rpath),
                   "the revision number") == 0) {
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
         if (d < 0 || d != (double)(long long)d || d > 1e15) {
             char *b = brief(jv_copy(v));
-            problem(in, ".", "the revision number must be a whole number from 0, got %s", b);
+            problem(in, rpath, "the revision number must be a whole number from 0, got %s", b);
             free(b);
         } else {
             in->rec.revision = (int64_t)d;
@@ -574,13 +736,16 @@ extract_priority(intake *in, const run_ctx *x, jv internal, jv answer)
                           jv_string(in->order_type));
     jv p = jv_object_get(ot, jv_string("priority"));
     jv v = jv_invalid();
+    char buf[256];
+    const char *ppath = ".priority";
 
     if (jv_get_kind(p) == JV_KIND_NUMBER) {
         v = jv_copy(p);
     } else if (jv_get_kind(p) == JV_KIND_STRING) {
         int idx = prog(in, "orderTypes.%s.priority", in->order_type);
+        ppath = prog_path(in, idx, ".priority", buf, sizeof buf);
         if (run_value(in, x, jv_copy(answer), idx, internal, internal, jv_invalid(), &v,
-                      AT(".priority"), "the priority") != 0)
+                      AT(ppath), "the priority") != 0)
             v = jv_invalid();
     } else {
         v = jv_number(5);
@@ -589,9 +754,15 @@ extract_priority(intake *in, const run_ctx *x, jv internal, jv answer)
     jv_free(p);
     if (jv_is_valid(v)) {
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+        /* TMF622 sends its priority as a string: "1" */
+        if (jv_get_kind(v) == JV_KIND_STRING && strlen(jv_string_value(v)) == 1 &&
+            isdigit((unsigned char)jv_string_value(v)[0]))
+            d = jv_string_value(v)[0] - '0';
         if (d < 0 || d > 9 || d != (double)(int)d) {
             char *b = brief(jv_copy(v));
-            problem(in, ".priority", "the priority must be a whole number from 0 to 9, got %s", b);
+            problem(in, ppath,
+                    "the priority must be a whole number from 0 to 9 (or a string holding "
+                    "one), got %s", b);
             free(b);
         } else {
             in->rec.priority = (int)d;
@@ -689,7 +860,10 @@ check_relies_cycle(intake *in)
         for (size_t k = seen[v] - 1; k < len; k++)
             sb_addf(&sb, "\"%s\" -> ", in->rec.items[path[k]].item_id);
         sb_addf(&sb, "\"%s\"", in->rec.items[v].item_id);
-        char *at_item = item_path(in, (int)v, "reliesOn");
+        /* v relies on the next of the cycle (itself for a cycle of one) */
+        size_t next = seen[v] < len ? path[seen[v]] : v;
+        char *at_item = item_path(in, (int)v, in->rec.items[v].item_id, "reliesOn",
+                                  in->rec.items[next].item_id);
         problem(in, at_item, "the items' relations have a cycle (-> relies on): %s", sb.buf);
         free(at_item);
         sb_free(&sb);
@@ -714,7 +888,16 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
 {
     osm_err e = { 0, "" };
     jv out, list;
-    int idx = cartridge_prog(in->c, "items.path");
+    int idx = intake_item_prog(in->c, in->order_type, "path");
+    /* the item programs, looked up once for every item */
+    int ip[] = {
+        [A_ID] = intake_item_prog(in->c, in->order_type, "id"),
+        [A_ACTION] = intake_item_prog(in->c, in->order_type, "action"),
+        [A_SPEC] = intake_item_prog(in->c, in->order_type, "spec"),
+        [A_RELIES_ON] = intake_item_prog(in->c, in->order_type, "reliesOn"),
+        [A_ITEM_REQUESTED] = intake_item_prog(in->c, in->order_type, "requestedDate"),
+        [A_ITEM_REQUESTED_START] = intake_item_prog(in->c, in->order_type, "requestedStartDate"),
+    };
 
     if (all_outputs(x, path_answer, idx, internal, internal, &out, &e) != 0) {
         problem(in, ".", "finding the order items failed: %s", e.msg);
@@ -741,18 +924,18 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
     }
 
     jv ids = jv_object();
+    jv rels = jv_array();   /* [item index, id, reliesOn] of each item refused with an id */
     jv_array_foreach(list, i, item) {
         jv v, fields = answer(items_answer, i);
         char *id = NULL, *action = NULL, *spec = NULL;
-        int64_t requested = -1;
+        int64_t requested = -1, start = -1;
         jv relies = jv_array();
         int ok = 1;
         where w;
 
 #define ITEM_RUN(n, f, what)                                                               \
-    (w = (where){ NULL, in, i, f, NULL },                                                  \
-     run_value(in, x, answer(fields, n), cartridge_prog(in->c, "items." f), item,          \
-               internal, item, &v, &w, what))
+    (w = (where){ NULL, in, i, f, NULL, id },                                              \
+     run_value(in, x, answer(fields, n), ip[n], item, internal, item, &v, &w, what))
 
         if (ITEM_RUN(A_ID, "id", "the item id") == 0) {
             if (!(id = id_string(jv_copy(v)))) {
@@ -833,10 +1016,23 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
             ok = 0;
         }
         free(w.made);
+        if (ITEM_RUN(A_ITEM_REQUESTED_START, "requestedStartDate",
+                     "the item's requested start date") == 0) {
+            int before = nproblems(in);
+            start = date_value(in, v, &w, "the requested start date");
+            if (nproblems(in) != before)
+                ok = 0;
+        } else {
+            ok = 0;
+        }
+        free(w.made);
 #undef ITEM_RUN
-        if (ok)
+        if (!ok && id)
+            rels = jv_array_append(rels, JV_ARRAY(jv_number(i), jv_string(id), jv_copy(relies)));
+        if (ok) {
             order_rec_add_item(&in->rec, id, action, spec, requested, relies, jv_copy(item));
-        else
+            in->rec.items[in->rec.nitems - 1].start_requested_at = start;
+        } else
             jv_free(relies);
         free(id);
         free(action);
@@ -844,12 +1040,14 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
         jv_free(fields);
         jv_free(item);
     }
-    /* every relation must name an item of the order */
+    /* every relation must name an item of the order, an item refused for
+     * other problems too: one round of fixes should do */
     for (size_t i = 0; i < in->rec.nitems; i++) {
         jv_array_foreach(in->rec.items[i].relies_on, k, r) {
             jv known = jv_object_get(jv_copy(ids), jv_copy(r));
             if (!jv_is_valid(known)) {
-                char *path = item_path(in, (int)i, "reliesOn");
+                char *path = item_path(in, (int)i, in->rec.items[i].item_id, "reliesOn",
+                                       jv_string_value(r));
                 problem(in, path, "relies on unknown item \"%s\"", jv_string_value(r));
                 free(path);
             }
@@ -857,6 +1055,25 @@ extract_items(intake *in, const run_ctx *x, jv internal, jv path_answer, jv item
             jv_free(r);
         }
     }
+    jv_array_foreach(rels, n, rel) {
+        jv at_i = jv_array_get(jv_copy(rel), 0), rid = jv_array_get(jv_copy(rel), 1);
+        jv relies_on = jv_array_get(rel, 2);
+        jv_array_foreach(relies_on, k, r) {
+            jv known = jv_object_get(jv_copy(ids), jv_copy(r));
+            if (!jv_is_valid(known)) {
+                char *path = item_path(in, (int)jv_number_value(at_i), jv_string_value(rid),
+                                       "reliesOn", jv_string_value(r));
+                problem(in, path, "relies on unknown item \"%s\"", jv_string_value(r));
+                free(path);
+            }
+            jv_free(known);
+            jv_free(r);
+        }
+        jv_free(at_i);
+        jv_free(rid);
+        jv_free(relies_on);
+    }
+    jv_free(rels);
     check_relies_cycle(in);
     jv_free(ids);
     jv_free(list);
@@ -896,8 +1113,11 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
 
     all = combined_answer(in, &x, order);
     extract_key(in, &x, order, answer(all, A_KEY), answer(all, A_REVISION));
+    /* a bad key or revision does not hide the problems found after it:
+     * only an order that fails its validation is not transformed */
+    int before = nproblems(in);
     run_validation(in, &x, order, answer(all, A_VALIDATE));
-    int valid_so_far = nproblems(in) == 0;
+    int valid_so_far = nproblems(in) == before;
 
     /* a transformation without an output runs again, for its message */
     jv t = answer(all, A_TRANSFORM);
@@ -912,6 +1132,7 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
         rc = 0;
     if (rc != 0 || jv_get_kind(internal) != JV_KIND_OBJECT) {
         if (valid_so_far) {
+            valid_so_far = 0;
             if (e.code)
                 problem(in, ".", "transformation failed: %s", e.msg);
             else
@@ -927,11 +1148,20 @@ intake_run(intake *in, jv order, int64_t now, osm_err *err)
     later = answer(all, A_LATER);
     if (valid_so_far) {
         extract_priority(in, &x, internal, answer(later, A_PRIORITY));
-        idx = prog(in, "orderTypes.%s.requestedDate", in->order_type);
+        char buf[256];
+        const char *dpath;
         jv v;
+        idx = prog(in, "orderTypes.%s.requestedDate", in->order_type);
+        dpath = prog_path(in, idx, ".requestedDate", buf, sizeof buf);
         if (run_value(in, &x, answer(later, A_REQUESTED), idx, internal, internal,
-                      jv_invalid(), &v, AT("."), "the requested date") == 0)
-            in->rec.requested_at = date_value(in, v, AT("."), "the requested date");
+                      jv_invalid(), &v, AT(dpath), "the requested date") == 0)
+            in->rec.requested_at = date_value(in, v, AT(dpath), "the requested date");
+        idx = prog(in, "orderTypes.%s.requestedStartDate", in->order_type);
+        dpath = prog_path(in, idx, ".requestedStartDate", buf, sizeof buf);
+        if (run_value(in, &x, answer(later, A_REQUESTED_START), idx, internal, internal,
+                      jv_invalid(), &v, AT(dpath), "the requested start date") == 0)
+            in->rec.start_requested_at = date_value(in, v, AT(dpath),
+                                                    "the requested start date");
         extract_items(in, &x, internal, answer(later, A_ITEMS_PATH), answer(later, A_ITEMS));
     }
     jv_free(later);

@@ -15,7 +15,7 @@ order_rec_init(order_rec *o)
 {
     memset(o, 0, sizeof *o);
     o->priority = 5;
-    o->requested_at = o->start_at = o->expected_at = -1;
+    o->requested_at = o->start_at = o->expected_at = o->start_requested_at = -1;
     o->created_at = o->updated_at = -1;
     o->original = jv_null();
     o->body = jv_null();
@@ -32,6 +32,7 @@ order_rec_add_item(order_rec *o, const char *id, const char *action, const char 
     it->action = xstrdup(action);
     it->spec = spec ? xstrdup(spec) : NULL;
     it->requested_at = requested_at;
+    it->start_requested_at = -1;
     it->relies_on = relies_on;
     it->data = data;
 }
@@ -87,6 +88,7 @@ order_document(const order_rec *o)
                              jv_string(it->action), jv_string("spec"), str_or_null(it->spec),
                              jv_string("reliesOn"), jv_copy(it->relies_on),
                              jv_string("requestedDate"), time_or_null(it->requested_at),
+                             jv_string("requestedStartDate"), time_or_null(it->start_requested_at),
                              jv_string("fulfillmentState"), str_or_null(it->fulfillment_state)));
     }
     jv doc = JV_OBJECT(jv_string("kind"), jv_string("order"), jv_string("id"),
@@ -100,6 +102,7 @@ order_document(const order_rec *o)
         doc = jv_object_set(doc, jv_string("reason"), jv_string(o->state_reason));
     doc = jv_object_set(doc, jv_string("priority"), jv_number(o->priority));
     doc = jv_object_set(doc, jv_string("requestedDate"), time_or_null(o->requested_at));
+    doc = jv_object_set(doc, jv_string("requestedStartDate"), time_or_null(o->start_requested_at));
     doc = jv_object_set(doc, jv_string("createdAt"), time_or_null(o->created_at));
     doc = jv_object_set(doc, jv_string("items"), items);
     doc = jv_object_set(doc, jv_string("order"), jv_copy(o->body));

@@ -16,6 +16,7 @@ typedef struct order_item {
     char *spec;                 /* NULL when the item has none */
     char *fulfillment_state;    /* NULL until known */
     int64_t requested_at;       /* -1: none */
+    int64_t start_requested_at; /* not before (requestedStartDate); -1: none */
     jv relies_on;               /* array of item ids */
     jv data;                    /* the item as the transformed order has it */
 } order_item;
@@ -29,6 +30,7 @@ typedef struct order_rec {
     char *state_reason;         /* NULL, or why it failed */
     int priority;
     int64_t requested_at, start_at, expected_at, created_at, updated_at;
+    int64_t start_requested_at; /* not before (requestedStartDate); -1: none */
     jv original;                /* the customer order as received */
     jv body;                    /* the transformed (internal) order */
     order_item *items;
@@ -47,8 +49,8 @@ void order_rec_free(order_rec *o);
 /*
  * The order document: {kind: "order", id, externalId, revision,
  * cartridge, cartridgeVersion, orderType, state, priority, requestedDate,
- * createdAt, items: [{id, action, spec, reliesOn, requestedDate,
- * fulfillmentState}], order}.  id is null for an order not stored.
+ * requestedStartDate, createdAt, items: [{id, action, spec, reliesOn,
+ * requestedDate, requestedStartDate, fulfillmentState}], order}.  id is null for an order not stored.
  */
 jv order_document(const order_rec *o);
 

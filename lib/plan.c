@@ -5,12 +5,14 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "json.h"
 #include "plan.h"
 #include "xalloc.h"
 
@@ -34,6 +36,7 @@ typedef struct builder {
     size_t nm;
     jv functions;           /* manifest .functions */
     osm_err *err;
+    jv *pattern;            /* per item: its fulfillment pattern, or jv_invalid() */
 } builder;
 
 void
@@ -56,6 +59,7 @@ task_free(plan_task *t)
     for (size_t i = 0; i < t->ndeps; i++) {
         free(t->deps[i].until);
         free(t->deps[i].condition);
+        plan_why_free(&t->deps[i].why);
     }
     free(t->deps);
 }
@@ -182,6 +186,77 @@ task_has_item(const plan_task *t, const char *item)
     return found;
 }
 
+/* Does the pattern name key hold a wildcard (a glob: "BB-*")? */
+static int
+is_glob(const char *key)
+{
+    return strpbrk(key, "*?[") != NULL;
+}
+
+/* How specific the glob key is: its characters that are not wildcards. */
+static size_t
+glob_weight(const char *key)
+{
+    size_t n = 0;
+    for (; *key; key++)
+        n += *key != '*' && *key != '?';
+    return n;
+}
+
+/*
+ * The pattern of item i (a new reference, or jv_invalid() when none),
+ * by the name the items "pattern" program gives when the cartridge has
+ * one and it gives a string, else by the item's specification: the
+ * pattern of that name, else the most specific glob matching it ("BB-*"
+ * before "*"; equal ones: the first by name).  *rc is set on a jq error.
+ */
+static jv
+pattern_of(builder *b, jv patterns, size_t i, int *rc)
+{
+    const order_item *it = &b->o->items[i];
+    char key[512];
+    jv out, chosen = jv_invalid();
+
+    snprintf(key, sizeof key, "orderTypes.%s.items.pattern",
+             b->o->order_type ? b->o->order_type : "");
+    if (cartridge_prog(b->c, key) < 0)
+        snprintf(key, sizeof key, "items.pattern");
+    if (cartridge_prog(b->c, key) >= 0) {
+        int r = run_item(b, key, i, &out);
+        if (r == 1 && jv_get_kind(out) == JV_KIND_STRING)
+            chosen = jv_copy(out);
+        jv_free(out);
+        if (r != 0 && r != 1) {
+            *rc = r;
+            return jv_invalid();
+        }
+    }
+    const char *spec = jv_is_valid(chosen) ? jv_string_value(chosen) : it->spec ? it->spec : "";
+    jv exact = jv_is_valid(chosen) || it->spec ? member_of(patterns, spec) : jv_invalid();
+    if (jv_is_valid(exact) || jv_get_kind(patterns) != JV_KIND_OBJECT) {
+        jv_free(chosen);
+        return exact;
+    }
+    jv best = jv_invalid();
+    const char *best_key = NULL;
+    size_t best_weight = 0;
+    jv keys = jv_keys(jv_copy(patterns));   /* sorted: ties go to the first */
+    jv_array_foreach(keys, k, name) {
+        const char *n = jv_string_value(name);
+        if (is_glob(n) && fnmatch(n, spec, 0) == 0 &&
+            (!best_key || glob_weight(n) > best_weight)) {
+            jv_free(best);
+            best = member_of(patterns, n);
+            best_key = n;
+            best_weight = glob_weight(n);
+        }
+        jv_free(name);
+    }
+    jv_free(keys);
+    jv_free(chosen);
+    return best;
+}
+
 /* Steps 1-3 and 5: functions per item, systems, components, durations. */
 static int
 decompose(builder *b)
@@ -190,11 +265,15 @@ decompose(builder *b)
     const order_rec *o = b->o;
     int rc = 0;
 
+    b->pattern = xcalloc(o->nitems ? o->nitems : 1, sizeof *b->pattern);
+    for (size_t i = 0; i < o->nitems; i++)
+        b->pattern[i] = jv_invalid();
     for (size_t i = 0; i < o->nitems && rc == 0; i++) {
         const order_item *it = &o->items[i];
-        jv byspec = it->spec ? member_of(patterns, it->spec) : jv_invalid();
-        jv fns = member_of(byspec, it->action);
-        jv_free(byspec);
+        b->pattern[i] = pattern_of(b, patterns, i, &rc);
+        if (rc != 0)
+            break;
+        jv fns = member_of(b->pattern[i], it->action);
         if (jv_get_kind(fns) != JV_KIND_ARRAY) {
             jv_free(fns);
             continue;   /* no pattern: the item needs no work */
@@ -300,7 +379,7 @@ decompose(builder *b)
                         nt->workgroup = xstrdup(str_of(wg));
                     jv_free(wg);
                     nt->items = jv_array();
-                    nt->deadline = nt->latest_start = -1;
+                    nt->deadline = nt->latest_start = nt->not_before = -1;
                     t = (int)b->p->ntasks++;
                 }
                 plan_task *pt = &b->p->tasks[t];
@@ -326,6 +405,12 @@ decompose(builder *b)
                 int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
                 if (d >= 0 && (pt->deadline < 0 || d < pt->deadline))
                     pt->deadline = d;
+                /* no work for the item before its (or its order's) requested start */
+                int64_t nb = it->start_requested_at > o->start_requested_at
+                                 ? it->start_requested_at
+                                 : o->start_requested_at;
+                if (nb > pt->not_before)
+                    pt->not_before = nb;
                 b->m = xrealloc(b->m, (b->nm + 1) * sizeof *b->m);
                 b->m[b->nm].item = i;
                 b->m[b->nm].fn = xstrdup(f);
@@ -356,8 +441,120 @@ task_of(const builder *b, size_t i, const char *f)
     return -1;
 }
 
+static char *
+strdup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+void
+plan_why_free(plan_why *w)
+{
+    free(w->item);
+    free(w->relies_on);
+    memset(w, 0, sizeof *w);
+}
+
+char *
+plan_why_text(const plan_why *w)
+{
+    strbuf sb = STRBUF_INIT;
+    const char *const names[] = { ",\"item\":", ",\"reliesOn\":" };
+    const char *const values[] = { w->item, w->relies_on };
+
+    if (!w->rule)
+        return NULL;
+    /* once per dependency of every plan saved: no printf */
+    sb_adds(&sb, "{\"rule\":\"");
+    sb_adds(&sb, w->rule);
+    sb_adds(&sb, "\",\"scope\":\"");
+    sb_adds(&sb, w->scope);
+    sb_adds(&sb, "\"");
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        const char *v = values[k];
+        if (!v)
+            continue;
+        sb_adds(&sb, names[k]);
+        /* ids rarely need escaping: write them as they are */
+        size_t n = 0;
+        while (v[n] && (unsigned char)v[n] >= 0x20 && v[n] != '"' && v[n] != '\\')
+            n++;
+        if (!v[n]) {
+            sb_add(&sb, "\"", 1);
+            sb_add(&sb, v, n);
+            sb_add(&sb, "\"", 1);
+        } else {
+            json_append(&sb, jv_string(v), 0);
+        }
+    }
+    if (strcmp(w->rule, "reliesOn") == 0)
+        sb_adds(&sb, w->targeted ? ",\"targeted\":true" : ",\"targeted\":false");
+    sb_adds(&sb, "}");
+    return sb_detach(&sb, NULL);
+}
+
+/* A string member of obj (borrowed), copied, or NULL. */
+static char *
+member_strdup(jv obj, const char *key)
+{
+    jv v = member_of(obj, key);
+    char *s = str_of(v) ? xstrdup(str_of(v)) : NULL;
+    jv_free(v);
+    return s;
+}
+
+void
+plan_why_parse(plan_why *w, const char *text)
+{
+    memset(w, 0, sizeof *w);
+    if (!text)
+        return;
+    jv v = jv_parse(text);
+    jv rule = member_of(v, "rule"), scope = member_of(v, "scope");
+    const char *r = str_of(rule), *s = str_of(scope);
+    if (r && s && (strcmp(r, "after") == 0 || strcmp(r, "reliesOn") == 0)) {
+        w->rule = strcmp(r, "after") == 0 ? "after" : "reliesOn";
+        w->scope = strcmp(s, "order") == 0 ? "order" : "item";
+        w->item = member_strdup(v, "item");
+        w->relies_on = member_strdup(v, "reliesOn");
+        jv t = member_of(v, "targeted");
+        w->targeted = jv_get_kind(t) == JV_KIND_TRUE;
+        jv_free(t);
+    }
+    jv_free(rule);
+    jv_free(scope);
+    jv_free(v);
+}
+
+/*
+ * The why document of w, or jv_invalid() when it is not known: {rule,
+ * item[, reliesOn, targeted]} (the functions are the two tasks', the
+ * scope the dependency's own member).
+ */
+static jv
+why_document(const plan_why *w)
+{
+    if (!w->rule)
+        return jv_invalid();
+    jv d = JV_OBJECT(jv_string("rule"), jv_string(w->rule));
+    if (w->item)
+        d = jv_object_set(d, jv_string("item"), jv_string(w->item));
+    if (w->relies_on)
+        d = jv_object_set(d, jv_string("reliesOn"), jv_string(w->relies_on));
+    if (strcmp(w->rule, "reliesOn") == 0)
+        d = jv_object_set(d, jv_string("targeted"), jv_bool(w->targeted));
+    return d;
+}
+
+/*
+ * Make task t wait for task on (once: a second reason keeps the longest
+ * delay, and the first reason's why), with the wait and why (its
+ * strings borrowed, copied when the dependency is new) of the rule
+ * making it.
+ */
 static void
-add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition)
+add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *condition,
+        const plan_why *why)
 {
     plan_task *pt = &p->tasks[t];
     if (t == on)
@@ -380,6 +577,9 @@ add_dep(plan *p, int t, int on, int64_t delay, const char *until, const char *co
     d->delay_ms = delay;
     d->until = until ? xstrdup(until) : NULL;
     d->condition = condition ? xstrdup(condition) : NULL;
+    d->why = *why;
+    d->why.item = strdup_or_null(why->item);
+    d->why.relies_on = strdup_or_null(why->relies_on);
 }
 
 /* Does item i have a function it waits for among its own (scope item)? */
@@ -401,6 +601,74 @@ has_own_predecessor(const builder *b, size_t i, const char *f)
     return found;
 }
 
+/* The index in o->items of the item whose id is id, or -1. */
+static int
+item_of(const order_rec *o, const char *id)
+{
+    for (size_t i = 0; i < o->nitems; i++)
+        if (strcmp(o->items[i].item_id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Does the array of names list (borrowed) hold name, or is list "*"? */
+static int
+names_hold(jv list, const char *name)
+{
+    int found = 0;
+    if (jv_get_kind(list) == JV_KIND_STRING)
+        return strcmp(jv_string_value(list), "*") == 0 || strcmp(jv_string_value(list), name) == 0;
+    if (jv_get_kind(list) != JV_KIND_ARRAY)
+        return 0;
+    jv_array_foreach(list, k, v) {
+        if (!found && jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), name) == 0)
+            found = 1;
+        jv_free(v);
+    }
+    return found;
+}
+
+/*
+ * Member k (item i, function f, task t) relying on the items of its
+ * item's reliesOn.  When the item's pattern has a "reliesOn" map, f
+ * waits for the functions of the related item that the map lists for f
+ * (none when f is not in it); else, as always, the item's first
+ * functions (those with no predecessor of their own) wait for every
+ * component of the related item.  A component shared with the related
+ * item never waits for it.
+ */
+static void
+link_relies(builder *b, size_t i, const char *f, int t)
+{
+    const order_item *it = &b->o->items[i];
+    jv map = member_of(b->pattern[i], "reliesOn");
+    int targeted = jv_get_kind(map) == JV_KIND_OBJECT;
+    jv targets = targeted ? member_of(map, f) : jv_invalid();
+
+    if (targeted ? !jv_is_valid(targets) : has_own_predecessor(b, i, f)) {
+        jv_free(targets);
+        jv_free(map);
+        return;
+    }
+    jv_array_foreach(it->relies_on, n, rid) {
+        const char *r = jv_string_value(rid);
+        int j = item_of(b->o, r);
+        if (j >= 0 && !task_has_item(&b->p->tasks[t], r)) {
+            for (size_t x = 0; x < b->nm; x++) {
+                if (b->m[x].item != (size_t)j || (targeted && !names_hold(targets, b->m[x].fn)))
+                    continue;
+                plan_task *other = &b->p->tasks[b->m[x].task];
+                plan_why why = { "reliesOn", "item", it->item_id, (char *)r, targeted };
+                if (!task_has_item(other, it->item_id))
+                    add_dep(b->p, t, b->m[x].task, 0, NULL, NULL, &why);
+            }
+        }
+        jv_free(rid);
+    }
+    jv_free(targets);
+    jv_free(map);
+}
+
 /* Step 4: dependencies from "after", and from items relying on others. */
 static int
 link_tasks(builder *b)
@@ -411,6 +679,7 @@ link_tasks(builder *b)
     for (size_t k = 0; k < b->nm && rc == 0; k++) {
         size_t i = b->m[k].item;
         const char *f = b->m[k].fn;
+        const char *id = o->items[i].item_id;
         int t = b->m[k].task;
         jv after = member2(b->functions, f, "after");
         if (jv_get_kind(after) == JV_KIND_ARRAY) {
@@ -432,14 +701,16 @@ link_tasks(builder *b)
                 const char *until = cartridge_prog(b->c, ukey) >= 0 ? ukey : NULL;
                 const char *cond = cartridge_prog(b->c, ckey) >= 0 ? ckey : NULL;
                 if (rc == 0 && str_of(g)) {
-                    if (str_of(scope) && strcmp(str_of(scope), "order") == 0) {
+                    int order = str_of(scope) && strcmp(str_of(scope), "order") == 0;
+                    plan_why why = { "after", order ? "order" : "item", (char *)id, NULL, 0 };
+                    if (order) {
                         for (size_t x = 0; x < b->nm; x++)
                             if (strcmp(b->m[x].fn, str_of(g)) == 0)
-                                add_dep(b->p, t, b->m[x].task, delay, until, cond);
+                                add_dep(b->p, t, b->m[x].task, delay, until, cond, &why);
                     } else {
                         int on = task_of(b, i, str_of(g));
                         if (on >= 0)
-                            add_dep(b->p, t, on, delay, until, cond);
+                            add_dep(b->p, t, on, delay, until, cond, &why);
                     }
                 }
                 jv_free(scope);
@@ -448,25 +719,8 @@ link_tasks(builder *b)
             }
         }
         jv_free(after);
-        /* item relations: first functions wait for what they rely on */
-        const order_item *it = &o->items[i];
-        if (rc == 0 && jv_array_length(jv_copy(it->relies_on)) > 0 &&
-            !has_own_predecessor(b, i, f)) {
-            jv_array_foreach(it->relies_on, n, rid) {
-                /* a component shared with the item relied on cannot wait for it */
-                if (task_has_item(&b->p->tasks[t], jv_string_value(rid))) {
-                    jv_free(rid);
-                    continue;
-                }
-                for (size_t x = 0; x < b->p->ntasks; x++) {
-                    plan_task *other = &b->p->tasks[x];
-                    if (task_has_item(other, jv_string_value(rid)) &&
-                        !task_has_item(other, it->item_id))
-                        add_dep(b->p, t, (int)x, 0, NULL, NULL);
-                }
-                jv_free(rid);
-            }
-        }
+        if (rc == 0 && jv_array_length(jv_copy(o->items[i].relies_on)) > 0)
+            link_relies(b, i, f, t);
     }
     return rc;
 }
@@ -599,6 +853,9 @@ plan_forward(plan *p, int64_t now)
             es = max64(es, on->earliest_start + on->duration_ms + t->deps[d].delay_ms);
             ready = max64(ready, on->end + t->deps[d].delay_ms);
         }
+        /* a requested start date holds the task however early it could go */
+        es = max64(es, t->not_before);
+        ready = max64(ready, t->not_before);
         t->earliest_start = es;
         t->start = t->latest_start >= 0 ? max64(ready, t->latest_start) : ready;
         t->end = t->start + t->duration_ms;
@@ -709,7 +966,7 @@ plan_summarise(plan *p)
 int
 plan_build(cartridge *c, const order_rec *o, int64_t now, plan *out, osm_err *err)
 {
-    builder b = { c, o, now, out, NULL, 0, jv_null(), err };
+    builder b = { c, o, now, out, NULL, 0, jv_null(), err, NULL };
     int rc;
 
     plan_init(out);
@@ -729,6 +986,9 @@ plan_build(cartridge *c, const order_rec *o, int64_t now, plan *out, osm_err *er
     for (size_t k = 0; k < b.nm; k++)
         free(b.m[k].fn);
     free(b.m);
+    for (size_t i = 0; b.pattern && i < o->nitems; i++)
+        jv_free(b.pattern[i]);
+    free(b.pattern);
     jv_free(b.functions);
     if (rc != 0)
         plan_free(out);
@@ -740,12 +1000,17 @@ plan_set_deadlines(plan *p, const order_rec *o)
 {
     for (size_t k = 0; k < p->ntasks; k++) {
         plan_task *t = &p->tasks[k];
-        t->deadline = -1;
+        t->deadline = t->not_before = -1;
         for (size_t i = 0; i < o->nitems; i++) {
             const order_item *it = &o->items[i];
+            if (!task_has_item(t, it->item_id))
+                continue;
             int64_t d = it->requested_at >= 0 ? it->requested_at : o->requested_at;
-            if (d >= 0 && task_has_item(t, it->item_id) && (t->deadline < 0 || d < t->deadline))
+            if (d >= 0 && (t->deadline < 0 || d < t->deadline))
                 t->deadline = d;
+            int64_t nb = max64(it->start_requested_at, o->start_requested_at);
+            if (nb > t->not_before)
+                t->not_before = nb;
         }
     }
 }
@@ -790,6 +1055,10 @@ plan_document(const plan *p, const order_rec *o)
                 dep = jv_object_set(dep, jv_string("until"), jv_string(t->deps[d].until));
             if (t->deps[d].condition)
                 dep = jv_object_set(dep, jv_string("condition"), jv_string(t->deps[d].condition));
+            if (t->deps[d].why.rule) {
+                dep = jv_object_set(dep, jv_string("scope"), jv_string(t->deps[d].why.scope));
+                dep = jv_object_set(dep, jv_string("why"), why_document(&t->deps[d].why));
+            }
             after = jv_array_append(after, dep);
         }
         jv doc = JV_OBJECT(jv_string("key"), key_of(k), jv_string("id"),
@@ -807,6 +1076,7 @@ plan_document(const plan *p, const order_rec *o)
         doc = jv_object_set(doc, jv_string("start"), time_or_null(t->start));
         doc = jv_object_set(doc, jv_string("end"), time_or_null(t->end));
         doc = jv_object_set(doc, jv_string("deadline"), time_or_null(t->deadline));
+        doc = jv_object_set(doc, jv_string("notBefore"), time_or_null(t->not_before));
         doc = jv_object_set(doc, jv_string("critical"), jv_bool(t->critical));
         doc = jv_object_set(doc, jv_string("after"), after);
         tasks = jv_array_append(tasks, doc);
@@ -826,6 +1096,7 @@ plan_document(const plan *p, const order_rec *o)
     doc = jv_object_set(doc, jv_string("startDate"), time_or_null(p->start));
     doc = jv_object_set(doc, jv_string("expectedCompletion"), time_or_null(p->end));
     doc = jv_object_set(doc, jv_string("requestedDate"), time_or_null(o->requested_at));
+    doc = jv_object_set(doc, jv_string("requestedStartDate"), time_or_null(o->start_requested_at));
     doc = jv_object_set(doc, jv_string("late"), jv_bool(p->late_ms > 0));
     doc = jv_object_set(doc, jv_string("lateBy"),
                         p->late_ms > 0 ? duration_str(p->late_ms) : jv_null());

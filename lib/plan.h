@@ -20,12 +20,32 @@
 #include "diag.h"
 #include "order.h"
 
+/* Why a dependency exists: the rule that made it. */
+typedef struct plan_why {
+    const char *rule;       /* "after" or "reliesOn"; NULL: not known (an older plan) */
+    const char *scope;      /* "item" or "order" */
+    char *item;             /* the item the rule applied to */
+    char *relies_on;        /* reliesOn: the item relied on; else NULL */
+    int targeted;           /* reliesOn: by the pattern's reliesOn map */
+} plan_why;
+
 typedef struct plan_dep {
     int task;               /* index of the task waited for */
     int64_t delay_ms;       /* hold this long after it completes (0: none) */
     char *until;            /* program key of an "until" wait, or NULL */
     char *condition;        /* program key of a "condition" wait, or NULL */
+    plan_why why;           /* the first rule that made it */
 } plan_dep;
+
+/* The JSON text of why, {rule, scope, item[, reliesOn, targeted]}
+ * (malloc'ed), or NULL when it is not known. */
+char *plan_why_text(const plan_why *w);
+
+/* Set w (empty) from text as plan_why_text() makes it; NULL or text
+ * that is not one leaves it unknown. */
+void plan_why_parse(plan_why *w, const char *text);
+
+void plan_why_free(plan_why *w);
 
 typedef struct plan_task {
     int64_t id;             /* task id once stored, else 0 */
@@ -38,10 +58,11 @@ typedef struct plan_task {
     jv items;               /* array of the item ids covered */
     int64_t duration_ms;
     int64_t deadline;       /* earliest requested date of its items, or -1 */
+    int64_t not_before;     /* latest requested start of its items (or the order's), or -1 */
     int64_t earliest_start; /* dependencies met, dates ignored */
     int64_t latest_start;   /* to make its deadline (and its successors'), or -1 */
-    int64_t start, end;     /* the schedule: the later of latest start and
-                               dependencies met */
+    int64_t start, end;     /* the schedule: the latest of latest start, not
+                               before and dependencies met */
     int critical;           /* on the critical path */
     plan_dep *deps;
     size_t ndeps;
@@ -83,12 +104,15 @@ void plan_summarise(plan *p);
  * The forward pass: each task's earliest start (dependencies, dates
  * ignored) and scheduled start and end (the later of its latest start and
  * its dependencies), the plan's start, end and lateness, from now.
- * Deadlines and latest starts must be set.  Used when planning and when
+ * Deadlines, not-befores and latest starts must be set.  Used when planning and when
  * a stored plan is loaded.
  */
 void plan_forward(plan *p, int64_t now);
 
-/* Set each task's deadline from the requested dates of o and its items. */
+/*
+ * Set each task's deadline and not-before from the requested dates and
+ * requested start dates of o and its items.
+ */
 void plan_set_deadlines(plan *p, const order_rec *o);
 
 void plan_init(plan *p);

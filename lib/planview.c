@@ -390,10 +390,19 @@ dot_edges(strbuf *sb, jv plan, jv task, int i)
             const char *delay = field_str(dep, "delay");
             const char *until = field_str(dep, "until");
             const char *cond = field_str(dep, "condition");
+            const char *scope = field_str(dep, "scope");
+            jv why = field(dep, "why");
+            const char *rule = field_str(why, "rule");
             strbuf label = STRBUF_INIT;
 
+            /* why the edge is there, when it is not the item's own order of work */
+            if (rule && strcmp(rule, "reliesOn") == 0)
+                sb_adds(&label, "relies on");
+            else if (scope && strcmp(scope, "order") == 0)
+                sb_adds(&label, "every item");
+            jv_free(why);
             if (delay) {
-                sb_adds(&label, "+");
+                sb_adds(&label, label.len ? "\\n+" : "+");
                 dot_esc(&label, delay);
             }
             if (until) {
@@ -468,6 +477,10 @@ dot_graph_label(strbuf *sb, jv plan)
         sb_addf(sb, "requested %s\\l", buf);
     } else {
         sb_adds(sb, "no requested date\\l");
+    }
+    if (field_time(plan, "requestedStartDate", &t) == 0) {
+        rfc3339_format(t, buf);
+        sb_addf(sb, "not before %s\\l", buf);
     }
     if (field_true(plan, "late")) {
         sb_adds(sb, "LATE");
@@ -717,6 +730,10 @@ table_header(strbuf *sb, jv plan)
         sb_addf(&line, "%srequested %s", sep, buf);
     } else {
         sb_addf(&line, "%sno requested date", sep);
+    }
+    if (field_time(plan, "requestedStartDate", &t) == 0) {
+        rfc3339_format(t, buf);
+        sb_addf(&line, ", not before %s", buf);
     }
     if (field_true(plan, "late"))
         sb_addf(&line, ", LATE%s%s", late_by ? " by " : "", late_by ? late_by : "");

@@ -208,16 +208,18 @@ status_view_order(FILE *f, jv doc)
         termtext_line(f, "fallout      %lld open", count(doc, "openFallout"));
     jv_free(progress);
 
-    table t = { NULL, 4, 0, 0, NULL };
+    table t = { NULL, 5, 0, 0, NULL };
     jv items = get(doc, "items");
     if (jv_get_kind(items) == JV_KIND_ARRAY && jv_array_length(jv_copy(items)) > 0) {
         fputc('\n', f);
         cell(&t, "ITEM"), cell(&t, "ACTION"), cell(&t, "SPEC"), cell(&t, "FULFILLMENT");
+        cell(&t, "TMF");
         jv_array_foreach(items, i, it) {
             cell(&t, str(it, "id"));
             cell(&t, str(it, "action"));
             cell(&t, *str(it, "spec") ? str(it, "spec") : "-");
             cell(&t, *str(it, "fulfillmentState") ? str(it, "fulfillmentState") : "-");
+            cell(&t, *str(it, "tmfState") ? str(it, "tmfState") : "-");
             jv_free(it);
         }
         table_print(f, &t);

@@ -244,6 +244,42 @@ fallout_error(const char *text, jv *message, jv *details)
     }
 }
 
+/*
+ * The TMF622 ProductOrderItem state of item_id of an order in state
+ * ostate (planned when planned), from the tasks covering it: completed
+ * when all are done (or, planned, it needs none); failed when one
+ * failed; held or pendingCancellation, cancelled, failed as the order
+ * is suspended or failed, cancelling, cancelled, aborted; inProgress
+ * once one has started; else acknowledged.
+ */
+static const char *
+item_tmf_state(const char *ostate, int planned, const store_status_task *tasks, size_t ntasks,
+               const char *item_id)
+{
+    size_t n = 0, done = 0, started = 0, failed = 0;
+
+    for (size_t i = 0; i < ntasks; i++) {
+        const store_status_task *t = &tasks[i];
+        if (is(t->kind, "fallout") || !covers(t->items, item_id))
+            continue;
+        n++;
+        done += task_done(t);
+        failed += is(t->state, "failed");
+        started += !is(t->state, "pending") && !is(t->state, "ready");
+    }
+    if (planned && done == n && !is(ostate, "cancelled"))
+        return "completed";
+    if (is(ostate, "cancelled"))
+        return "cancelled";
+    if (is(ostate, "cancelling"))
+        return "pendingCancellation";
+    if (failed || is(ostate, "aborted"))
+        return "failed";
+    if (is(ostate, "suspended") || is(ostate, "failed"))
+        return "held";
+    return started ? "inProgress" : "acknowledged";
+}
+
 /* One component of the plan in the status document. */
 static jv
 task_document(const store_status_task *t, const fulfil_model *m, int comp)
@@ -353,7 +389,10 @@ status_document_row(status_ctx *c, const store_status_order *o, int64_t now, int
                 itemlist, JV_OBJECT(jv_string("id"), jv_string(items[k].item_id),
                                     jv_string("action"), str_or_null(items[k].action),
                                     jv_string("spec"), str_or_null(items[k].spec),
-                                    jv_string("fulfillmentState"), state_or_null(m, istates[k])));
+                                    jv_string("fulfillmentState"), state_or_null(m, istates[k]),
+                                    jv_string("tmfState"),
+                                    jv_string(item_tmf_state(o->state, o->plan_revision > 0,
+                                                             tasks, ntasks, items[k].item_id))));
     }
     int ostate;
     if (nitems > 0) {

@@ -18,11 +18,11 @@
 
 static const char SQL_ORDER_INSERT[] =
     "INSERT INTO orders (external_id, revision, cartridge, cartridge_version, order_type,"
-    " state, state_reason, priority, requested_at, original, body, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+    " state, state_reason, priority, requested_at, original, body, created_at, updated_at,"
+    " start_requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)";
 static const char SQL_ITEM_INSERT[] =
     "INSERT INTO order_items (order_id, item_id, action, spec, requested_at, relies_on,"
-    " data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    " data, updated_at, start_requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_ORDER_FIND_KEY[] =
     "SELECT id, revision FROM orders WHERE external_id = ?1 AND cartridge = ?2";
 static const char SQL_ORDER_IDS_BY_KEY[] =
@@ -30,10 +30,10 @@ static const char SQL_ORDER_IDS_BY_KEY[] =
 static const char SQL_ORDER_GET[] =
     "SELECT id, external_id, revision, cartridge, cartridge_version, order_type, state,"
     " state_reason, priority, requested_at, start_at, expected_at, original, body,"
-    " created_at, updated_at FROM orders WHERE id = ?1";
+    " created_at, updated_at, start_requested_at FROM orders WHERE id = ?1";
 static const char SQL_ITEMS_GET[] =
-    "SELECT item_id, action, spec, fulfillment_state, requested_at, relies_on, data"
-    " FROM order_items WHERE order_id = ?1 ORDER BY id";
+    "SELECT item_id, action, spec, fulfillment_state, requested_at, relies_on, data,"
+    " start_requested_at FROM order_items WHERE order_id = ?1 ORDER BY id";
 static const char SQL_TASK_INSERT_FALLOUT[] =
     "INSERT INTO tasks (order_id, plan_revision, function, group_key, kind, state,"
     " workgroup, error, created_at, updated_at)"
@@ -69,6 +69,7 @@ insert_items(store *s, const order_rec *o, osm_err *err)
         bind_json(st, 6, it->relies_on);
         bind_json(st, 7, it->data);
         sqlite3_bind_int64(st, 8, o->created_at);
+        store_bind_time(st, 9, it->start_requested_at);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
     }
@@ -124,6 +125,7 @@ store_order_insert(store *s, order_rec *o, const store_fallout *fallout, const c
     bind_json(st, 10, o->original);
     bind_json(st, 11, o->body);
     sqlite3_bind_int64(st, 12, o->created_at);
+    store_bind_time(st, 13, o->start_requested_at);
     if ((rc = store_step_done(s, st, err)) != 0)
         return store_sp_end(s, rc);
     o->id = sqlite3_last_insert_rowid(s->db);
@@ -238,6 +240,7 @@ store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
     o->body = col_json(st, 13);
     o->created_at = store_col_time(st, 14);
     o->updated_at = store_col_time(st, 15);
+    o->start_requested_at = store_col_time(st, 16);
     store_stmt_done(st);
 
     if (!(st = store_stmt(s, ST_ITEMS_GET, SQL_ITEMS_GET, err))) {
@@ -251,6 +254,7 @@ store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
                            (const char *)sqlite3_column_text(st, 2), store_col_time(st, 4),
                            col_json(st, 5), col_json(st, 6));
         o->items[o->nitems - 1].fulfillment_state = store_col_strdup(st, 3);
+        o->items[o->nitems - 1].start_requested_at = store_col_time(st, 7);
     }
     if (rc != SQLITE_DONE) {
         rc = store_sqlfail(s, rc, err);

@@ -22,8 +22,8 @@ static const char SQL_PLAN_TASK_INSERT[] =
     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15,"
     " o.priority, o.state NOT IN ('not_started', 'in_progress') FROM orders o WHERE o.id = ?1";
 static const char SQL_PLAN_DEP_INSERT[] =
-    "INSERT INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq, why)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_PLAN_ORDER_UPDATE[] =
     "UPDATE orders SET plan_revision = ?2, start_at = ?3, expected_at = ?4, late_ms = ?5,"
     " planned_at = ?6, updated_at = ?6,"
@@ -35,7 +35,7 @@ static const char SQL_PLAN_TASKS_GET[] =
     " FROM tasks WHERE order_id = ?1 AND plan_revision = ?2 AND kind <> 'fallout'"
     " ORDER BY id";
 static const char SQL_PLAN_DEPS_GET[] =
-    "SELECT d.task_id, d.depends_on, d.delay_ms, d.until_jq, d.condition_jq"
+    "SELECT d.task_id, d.depends_on, d.delay_ms, d.until_jq, d.condition_jq, d.why"
     " FROM task_deps d JOIN tasks t ON t.id = d.task_id"
     " WHERE t.order_id = ?1 AND t.plan_revision = ?2 ORDER BY d.task_id, d.depends_on";
 static const char SQL_PLAN_REVISION[] =
@@ -118,8 +118,10 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         store_bind_text(st, 7, t->kind);
         store_bind_text(st, 8, t->workgroup);
         /* not before its latest start when a date pushes it later than
-         * now; dependencies, not their expected durations, decide the rest */
-        store_bind_time(st, 9, t->latest_start > now ? t->latest_start : -1);
+         * now, nor before its requested start; dependencies, not their
+         * expected durations, decide the rest */
+        int64_t nb = t->latest_start > now ? t->latest_start : -1;
+        store_bind_time(st, 9, t->not_before > nb ? t->not_before : nb);
         sqlite3_bind_int64(st, 10, t->duration_ms);
         store_bind_time(st, 11, t->earliest_start);
         store_bind_time(st, 12, t->latest_start);
@@ -142,6 +144,11 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
                 sqlite3_bind_int64(st, 3, t->deps[d].delay_ms);
             store_bind_text(st, 4, t->deps[d].until);
             store_bind_text(st, 5, t->deps[d].condition);
+            char *why = plan_why_text(&t->deps[d].why);
+            if (why)
+                sqlite3_bind_text(st, 6, why, -1, free);
+            else
+                sqlite3_bind_null(st, 6);
             if ((rc = store_step_done(s, st, err)) != 0)
                 return rc;
         }
@@ -273,6 +280,7 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         d->delay_ms = sqlite3_column_int64(st, 2);
         d->until = store_col_strdup(st, 3);
         d->condition = store_col_strdup(st, 4);
+        plan_why_parse(&d->why, (const char *)sqlite3_column_text(st, 5));
     }
     store_stmt_done(st);
     if (rc != SQLITE_DONE) {

@@ -35,6 +35,7 @@ static const char *const migrations[] = {
     "migrations/002-status.sql",
     "migrations/003-ready-queue.sql",
     "migrations/004-revisions.sql",
+    "migrations/005-requested-start.sql",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

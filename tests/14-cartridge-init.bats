@@ -25,6 +25,18 @@ load helper
     assert_equal "$output" ""
 }
 
+@test "init: the skeleton's request sends what it says: the order key and the task's items" {
+    osm-cartridge init widgets >/dev/null
+    osm-cartridge deploy widgets >/dev/null
+    osm-submit widgets/orders/example.json | osm-plan >/dev/null
+    # the sample order wants its work done by 2030: run it then
+    OSM_NOW=2029-12-31T23:00:00Z run -0 osm-run 1
+    assert_equal "$(sql "select request from tasks where function = 'provision'")" \
+        '{"order":"widgets-0001","items":[{"id":"1","action":"add","spec":"widget"}]}'
+    assert_equal "$(jq -r .functions.provision.description widgets/cartridge.json)" \
+        'one task per item; its request program reads {order, items, task}: the internal order, the items the task covers, the task; it sends the order key and those items'
+}
+
 @test "init: into a directory that exists is refused" {
     mkdir widgets
     run -73 --separate-stderr osm-cartridge init widgets

@@ -14,7 +14,7 @@ deploy() {
     run -0 --separate-stderr osm-submit "$ORDERS/gadget-1.json"
     assert_equal "$stderr" ""
     assert_equal "$(jq -c 'del(.order)' <<<"$output")" \
-        '{"kind":"order","id":1,"externalId":"G-1001","revision":0,"cartridge":"gadgets","cartridgeVersion":"1.0.0","orderType":"gadget","state":"not_started","priority":7,"requestedDate":"2026-12-24T12:00:00Z","createdAt":"2026-11-26T10:00:00Z","items":[{"id":"1","action":"add","spec":"G-1","reliesOn":[],"requestedDate":null,"fulfillmentState":null},{"id":"2","action":"add","spec":"G-2","reliesOn":["1"],"requestedDate":"2026-12-20T12:00:00Z","fulfillmentState":null}]}'
+        '{"kind":"order","id":1,"externalId":"G-1001","revision":0,"cartridge":"gadgets","cartridgeVersion":"1.0.0","orderType":"gadget","state":"not_started","priority":7,"requestedDate":"2026-12-24T12:00:00Z","requestedStartDate":null,"createdAt":"2026-11-26T10:00:00Z","items":[{"id":"1","action":"add","spec":"G-1","reliesOn":[],"requestedDate":null,"requestedStartDate":null,"fulfillmentState":null},{"id":"2","action":"add","spec":"G-2","reliesOn":["1"],"requestedDate":"2026-12-20T12:00:00Z","requestedStartDate":null,"fulfillmentState":null}]}'
     assert_equal "$(jq -c .order.customer <<<"$output")" '"ACME"'
     assert_equal "$(sql "select external_id, revision, cartridge, cartridge_version, order_type, state, priority, json_extract(original, '$.ref'), json_extract(body, '$.customer') from orders")" \
         'G-1001|0|gadgets|1.0.0|gadget|not_started|7|G-1001|ACME'
@@ -176,7 +176,9 @@ osm-submit: $ORDERS/premium-invalid.json:1: order P-2002: .lines: at least one l
     jq '.lines = [{id: "1", sku: "G-1", qty: 1}, {id: "1", sku: "G-2", qty: 1, after: ["7"]}]' \
         "$ORDERS/gadget-1.json" >dup.json
     run -1 --separate-stderr osm-submit dup.json
-    assert_equal "$stderr" 'osm-submit: dup.json:1: order G-1001: .items[1].id: duplicate item id "1"'
+    # the duplicate does not hide the other problem of the same item
+    assert_equal "$stderr" 'osm-submit: dup.json:1: order G-1001: .items[1].id: duplicate item id "1"
+osm-submit: dup.json:1: order G-1001: .items[1].reliesOn: relies on unknown item "7"'
 }
 
 @test "submit: dates are judged against OSM_NOW" {

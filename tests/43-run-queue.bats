@@ -104,12 +104,15 @@ queue() {
         alter table tasks drop column priority; alter table orders drop column body_rev;
         alter table tasks drop column amend; alter table tasks drop column previous_request;
         alter table tasks drop column idem_key;
+        alter table orders drop column start_requested_at;
+        alter table order_items drop column start_requested_at;
+        alter table task_deps drop column why;
         pragma user_version = 2;"
     # a program that only reads does not migrate it; the next that writes does
     run -74 osm-status 1
     assert_equal "$(sql 'pragma user_version')" 2
     osm-run --function none 1 >/dev/null 2>&1 || true
-    assert_equal "$(sql 'pragma user_version')" 4
+    assert_equal "$(sql 'pragma user_version')" 5
     assert_equal "$(queue)" 'prepare:0 left:0* right:0* price:1 finish:3'
     osm-run 1 >/dev/null
     assert_equal "$(sql "select state from orders")" completed

@@ -45,7 +45,7 @@ st() {
         '["status",1,"S-1","status-fs","svc","completed","completed","COMPLETE","normal"]'
     assert_equal "$(jq -c '[.progress, .late, .lateBy, .jeopardy, .openFallout, .endedAt]' <<<"$output")" \
         '[{"tasksDone":2,"tasks":2,"percentExpected":100},false,null,false,0,"2026-11-26T09:00:00Z"]'
-    assert_equal "$(jq -c '.items' <<<"$output")" '[{"id":"1","action":"add","spec":"LINE","fulfillmentState":"COMPLETE"}]'
+    assert_equal "$(jq -c '.items' <<<"$output")" '[{"id":"1","action":"add","spec":"LINE","fulfillmentState":"COMPLETE","tmfState":"completed"}]'
     assert_equal "$(jq -c '[.tasks[] | [.id, .function, .system, .state, .attempts, .externalStatus, .fulfillmentState, .endedAt]]' <<<"$output")" \
         '[[1,"reserve","inventory","completed",1,"ALLOCATED","COMPLETE","2026-11-26T09:00:00Z"],[2,"activate","network","completed",1,"ACTIVATED","ACTIVE","2026-11-26T09:00:00Z"]]'
     assert_equal "$(jq -c .fallout <<<"$output")" '[]'
@@ -182,7 +182,7 @@ st() {
     assert_line --index 3 'processing   failure'
     assert_line 'progress     3/4 tasks, 3% of the expected work'
     assert_line 'fallout      1 open'
-    assert_line '2     add     BOX   FAILED'
+    assert_line '2     add     BOX   FAILED       failed'
     assert_line '4     ship      shipping   failed     1      LOST      FAILED       2026-11-26 09:00  the system answered failed: refused'
     assert_line '5        4     ship      fallout    waiting  the system answered failed: refused'
     # no line ends in a blank
@@ -456,7 +456,7 @@ list_ids() {
 
 @test "usage: modes that do not go together, missing and bad values" {
     run -2 --separate-stderr osm-status --summary --history 1
-    assert_equal "${stderr_lines[0]}" 'osm-status: choose one of --summary, --history, --follow, --wait and --purge'
+    assert_equal "${stderr_lines[0]}" 'osm-status: choose one of --summary, --history, --follow, --wait, --purge and --original'
     run -2 --separate-stderr osm-status --purge
     assert_equal "${stderr_lines[0]}" 'osm-status: --purge needs --before DATE'
     run -2 --separate-stderr osm-status --purge --before 2026-13-45

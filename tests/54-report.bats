@@ -239,7 +239,7 @@ by_state() {
         assert_regex "$stderr" '^osm-status: locked/order-1.html: Permission denied$'
     fi
     run -2 --separate-stderr osm-status --format html --summary
-    assert_equal "${stderr_lines[0]}" 'osm-status: --format html reports on orders given or listed: not with --summary, --history, --follow, --wait or --purge'
+    assert_equal "${stderr_lines[0]}" 'osm-status: --format html reports on orders given or listed: not with --summary, --history, --follow, --wait, --purge or --original'
     run -2 --separate-stderr osm-status --format json --output-dir x
     assert_equal "${stderr_lines[0]}" 'osm-status: --output-dir writes the HTML report: not with --format json'
     run -2 --separate-stderr osm-status --output-dir '' -a

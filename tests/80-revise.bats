@@ -121,14 +121,16 @@ five_in_flight() {
 @test "revise: an item removed after completion is undone, in reverse dependency order" {
     osm-submit --plan "$BB/orders/04-dsl-voice.json" >/dev/null
     osm-run 1 >/dev/null
-    # the line is installed: the voice line, which relies on it, follows
+    # the voice line waits for the line's activation only: it is done at
+    # once; the line is installed; the bill waits an hour after activation
     osm-task claim 5 >/dev/null
     osm-task complete 5 >/dev/null
-    OSM_NOW=2026-11-26T12:00:00Z osm-run 1 >/dev/null
+    OSM_NOW=2026-11-26T10:30:00Z osm-run 1 >/dev/null
     assert_equal "$(sql "select state from tasks where function = 'allocate-number'")" completed
+    assert_equal "$(sql "select state from tasks where function = 'bill'")" pending
     # the voice line (item 2) is dropped
     jq '.revisionNumber = 1 | .productOrderItem |= map(select(.id != "2"))' "$BB/orders/04-dsl-voice.json" >novoice.json
-    export OSM_NOW=2026-11-26T12:10:00Z
+    export OSM_NOW=2026-11-26T10:40:00Z
     run -0 osm-revise 1 novoice.json
     assert_equal "$(jq -c '[.components[] | select(.action == "undo") | .function]' <<<"$output")" \
         '["allocate-number","activate","price"]'

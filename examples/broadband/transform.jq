@@ -7,7 +7,12 @@
 #    requestedDate, requestedStartDate, siteVisit,
 #    items: [{id, action, spec, name, productId, bandwidth, installationType,
 #             model, siteVisit, address, reliesOn: [ids], requestedDate,
-#             quantity}]}
+#             requestedStartDate, quantity}]}
+#
+# Orders may be TMF622 v4 or v5: an externalId string or an array of
+# {id, owner, externalIdentifierType} (the first id is the key), a
+# customer's id on the related party or on its partyOrPartyRole, a
+# bundle's items nested in it (they follow the bundle in items).
 #
 # Keys whose value would be null are left out.  The helpers are repeated
 # from validate.jq (programs cannot share a module).
@@ -82,6 +87,7 @@ def item:
                    | select(type == "object" and ((.relationshipType // .relationship) | lower) == "relieson")
                    | .id | id_string],
         requestedDate: .requestedCompletionDate,
+        requestedStartDate: .requestedStartDate,
         quantity: (.quantity // 1)
       }
     | prune;
@@ -89,13 +95,18 @@ def item:
 # Tolerates orders validate.jq would refuse (an order type whose onInvalid
 # is fallout stores them for a person to fix): what is not an object is
 # left out rather than failing the transformation.
-(.productOrderItem // [] | if type == "array" then map(select(type == "object")) else [] end) as $in
+def items:
+    (.productOrderItem // [] | if type == "array" then .[] else empty end | select(type == "object"))
+    | ., items;
+
+[items] as $in
 | [$in[] | item] as $items
 | ([$in[] | installation_address] + [$in[] | any_address] | map(select(. != null)) | first) as $address
 | ([(.relatedParty // [] | if type == "array" then .[] else empty end)
-    | select(type == "object" and (.role | lower) == "customer")] | first) as $customer
+    | select(type == "object" and (.role | lower) == "customer")
+    | .id //= .partyOrPartyRole.id? | .name //= .partyOrPartyRole.name?] | first) as $customer
 | {
-    externalId: .externalId,
+    externalId: (.externalId | if type == "array" then .[0].id? else . end),
     revisionNumber: (.revisionNumber // 0),
     category: (.category // "residential"),
     description: .description,

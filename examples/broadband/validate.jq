@@ -43,6 +43,29 @@ def date_problem($path; $now_s):
       else empty end
     end;
 
+# A requested start date may be past (work then starts at once): only its
+# shape is checked.
+def start_problem($path):
+    if . == null or rfc3339 != null then empty
+    else problem($path; "\(tojson) is not an RFC 3339 date-time") end;
+
+# The order's key: a string (TMF622 v4) or the first id of the array of
+# external identifiers (v5), as osm reads it.
+def key: .externalId | if type == "array" then (.[0].id? // null) else . end;
+
+# A related party's id: on the party (v4) or on its partyOrPartyRole (v5).
+def party_id: .id // .partyOrPartyRole.id?;
+
+# Every item with its path, a bundle's items after the bundle.
+def items_with_paths($p):
+    (.productOrderItem // []) as $its
+    | if ($its | type) != "array" then empty
+      else range(0; $its | length) as $n
+      | ["\($p).productOrderItem[\($n)]", $its[$n]],
+        ($its[$n] | if type == "object" then items_with_paths("\($p).productOrderItem[\($n)]")
+                    else empty end)
+      end;
+
 def spec: .product.productSpecification.id?;
 
 def characteristics:
@@ -69,7 +92,7 @@ def needs_site_visit:
     and (spec == "BB-FIBRE"
          or (spec == "BB-DSL" and (characteristic("installationType") // "technician") != "self"));
 
-def known_specs: ["BB-DSL", "BB-FIBRE", "VOICE", "CPE-ROUTER"];
+def known_specs: ["BB-DSL", "BB-FIBRE", "VOICE", "CPE-ROUTER", "BB-BUNDLE"];
 def actions: ["add", "modify", "delete", "noChange"];
 def max_bandwidth: {"BB-DSL": 250, "BB-FIBRE": 1000};
 
@@ -118,6 +141,7 @@ def item_problems($p; $n; $ids; $now_s):
              else empty end
        else empty end),
       (.requestedCompletionDate | date_problem("\($p).requestedCompletionDate"; $now_s)),
+      (.requestedStartDate | start_problem("\($p).requestedStartDate")),
       ((.productOrderItemRelationship? // []) as $rels
        | if ($rels | type) != "array" then
              problem("\($p).productOrderItemRelationship"; "must be an array")
@@ -135,14 +159,14 @@ def item_problems($p; $n; $ids; $now_s):
 ($now | rfc3339) as $now_s
 | if type != "object" then problem("."; "order must be a JSON object")
   else
-    (if (.externalId | type) == "string" and .externalId != "" then empty
-     else problem(".externalId"; "order has no externalId") end),
+    (if (key | type) == "string" and key != "" then empty
+     else problem(".externalId"; "order has no externalId (a string, or an array of {id, owner})") end),
 
     ((.relatedParty // []) as $rp
      | if ($rp | type) != "array" then problem(".relatedParty"; "must be an array")
        else [range(0; $rp | length) | select(($rp[.] | type) == "object" and ($rp[.].role | lower) == "customer")] as $c
        | if $c == [] then problem(".relatedParty"; "no related party with role \"customer\"")
-         elif (($rp[$c[0]].id // "") | tostring) == "" then problem(".relatedParty[\($c[0])].id"; "customer has no id")
+         elif (($rp[$c[0]] | party_id // "") | tostring) == "" then problem(".relatedParty[\($c[0])].id"; "customer has no id")
          else empty end
        end),
 
@@ -154,16 +178,19 @@ def item_problems($p; $n; $ids; $now_s):
      end),
 
     (.requestedCompletionDate | date_problem(".requestedCompletionDate"; $now_s)),
+    (.requestedStartDate | start_problem(".requestedStartDate")),
 
     (.productOrderItem as $its
      | if $its == null or $its == [] then problem(".productOrderItem"; "order has no items")
        elif ($its | type) != "array" then problem(".productOrderItem"; "must be an array of items")
        else
-         [$its[] | if type == "object" then .id else null end
-          | if type == "number" then tostring else . end] as $ids
-         | range(0; $its | length) as $n
-         | $its[$n]
-         | if type != "object" then problem(".productOrderItem[\($n)]"; "item must be an object")
-           else item_problems(".productOrderItem[\($n)]"; $n; $ids; $now_s) end
+         [items_with_paths("")] as $all
+         | [$all[][1] | if type == "object" then .id else null end
+            | if type == "number" then tostring else . end] as $ids
+         | range(0; $all | length) as $n
+         | $all[$n][0] as $p
+         | $all[$n][1]
+         | if type != "object" then problem($p; "item must be an object")
+           else item_problems($p; $n; $ids; $now_s) end
        end)
   end

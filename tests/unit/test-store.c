@@ -183,7 +183,7 @@ test_create_and_reopen(void)
 
     db = raw_open(path);
     is_int(raw_int(db, "PRAGMA user_version"), store_schema_version(), "user_version set");
-    is_int(store_schema_version(), 4, "schema version 4");
+    is_int(store_schema_version(), 5, "schema version 5");
     is_int(raw_int(db, "PRAGMA application_id"), 0x4f534d31, "application_id set");
     is_str(raw_text(db, "PRAGMA journal_mode"), "wal", "WAL mode");
     is_int(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
