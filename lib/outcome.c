@@ -218,8 +218,8 @@ env_task(jv order, jv task)
 }
 
 int
-outcome_map_response(cartridge *c, const char *function, jv order, jv response, jv task,
-                     jv *body, osm_err *err)
+outcome_map_response(store *st, cartridge *c, int64_t task_id, const char *function,
+                     jv order, jv response, jv task, jv *body, osm_err *err)
 {
     char key[300];
     snprintf(key, sizeof key, "functions.%s.response", function);
@@ -237,9 +237,19 @@ outcome_map_response(cartridge *c, const char *function, jv order, jv response, 
         }
         return 0;
     }
+    jv items;
+    int rc = store_task_items_data(st, task_id, &items, err);
+    if (rc != 0) {
+        jv_free(items);
+        jv_free(order);
+        jv_free(response);
+        jv_free(task);
+        *body = jv_invalid();
+        return rc;
+    }
     jv input = JV_OBJECT(jv_string("order"), jv_copy(order), jv_string("response"), response,
-                         jv_string("task"), jv_copy(task));
-    int rc = jqprog_run1(c->jq, idx, input, env_task(order, task), body, err);
+                         jv_string("task"), jv_copy(task), jv_string("items"), items);
+    rc = jqprog_run1(c->jq, idx, input, env_task(order, task), body, err);
     if (rc == 0 && jv_get_kind(*body) != JV_KIND_OBJECT) {
         jv_free(*body);
         *body = jv_invalid();
@@ -491,7 +501,12 @@ outcome_record(store *st, const outcome_orders *orders, cartridge *c, int64_t or
                             jv_string(oc->function), jv_string("system"),
                             oc->system ? jv_string(oc->system) : jv_null());
         jv before = jv_copy(order);
-        if (outcome_map_response(c, oc->function, order, resp, task, &body, &merr) != 0) {
+        rc = outcome_map_response(st, c, task_id, oc->function, order, resp, task, &body, &merr);
+        if (rc == OSM_EIO || rc == OSM_ETEMPFAIL) {     /* the store's: roll back */
+            jv_free(before);
+            return osm_fail(err, rc, "%s", merr.msg);
+        } else if (rc != 0) {
+            rc = 0;
             char *why = xasprintf("response mapping failed: %s", merr.msg);
             outcome_fallout(oc, c, oc->function, why);
             free(why);

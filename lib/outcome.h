@@ -64,12 +64,14 @@ const char *outcome_fallout_workgroup(cartridge *c, const char *function);
 
 /*
  * Merge a response into an order: function's response mapping over
- * {order, response, task} (order, response and task consumed), else the
- * response's data merged recursively into the order.  0 with *body (the
- * new order, or jv_invalid() when unchanged), or OSM_EDATA.
+ * {order, response, task, items} (order, response and task consumed;
+ * items the data of the items task task_id covers, read from st only
+ * when there is a mapping), else the response's data merged recursively
+ * into the order.  0 with *body (the new order, or jv_invalid() when
+ * unchanged), or OSM_EDATA (OSM_EIO and the like from the store).
  */
-int outcome_map_response(cartridge *c, const char *function, jv order, jv response, jv task,
-                         jv *body, osm_err *err);
+int outcome_map_response(store *st, cartridge *c, int64_t task_id, const char *function,
+                         jv order, jv response, jv task, jv *body, osm_err *err);
 
 /* What a hook run was, for interpreting its result. */
 typedef struct hook_run_info {

@@ -93,12 +93,16 @@ apply(store *st, catalog *cat, const char *actor, const store_task *t, jv resp, 
         jv task = JV_OBJECT(jv_string("id"), jv_number((double)t->id), jv_string("function"),
                             jv_string(t->function), jv_string("system"),
                             t->system ? jv_string(t->system) : jv_null());
-        if (outcome_map_response(c, t->function, jv_copy(o.body), jv_copy(resp), task, &body,
-                                 &merr) != 0) {
+        rc = outcome_map_response(st, c, t->id, t->function, jv_copy(o.body), jv_copy(resp), task,
+                                  &body, &merr);
+        order_rec_free(&o);
+        if (rc == OSM_EIO || rc == OSM_ETEMPFAIL) {     /* the store's */
+            rc = osm_fail(err, rc, "%s", merr.msg);
+            goto out;
+        } else if (rc != 0) {
             errtext = xasprintf("response mapping failed: %s", merr.msg);
             body = jv_invalid();
         }
-        order_rec_free(&o);
         oc.state = errtext ? "failed" : "completed";
     } else if (strcmp(what, "failed") == 0) {
         char *msg = string_of(resp, "message");

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "clock.h"
+#include "json.h"
 #include "store-async.h"
 #include "store-int.h"
 #include "store.h"
@@ -99,6 +100,11 @@ static const char SQL_TASK_REQUESTS[] =
     "SELECT coalesce(t.request, CASE WHEN t.mode = 'undo' THEN c.request END),"
     " coalesce(t.previous_request, CASE WHEN t.mode = 'redo' THEN c.request END)"
     " FROM tasks t LEFT JOIN tasks c ON c.id = t.compensates WHERE t.id = ?1";
+/* the data of the items a task covers, in the task's order */
+static const char SQL_TASK_ITEMS_DATA[] =
+    "SELECT i.data FROM tasks t JOIN json_each(t.items) j"
+    " JOIN order_items i ON i.order_id = t.order_id AND i.item_id = j.value"
+    " WHERE t.id = ?1 ORDER BY j.key";
 static const char SQL_TASK_KEY_SET[] =
     "UPDATE tasks SET idem_key = ?2 WHERE id = ?1";
 static const char SQL_TASK_DEFER[] =
@@ -488,6 +494,30 @@ store_task_requests(store *s, int64_t id, char **request, char **previous, osm_e
     } else {
         rc = store_sqlfail(s, rc, err);
     }
+    store_stmt_done(st);
+    return rc;
+}
+
+int
+store_task_items_data(store *s, int64_t id, jv *items, osm_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_TASK_ITEMS_DATA, SQL_TASK_ITEMS_DATA, err);
+    int rc;
+
+    *items = jv_array();
+    if (!st)
+        return store_stmt_fail(err);
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jv v = json_parse_mem((const char *)sqlite3_column_text(st, 0),
+                              (size_t)sqlite3_column_bytes(st, 0), err);
+        if (!jv_is_valid(v)) {
+            store_stmt_done(st);
+            return OSM_ESOFTWARE;
+        }
+        *items = jv_array_append(*items, v);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
 }

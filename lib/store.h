@@ -343,6 +343,9 @@ int store_task_requests(store *s, int64_t id, char **request, char **previous, o
 /* Keep key as task id's idempotency key (inside the caller's transaction). */
 int store_task_set_key(store *s, int64_t id, const char *key, osm_err *err);
 
+/* The data of the items task id covers: *items is an array, the caller's whatever the return. */
+int store_task_items_data(store *s, int64_t id, jv *items, osm_err *err);
+
 /* Keep a pending task pending until not_before. */
 int store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err);
 

@@ -179,10 +179,11 @@ complete_manual(taskops *t, jv task, const char *status, jv data, int64_t now, o
     if (status)
         response = jv_object_set(response, jv_string("externalStatus"), jv_string(status));
     jv body;
-    rc = outcome_map_response(c, str(task, "function", fn, sizeof fn), jv_copy(o.body), response,
-                             JV_OBJECT(jv_string("id"), jv_number((double)num(task, "id")),
-                                       jv_string("function"), jv_string(fn)),
-                             &body, err);
+    str(task, "function", fn, sizeof fn);
+    rc = outcome_map_response(t->st, c, (int64_t)num(task, "id"), fn, jv_copy(o.body), response,
+                              JV_OBJECT(jv_string("id"), jv_number((double)num(task, "id")),
+                                        jv_string("function"), jv_string(fn)),
+                              &body, err);
     order_rec_free(&o);
     if (rc != 0)
         return rc;

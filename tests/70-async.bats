@@ -196,3 +196,48 @@ accepted() {
     assert_equal "$(jq -r .state <<<"$output")" cancelled
     assert_equal "$(sql "select state from tasks where mode = 'undo'")" completed
 }
+
+# per_item: this cartridge, whose ask and inspect answers go on the item
+# their task covers (a response program reads .items)
+per_item() {
+    mkdir peritem
+    cp -r "$ASYNC/hooks" peritem/
+    jq '.version = "1.1.0" | .workgroups.desk = {}
+        | .patterns.I = {add: ["inspect"]}
+        | .functions.inspect = {kind: "manual", workgroup: "desk", duration: "PT1H"}
+        | (.functions.ask, .functions.inspect).response =
+            ". as $in | $in.order | .items |= map(if .id == $in.items[0].id then
+               . + {answer: ($in.response.data.token // $in.response.data.value), seen: [$in.items[].id]}
+             else . end)"' "$ASYNC/cartridge.json" >peritem/cartridge.json
+    osm-cartridge deploy peritem >/dev/null
+}
+
+# answers ID: the items' answers and what each mapping saw, "ID:ANSWER:SEEN ..."
+answers() {
+    sql "select json_extract(body, '$.items') from orders where id = $1" |
+        jq -r '[.[] | "\(.id):\(.answer):\(.seen // [] | join(","))"] | join(" ")'
+}
+
+@test "response: a mapping gets the items its task covers, from a hook, respond and complete" {
+    per_item
+    echo '{"kind":"job","ref":"J-1","items":[{"id":"a","spec":"A"},{"id":"b","spec":"A"}]}' |
+        osm-submit --plan >/dev/null
+    run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" completed
+    assert_equal "$(answers 1)" "a:T-1:a b:T-2:b"
+    # an asynchronous answer, given with osm-task respond
+    echo accepted >mode.ask
+    echo '{"kind":"job","ref":"J-2","items":[{"id":"a","spec":"A"},{"id":"b","spec":"A"}]}' |
+        osm-submit --plan >/dev/null
+    osm-run 2 >/dev/null
+    osm-task respond --correlation C-4 <<<'{"status":"completed","data":{"value":"late"}}' >/dev/null
+    assert_equal "$(answers 2)" "a:null: b:late:b"
+    # a person's answer, given with osm-task complete --data
+    echo '{"kind":"job","ref":"J-3","items":[{"id":"x","spec":"I"}]}' | osm-submit --plan >/dev/null
+    osm-run 3 >/dev/null
+    osm-task workgroup add desk "$(id -un)" >/dev/null
+    task=$(sql "select id from tasks where order_id = 3 and function = 'inspect'")
+    osm-task claim "$task" >/dev/null
+    echo '{"value":"checked"}' | osm-task complete "$task" --data - >/dev/null
+    assert_equal "$(answers 3)" "x:checked:x"
+}
