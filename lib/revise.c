@@ -501,7 +501,9 @@ apply(reviser *r, const char *state, jv *doc, osm_err *err)
             x->group = t->group;
             x->items = t->items;
         }
-        x->not_before = -1;
+        /* a component done or redone waits for its items' requested start */
+        x->not_before = p && (!strcmp(ac->what, "do") || !strcmp(ac->what, "redo") ||
+                              !strcmp(ac->what, "wait")) ? p->not_before : -1;
         if (!p)
             x->earliest_start = x->latest_start = -1;
         if (!strcmp(ac->what, "do")) {

@@ -34,11 +34,12 @@ static const char SQL_REV_REJECT[] =
 static const char SQL_REV_ORDER[] =
     "UPDATE orders SET original = ?2, body = ?3, body_rev = body_rev + 1, revision = ?4,"
     " plan_revision = plan_revision + 1, priority = ?5, requested_at = ?6, start_at = ?7,"
-    " expected_at = ?8, late_ms = ?9, planned_at = ?10, updated_at = ?10 WHERE id = ?1";
+    " expected_at = ?8, late_ms = ?9, planned_at = ?10, updated_at = ?10,"
+    " start_requested_at = ?11 WHERE id = ?1";
 static const char SQL_REV_ITEMS_DEL[] = "DELETE FROM order_items WHERE order_id = ?1";
 static const char SQL_REV_ITEM_ADD[] =
     "INSERT INTO order_items (order_id, item_id, action, spec, requested_at, relies_on,"
-    " data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    " data, updated_at, start_requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_REV_MOVE[] =
     "UPDATE tasks SET plan_revision = (SELECT plan_revision FROM orders WHERE id = order_id),"
     " updated_at = ?2 WHERE id = ?1";
@@ -197,6 +198,7 @@ insert_items(store *s, const order_rec *o, int64_t now, osm_err *err)
         bind_json(st, 6, jv_copy(it->relies_on));
         bind_json(st, 7, jv_copy(it->data));
         sqlite3_bind_int64(st, 8, now);
+        store_bind_time(st, 9, it->start_requested_at);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
     }
@@ -307,6 +309,7 @@ store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now, os
     store_bind_time(st, 8, a->expected_at);
     sqlite3_bind_int64(st, 9, a->late_ms);
     sqlite3_bind_int64(st, 10, now);
+    store_bind_time(st, 11, o->start_requested_at);
     if ((rc = store_step_done(s, st, err)) != 0)
         goto out;
     if ((rc = insert_items(s, o, now, err)) != 0)

@@ -196,3 +196,22 @@ deploy_tmf() {
     assert_equal "$(jq -S . <<<"$output")" "$(jq -S . "$V5")"
     assert_equal "$(jq -r .requestedStartDate <<<"$output")" 2026-12-01T08:00:00.000000000Z
 }
+
+@test "tmf622: a revision keeps the requested start dates, and its new work waits for them" {
+    deploy_tmf
+    osm-submit --plan "$TMF/start.json" >/dev/null
+    jq -c '.revisionNumber = 1 | .productOrderItem += [{"id": "3", "action": "add",
+           "product": {"productSpecification": {"id": "ROUTER"}}, "requestedStartDate": "2026-12-05T00:00:00Z"}]' \
+        "$TMF/start.json" >r1.json
+    run -0 osm-revise 1 r1.json
+    assert_equal "$(jq -c '[.components[] | select(.action == "do") | [.function, .items]]' <<<"$output")" '[["ship",["3"]]]'
+    assert_equal "$(sql "select group_concat(item_id || ':' || coalesce(start_requested_at / 1000 - strftime('%s', '2026-12-01'), '-'), ' ') from order_items")" \
+        '1:- 2:172800 3:345600'
+    assert_equal "$(sql "select start_requested_at = strftime('%s', '2026-12-01T08:00:00') * 1000 from orders")" 1
+    assert_equal "$(sql "select not_before = strftime('%s', '2026-12-05') * 1000 from tasks where items = '[\"3\"]'")" 1
+    OSM_NOW=2026-12-04T00:00:00Z run -0 osm-run 1
+    assert_equal "$(sql "select group_concat(function || '/' || json_extract(items, '\$[0]') || ':' || state, ' ') from tasks")" \
+        'allocate/1:completed activate/1:completed bill/1:completed ship/2:completed ship/3:pending'
+    OSM_NOW=2026-12-05T00:00:00Z run -0 osm-run 1
+    assert_equal "$(sql "select state from orders")" completed
+}
