@@ -94,6 +94,7 @@ typedef struct run {
     store_status_filter filter;
     int64_t after;              /* --after, or -1 */
     jv rows;                    /* table rows waiting to be printed */
+    int events;                 /* the rows are events (--history, --follow) */
     status_list_widths widths;
     int printed;
     int show_progress;          /* --progress */
@@ -191,7 +192,8 @@ flush_rows(run *r)
 {
     int rc = 0;
     if (jv_array_length(jv_copy(r->rows)) > 0 || !r->widths.header_done)
-        rc = status_view_list(stdout, r->rows, &r->widths, r->now);
+        rc = r->events ? status_view_events(stdout, r->rows, &r->widths)
+                       : status_view_list(stdout, r->rows, &r->widths, r->now);
     jv_free(r->rows);
     r->rows = jv_array();
     return rc;
@@ -228,12 +230,22 @@ emit_event(jv ev, void *ctx)
     run *r = ctx;
     int rc;
     if (r->format == FMT_TABLE) {
-        rc = status_view_event(stdout, ev);
-        jv_free(ev);
+        rc = status_view_events(stdout, jv_array_append(jv_array(), ev), &r->widths);
     } else {
         rc = cli_emit(ev, r->json_flags);
     }
     return rc == 0 && fflush(stdout) != 0 ? OSM_EIO : rc;
+}
+
+/* An event of a history: table rows are laid out by the chunk, as a listing's. */
+static int
+emit_history(jv ev, void *ctx)
+{
+    run *r = ctx;
+    if (r->format == FMT_JSON)
+        return cli_emit(ev, r->json_flags);
+    r->rows = jv_array_append(r->rows, ev);
+    return jv_array_length(jv_copy(r->rows)) >= LIST_CHUNK ? flush_rows(r) : 0;
 }
 
 /* A --jq that fails on an order: an error, the listing goes on. */
@@ -273,7 +285,7 @@ static int
 history_one(run *r, int64_t id)
 {
     osm_err err = { 0, "" };
-    status_sink out = { emit_event, warn, r };
+    status_sink out = { emit_history, warn, r };
     int rc = status_history(r->sc, id, r->after, r->pred, r->now, &out, &err);
     return rc && err.code ? diag_report(&err) : rc;
 }
@@ -753,7 +765,10 @@ main(int argc, char **argv)
         rc = summary(&r);
         break;
     case MODE_HISTORY:
+        r.events = 1;
         rc = for_ids(&r, ids, read_stdin, history_one);
+        if (r.format == FMT_TABLE && rc < CLI_STOP)
+            rc = osm_worst(rc, flush_rows(&r));
         break;
     case MODE_ORIGINAL:
         rc = for_ids(&r, ids, read_stdin, original_one);

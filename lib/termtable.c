@@ -18,6 +18,8 @@ struct termtable {
     char **cells;
     size_t ncols, ncells, cap;
     size_t state_col;           /* ncols: none */
+    size_t *keep;               /* widths carried from piece to piece, or NULL */
+    int headless;               /* the first row is data */
 };
 
 termtable *
@@ -56,6 +58,13 @@ termtable_state_column(termtable *t, size_t col)
     t->state_col = col;
 }
 
+void
+termtable_continue(termtable *t, size_t *keep, int heading)
+{
+    t->keep = keep;
+    t->headless = !heading;
+}
+
 int
 termtable_colours(FILE *f)
 {
@@ -87,6 +96,8 @@ termtable_print(termtable *t, FILE *f)
     size_t *w = xcalloc(t->ncols, sizeof *w);
     int colours = t->state_col < t->ncols && termtable_colours(f);
 
+    if (t->keep)
+        memcpy(w, t->keep, t->ncols * sizeof *w);
     for (size_t i = 0; i < t->ncells; i++) {
         size_t len = strlen(t->cells[i]);
         if (len > w[i % t->ncols])
@@ -95,7 +106,7 @@ termtable_print(termtable *t, FILE *f)
     for (size_t r = 0; r * t->ncols < t->ncells; r++) {
         for (size_t c = 0; c < t->ncols && r * t->ncols + c < t->ncells; c++) {
             const char *s = t->cells[r * t->ncols + c];
-            const char *sgr = colours && r > 0 && c == t->state_col ? state_colour(s) : NULL;
+            const char *sgr = colours && (r > 0 || t->headless) && c == t->state_col ? state_colour(s) : NULL;
             int last = c + 1 == t->ncols || r * t->ncols + c + 1 == t->ncells;
             size_t pad = last ? 0 : w[c] - strlen(s) + 2;
             if (sgr)
@@ -107,6 +118,8 @@ termtable_print(termtable *t, FILE *f)
         }
         fputc('\n', f);
     }
+    if (t->keep)
+        memcpy(t->keep, w, t->ncols * sizeof *w);
     for (size_t i = 0; i < t->ncells; i++)
         free(t->cells[i]);
     free(t->cells);

@@ -27,6 +27,14 @@ void termtable_cellf(termtable *t, const char *fmt, ...) __attribute__((format(p
 /* Column col holds order or task states: colour them on a terminal. */
 void termtable_state_column(termtable *t, size_t col);
 
+/*
+ * A table printed in pieces (a long listing, a followed feed): keep[ncols]
+ * holds the column widths of the pieces printed before (zeroed before the
+ * first), taken as t's least widths and updated when t is printed, so that
+ * columns only grow.  With heading 0, t's first row is data, not headings.
+ */
+void termtable_continue(termtable *t, size_t *keep, int heading);
+
 /* Print t to f and free it; returns 0 or OSM_EIO. */
 int termtable_print(termtable *t, FILE *f);
 
