@@ -24,6 +24,13 @@ termtable *termtable_new(size_t ncols);
 void termtable_cell(termtable *t, const char *text);
 void termtable_cellf(termtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A line of its own under the last row given (under the headings when
+ * there is none yet), indented four blanks and outside the columns: a
+ * row's detail, such as one problem of an invalid order.
+ */
+void termtable_note(termtable *t, const char *text);
+
 /* Column col holds order or task states: colour them on a terminal. */
 void termtable_state_column(termtable *t, size_t col);
 
