@@ -300,7 +300,8 @@ event_details(jv ev, char *buf, size_t size)
     } else if (strcmp(type, "order.planned") == 0) {
         char c[TERMTABLE_TIME_MAX];
         snprintf(buf, size, "%s tasks, start %s, expected %s%s", num(data, "tasks", a, sizeof a),
-                 short_time(str(data, "startDate"), b), short_time(str(data, "expectedCompletion"), c),
+                 short_time(str(data, "startDate"), b),
+                 short_time(str(data, "expectedCompletion"), c),
                  flag(data, "late") ? ", late" : "");
     } else if (jv_get_kind(data) != JV_KIND_NULL) {
         char text[DETAIL_MAX];

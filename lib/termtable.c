@@ -123,7 +123,8 @@ termtable_print(termtable *t, FILE *f)
     for (size_t r = 0; r * t->ncols < t->ncells; r++) {
         for (size_t c = 0; c < t->ncols && r * t->ncols + c < t->ncells; c++) {
             const char *s = t->cells[r * t->ncols + c];
-            const char *sgr = colours && (r > 0 || t->headless) && c == t->state_col ? state_colour(s) : NULL;
+            int data = r > 0 || t->headless;
+            const char *sgr = colours && data && c == t->state_col ? state_colour(s) : NULL;
             int last = c + 1 == t->ncols || r * t->ncols + c + 1 == t->ncells;
             size_t pad = last ? 0 : w[c] - strlen(s) + 2;
             if (sgr)
