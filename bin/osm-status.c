@@ -39,11 +39,12 @@ static const char usage_text[] =
     "events, wait for orders to end, purge ended orders.\n"
     "\n"
     "options:\n"
-    "  -d, --db PATH            order store (default $OSM_DB, else ./osm.db)\n"
+    "  -d, --db DB              order store (default $OSM_DB, else ./osm.db)\n"
     "  -a, --all                list orders (every order, unless filtered)\n"
     "  -s, --state STATE        list orders in STATE (a comma-separated list; \"open\":\n"
     "                           every state but completed, cancelled and aborted)\n"
-    "  -c, --cartridge C        list orders of cartridge NAME[@VERSION]; with --follow,\n"
+    "  -c, --cartridge NAME[@VERSION]\n"
+    "                           list orders of cartridge NAME[@VERSION]; with --follow,\n"
     "                           only their events\n"
     "      --order-type TYPE    list orders of this order type\n"
     "      --since DATE         list orders created at or after DATE (RFC 3339,\n"
@@ -62,12 +63,13 @@ static const char usage_text[] =
     "      --after EVENT        with --follow or --history: events after this event id\n"
     "  -w, --wait               wait until the orders given have ended; exit 0 when all\n"
     "                           completed, 1 otherwise\n"
-    "      --timeout DUR        with --wait: give up after DUR (ISO 8601; exit 75)\n"
+    "      --timeout DURATION   with --wait: give up after DURATION (exit 75)\n"
     "      --purge              delete ended orders with their tasks and history\n"
     "      --before DATE        with --purge: those that ended before DATE (required)\n"
     "      --progress           with --purge: show progress on standard error even off\n"
     "                           a terminal\n"
-    "      --format FMT         json (default), table, prometheus (the summary), or html\n"
+    "      --format json|table|prometheus|html\n"
+    "                           json (default), table, prometheus (the summary), or html\n"
     "                           (a self-contained page of the orders listed or given)\n"
     "      --output-dir DIR     the HTML report as files in DIR: an index page and a\n"
     "                           page per order (implies --format html)\n"
@@ -94,6 +96,7 @@ typedef struct run {
     store_status_filter filter;
     int64_t after;              /* --after, or -1 */
     jv rows;                    /* table rows waiting to be printed */
+    int events;                 /* the rows are events (--history, --follow) */
     status_list_widths widths;
     int printed;
     int show_progress;          /* --progress */
@@ -191,7 +194,8 @@ flush_rows(run *r)
 {
     int rc = 0;
     if (jv_array_length(jv_copy(r->rows)) > 0 || !r->widths.header_done)
-        rc = status_view_list(stdout, r->rows, &r->widths, r->now);
+        rc = r->events ? status_view_events(stdout, r->rows, &r->widths)
+                       : status_view_list(stdout, r->rows, &r->widths, r->now);
     jv_free(r->rows);
     r->rows = jv_array();
     return rc;
@@ -228,12 +232,22 @@ emit_event(jv ev, void *ctx)
     run *r = ctx;
     int rc;
     if (r->format == FMT_TABLE) {
-        rc = status_view_event(stdout, ev);
-        jv_free(ev);
+        rc = status_view_events(stdout, jv_array_append(jv_array(), ev), &r->widths);
     } else {
         rc = cli_emit(ev, r->json_flags);
     }
     return rc == 0 && fflush(stdout) != 0 ? OSM_EIO : rc;
+}
+
+/* An event of a history: table rows are laid out by the chunk, as a listing's. */
+static int
+emit_history(jv ev, void *ctx)
+{
+    run *r = ctx;
+    if (r->format == FMT_JSON)
+        return cli_emit(ev, r->json_flags);
+    r->rows = jv_array_append(r->rows, ev);
+    return jv_array_length(jv_copy(r->rows)) >= LIST_CHUNK ? flush_rows(r) : 0;
 }
 
 /* A --jq that fails on an order: an error, the listing goes on. */
@@ -273,7 +287,7 @@ static int
 history_one(run *r, int64_t id)
 {
     osm_err err = { 0, "" };
-    status_sink out = { emit_event, warn, r };
+    status_sink out = { emit_history, warn, r };
     int rc = status_history(r->sc, id, r->after, r->pred, r->now, &out, &err);
     return rc && err.code ? diag_report(&err) : rc;
 }
@@ -753,7 +767,10 @@ main(int argc, char **argv)
         rc = summary(&r);
         break;
     case MODE_HISTORY:
+        r.events = 1;
         rc = for_ids(&r, ids, read_stdin, history_one);
+        if (r.format == FMT_TABLE && rc < CLI_STOP)
+            rc = osm_worst(rc, flush_rows(&r));
         break;
     case MODE_ORIGINAL:
         rc = for_ids(&r, ids, read_stdin, original_one);

@@ -16,7 +16,7 @@
 #include "intake.h"
 #include "json.h"
 #include "store.h"
-#include "termtext.h"
+#include "termtable.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -29,13 +29,15 @@ static const char usage_text[] =
     "Nothing is stored.\n"
     "\n"
     "options:\n"
-    "  -c, --cartridge C      use cartridge C: a directory or archive (no store\n"
+    "  -c, --cartridge PATH|NAME[@VERSION]\n"
+    "                         use this cartridge: a directory or archive (no store\n"
     "                         needed), or NAME[@VERSION] deployed in the store;\n"
     "                         may be repeated (default: every deployed cartridge)\n"
-    "  -d, --db PATH          order store (default $OSM_DB, else ./osm.db)\n"
+    "  -d, --db DB            order store (default $OSM_DB, else ./osm.db)\n"
     "  -t, --transform        include the transformed order in each report\n"
     "      --errors-to-stdout also print an error document for unreadable input\n"
-    "      --format FMT       json (default) or table\n"
+    "      --format json|table\n"
+    "                         the output (default json)\n"
     "      --jq EXPR          print what jq EXPR makes of each JSON document\n"
     "      --pretty           indent JSON output\n"
     "  -q, --quiet            no warnings\n"
@@ -43,11 +45,13 @@ static const char usage_text[] =
     "  -h, --help             show this help\n"
     "  -V, --version          show the version\n";
 
+#define NOTES_MAX 20     /* problems of one order listed in a table */
+
 typedef struct validate {
     catalog *cat;
     int transform;
     int table;
-    int header_done;
+    termtable *rows;        /* --format table: the rows of the run, printed at its end */
     int errors_to_stdout;
     int json_flags;
 } validate;
@@ -59,6 +63,49 @@ usage_error(const char *fmt, const char *arg)
         diag_error(fmt, arg);
     fprintf(stderr, "Try 'osm-validate --help' for more information.\n");
     return OSM_EUSAGE;
+}
+
+/*
+ * One order as a row of the table (errors consumed), its problems as
+ * notes under it.  The columns are sized when the run ends, so each row
+ * is held till then: its cells, and at most NOTES_MAX problems of at most
+ * a line each.
+ */
+static void
+table_row(validate *v, const char *source, long line, intake *in, int status, jv errors)
+{
+    int n = jv_array_length(jv_copy(errors));
+
+    if (!v->rows) {
+        v->rows = termtable_new(4);
+        termtable_state_column(v->rows, 0);
+        termtable_cell(v->rows, "RESULT");
+        termtable_cell(v->rows, "EXTERNAL ID");
+        termtable_cell(v->rows, "CARTRIDGE:TYPE");
+        termtable_cell(v->rows, "SOURCE");
+    }
+    termtable_cell(v->rows, status == 0 ? "valid" : "INVALID");
+    termtable_cell(v->rows, in->rec.external_id);
+    termtable_cellf(v->rows, "%s:%s", in->c ? in->c->name : "-",
+                    in->order_type ? in->order_type : "-");
+    termtable_cellf(v->rows, "%s:%ld", source, line);
+    jv_array_foreach(errors, i, p) {
+        if (i < NOTES_MAX) {
+            jv path = jv_object_get(jv_copy(p), jv_string("path"));
+            jv m = jv_object_get(jv_copy(p), jv_string("message"));
+            char note[512];
+            snprintf(note, sizeof note, "%s: %s", jv_string_value(path), jv_string_value(m));
+            termtable_note(v->rows, note);
+            jv_free(path);
+            jv_free(m);
+        } else if (i == NOTES_MAX) {
+            char note[128];
+            snprintf(note, sizeof note, "and %d more (see --format json)", n - NOTES_MAX);
+            termtable_note(v->rows, note);
+        }
+        jv_free(p);
+    }
+    jv_free(errors);
 }
 
 static int
@@ -79,26 +126,9 @@ report(validate *v, const char *source, long line, intake *in, int status, const
         errors = jv_array_append(errors, JV_OBJECT(jv_string("path"), jv_string("."),
                                                    jv_string("message"), jv_string(msg)));
     if (v->table) {
-        char type[192];
-        snprintf(type, sizeof type, "%s:%s", in->c ? in->c->name : "-",
-                 in->order_type ? in->order_type : "-");
-        if (!v->header_done) {
-            termtext_line(stdout, "%-7s  %-20s  %-36s  %s", "RESULT", "EXTERNAL ID",
-                          "CARTRIDGE:TYPE", "SOURCE");
-            v->header_done = 1;
-        }
-        termtext_line(stdout, "%-7s  %-20s  %-36s  %s:%ld", status == 0 ? "valid" : "INVALID",
-                      in->rec.external_id ? in->rec.external_id : "-", type, source, line);
-        jv_array_foreach(errors, i, p) {
-            jv path = jv_object_get(jv_copy(p), jv_string("path"));
-            jv m = jv_object_get(p, jv_string("message"));
-            termtext_line(stdout, "    %s: %s", jv_string_value(path), jv_string_value(m));
-            jv_free(path);
-            jv_free(m);
-        }
-        jv_free(errors);
+        table_row(v, source, line, in, status, errors);
         jv_free(doc);
-        return ferror(stdout) ? OSM_EIO : 0;
+        return 0;
     }
     doc = jv_object_set(doc, jv_string("errors"), errors);
     if (v->transform && status == 0)
@@ -238,6 +268,8 @@ main(int argc, char **argv)
         rc = diag_report(&err);
     else
         rc = cli_inputs(argc - optind, argv + optind, v.errors_to_stdout, one_order, &v);
+    if (v.rows)
+        rc = osm_worst(rc, termtable_print(v.rows, stdout));
     catalog_free(v.cat);
     store_close(st);
     siteconf_free(conf);

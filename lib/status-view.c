@@ -1,15 +1,15 @@
 /*
  * Status for people and for monitoring (see status.h): the one-order
- * view, listing rows, history lines and the summary as tables, and the
- * summary as Prometheus text exposition for node_exporter's textfile
- * collector.  Everything works from the documents, as lib/planview does
- * for plans, so that what a person reads is what a script gets; what
- * the tables show goes through termtext_escape(), so that order data
- * cannot drive the terminal.
+ * view, listing rows, events and the summary as tables, and the summary
+ * as Prometheus text exposition for node_exporter's textfile collector.
+ * Everything works from the documents, as lib/planview does for plans,
+ * so that what a person reads is what a script gets.  The tables are
+ * termtable's, as every program's are: sized to their content, "-" for
+ * what is empty, one time format, states coloured on a terminal, and
+ * escaped, so that order data cannot drive the terminal.
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "json.h"
 #include "status.h"
+#include "termtable.h"
 #include "termtext.h"
 #include "xalloc.h"
 
@@ -77,17 +78,24 @@ count(jv doc, const char *key)
     return n;
 }
 
-/* "2026-11-26T10:00:00Z" as "2026-11-26 10:00", or "-". */
+/* "2026-11-26T10:00:00Z" as tables show times (termtable_time), or "-". */
 static const char *
-short_time(const char *rfc, char *buf, size_t size)
+short_time(const char *rfc, char buf[TERMTABLE_TIME_MAX])
 {
     int64_t ms;
-    char full[CLOCK_RFC3339_MAX];
     if (!*rfc || rfc3339_parse(rfc, &ms) != 0)
-        return "-";
-    rfc3339_format(ms, full);
-    snprintf(buf, size, "%.10s %.5s", full, full + 11);
-    return buf;
+        ms = -1;
+    return termtable_time(ms, buf);
+}
+
+/* A table's headings, given as one string of blank-separated words. */
+static void
+headings(termtable *t, const char *words)
+{
+    char *copy = xstrdup(words), *save = NULL;
+    for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        termtable_cell(t, w);
+    free(copy);
 }
 
 /* An age as one or two units: "45s", "12m", "3h05m", "2d03h", "400d". */
@@ -105,73 +113,6 @@ age_text(int64_t ms, char *buf, size_t size)
         snprintf(buf, size, "%lldd%02lldh", (long long)(s / 86400), (long long)(s / 3600 % 24));
     else
         snprintf(buf, size, "%lldd", (long long)(s / 86400));
-}
-
-/* A table: cells gathered row by row, printed with columns aligned. */
-typedef struct table {
-    char **cells;
-    size_t ncols, ncells, cap;
-    size_t *keep;           /* widths carried from table to table, or NULL */
-} table;
-
-static void
-cell(table *t, const char *text)
-{
-    if (t->ncells == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->cells = xrealloc(t->cells, t->cap * sizeof *t->cells);
-    }
-    t->cells[t->ncells++] = termtext_escape(text);
-}
-
-static void
-cellf(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-cellf(table *t, const char *fmt, ...)
-{
-    va_list ap;
-    char buf[512];
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    cell(t, buf);
-}
-
-/* Print and free the table: two blanks between columns, none at line ends. */
-static int
-table_print(FILE *f, table *t)
-{
-    size_t *w = xcalloc(t->ncols, sizeof *w);
-    if (t->keep)
-        memcpy(w, t->keep, t->ncols * sizeof *w);
-    for (size_t i = 0; i < t->ncells; i++) {
-        size_t len = strlen(t->cells[i]);
-        if (len > w[i % t->ncols])
-            w[i % t->ncols] = len;
-    }
-    for (size_t r = 0; r * t->ncols < t->ncells; r++) {
-        size_t last = t->ncols;
-        /* trailing empty cells print nothing */
-        while (last > 1 && !*t->cells[r * t->ncols + last - 1])
-            last--;
-        for (size_t c = 0; c < last; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            if (c + 1 < last)
-                fprintf(f, "%-*s  ", (int)w[c], s);
-            else
-                fputs(s, f);
-        }
-        fputc('\n', f);
-    }
-    for (size_t i = 0; i < t->ncells; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    if (t->keep)
-        memcpy(t->keep, w, t->ncols * sizeof *w);
-    free(w);
-    memset(t, 0, sizeof *t);
-    return ferror(f) ? OSM_EIO : 0;
 }
 
 /* ------------------------------------------------------------ one order */
@@ -192,10 +133,10 @@ status_view_order(FILE *f, jv doc)
                   *str(doc, "fulfillmentState") ? str(doc, "fulfillmentState") : "-");
     termtext_line(f, "processing   %s", str(doc, "processingState"));
     termtext_line(f, "created      %s, start %s, expected %s, requested %s",
-                  short_time(str(doc, "createdAt"), a, sizeof a),
-                  short_time(str(doc, "startDate"), b, sizeof b),
-                  short_time(str(doc, "expectedCompletion"), c, sizeof c),
-                  short_time(str(doc, "requestedDate"), d, sizeof d));
+                  short_time(str(doc, "createdAt"), a),
+                  short_time(str(doc, "startDate"), b),
+                  short_time(str(doc, "expectedCompletion"), c),
+                  short_time(str(doc, "requestedDate"), d));
     termtext_line(f, "progress     %lld/%lld tasks, %lld%% of the expected work",
                   count(progress, "tasksDone"), count(progress, "tasks"),
                   count(progress, "percentExpected"));
@@ -203,68 +144,68 @@ status_view_order(FILE *f, jv doc)
         termtext_line(f, "late         by %s", str(doc, "lateBy"));
     if (flag(doc, "jeopardy"))
         termtext_line(f, "jeopardy     since %s",
-                      short_time(str(doc, "jeopardyAt"), a, sizeof a));
+                      short_time(str(doc, "jeopardyAt"), a));
     if (count(doc, "openFallout") > 0)
         termtext_line(f, "fallout      %lld open", count(doc, "openFallout"));
     jv_free(progress);
 
-    table t = { NULL, 5, 0, 0, NULL };
+    termtable *t;
     jv items = get(doc, "items");
     if (jv_get_kind(items) == JV_KIND_ARRAY && jv_array_length(jv_copy(items)) > 0) {
         fputc('\n', f);
-        cell(&t, "ITEM"), cell(&t, "ACTION"), cell(&t, "SPEC"), cell(&t, "FULFILLMENT");
-        cell(&t, "TMF");
+        t = termtable_new(5);
+        termtable_state_column(t, 3);
+        headings(t, "ITEM ACTION SPEC FULFILLMENT TMF");
         jv_array_foreach(items, i, it) {
-            cell(&t, str(it, "id"));
-            cell(&t, str(it, "action"));
-            cell(&t, *str(it, "spec") ? str(it, "spec") : "-");
-            cell(&t, *str(it, "fulfillmentState") ? str(it, "fulfillmentState") : "-");
-            cell(&t, *str(it, "tmfState") ? str(it, "tmfState") : "-");
+            termtable_cell(t, str(it, "id"));
+            termtable_cell(t, str(it, "action"));
+            termtable_cell(t, str(it, "spec"));
+            termtable_cell(t, str(it, "fulfillmentState"));
+            termtable_cell(t, str(it, "tmfState"));
             jv_free(it);
         }
-        table_print(f, &t);
+        termtable_print(t, f);
     }
     jv_free(items);
 
     jv tasks = get(doc, "tasks");
     if (jv_get_kind(tasks) == JV_KIND_ARRAY && jv_array_length(jv_copy(tasks)) > 0) {
         fputc('\n', f);
-        t.ncols = 9;
-        cell(&t, "TASK"), cell(&t, "FUNCTION"), cell(&t, "SYSTEM"), cell(&t, "STATE");
-        cell(&t, "TRIES"), cell(&t, "EXTERNAL"), cell(&t, "FULFILLMENT"), cell(&t, "ENDED");
-        cell(&t, "ERROR");
+        t = termtable_new(9);
+        termtable_state_column(t, 3);
+        headings(t, "TASK FUNCTION SYSTEM STATE TRIES EXTERNAL FULFILLMENT ENDED ERROR");
         jv_array_foreach(tasks, i, task) {
-            cell(&t, num(task, "id", a, sizeof a));
-            cell(&t, str(task, "function"));
-            cell(&t, *str(task, "system") ? str(task, "system") : str(task, "kind"));
-            cell(&t, str(task, "state"));
-            cell(&t, num(task, "attempts", a, sizeof a));
-            cell(&t, *str(task, "externalStatus") ? str(task, "externalStatus") : "-");
-            cell(&t, *str(task, "fulfillmentState") ? str(task, "fulfillmentState") : "-");
-            cell(&t, short_time(str(task, "endedAt"), b, sizeof b));
-            cell(&t, str(task, "lastError"));
+            termtable_cell(t, num(task, "id", a, sizeof a));
+            termtable_cell(t, str(task, "function"));
+            termtable_cell(t, *str(task, "system") ? str(task, "system") : str(task, "kind"));
+            termtable_cell(t, str(task, "state"));
+            termtable_cell(t, num(task, "attempts", a, sizeof a));
+            termtable_cell(t, str(task, "externalStatus"));
+            termtable_cell(t, str(task, "fulfillmentState"));
+            termtable_cell(t, short_time(str(task, "endedAt"), b));
+            termtable_cell(t, str(task, "lastError"));
             jv_free(task);
         }
-        table_print(f, &t);
+        termtable_print(t, f);
     }
     jv_free(tasks);
 
     jv fallout = get(doc, "fallout");
     if (jv_get_kind(fallout) == JV_KIND_ARRAY && jv_array_length(jv_copy(fallout)) > 0) {
         fputc('\n', f);
-        t.ncols = 6;
-        cell(&t, "FALLOUT"), cell(&t, "TASK"), cell(&t, "FUNCTION"), cell(&t, "WORKGROUP");
-        cell(&t, "STATE"), cell(&t, "ERROR");
+        t = termtable_new(6);
+        termtable_state_column(t, 4);
+        headings(t, "FALLOUT TASK FUNCTION WORKGROUP STATE ERROR");
         jv_array_foreach(fallout, i, fo) {
-            cell(&t, num(fo, "falloutTask", a, sizeof a));
-            cell(&t, *num(fo, "task", b, sizeof b) ? b : "-");
-            cell(&t, str(fo, "function"));
-            cell(&t, *str(fo, "workgroup") ? str(fo, "workgroup") : "-");
-            cell(&t, str(fo, "state"));
-            cell(&t, str(fo, "error"));
+            termtable_cell(t, num(fo, "falloutTask", a, sizeof a));
+            termtable_cell(t, *num(fo, "task", b, sizeof b) ? b : "-");
+            termtable_cell(t, str(fo, "function"));
+            termtable_cell(t, str(fo, "workgroup"));
+            termtable_cell(t, str(fo, "state"));
+            termtable_cell(t, str(fo, "error"));
             jv_free(fo);
         }
-        table_print(f, &t);
+        termtable_print(t, f);
     }
     jv_free(fallout);
     return ferror(f) ? OSM_EIO : 0;
@@ -275,13 +216,15 @@ status_view_order(FILE *f, jv doc)
 int
 status_view_list(FILE *f, jv docs, status_list_widths *widths, int64_t now)
 {
-    table t = { NULL, STATUS_LIST_COLUMNS, 0, 0, widths->w };
+    termtable *t = termtable_new(STATUS_LIST_COLUMNS);
     int header = !widths->header_done;
     char a[64], b[64];
 
+    termtable_continue(t, widths->w, header);
+    termtable_state_column(t, 3);
+
     if (header) {
-        cell(&t, "ID"), cell(&t, "EXTERNAL"), cell(&t, "CARTRIDGE"), cell(&t, "STATE");
-        cell(&t, "PROGRESS"), cell(&t, "AGE"), cell(&t, "EXPECTED"), cell(&t, "FLAGS");
+        headings(t, "ID EXTERNAL CARTRIDGE STATE PROGRESS AGE EXPECTED FLAGS");
         widths->header_done = 1;
     }
     if (jv_get_kind(docs) == JV_KIND_ARRAY) {
@@ -306,18 +249,18 @@ status_view_list(FILE *f, jv docs, status_list_widths *widths, int64_t now)
                 strcat(flags, *flags ? ",jeopardy" : "jeopardy");
             if (count(doc, "openFallout") > 0)
                 strcat(flags, *flags ? ",fallout" : "fallout");
-            cell(&t, num(doc, "id", a, sizeof a));
-            cell(&t, *str(doc, "externalId") ? str(doc, "externalId") : "-");
-            cell(&t, str(doc, "cartridge"));
-            cell(&t, str(doc, "state"));
-            cellf(&t, "%s %lld/%lld", bar, done, all);
-            cell(&t, b);
-            cell(&t, short_time(str(doc, "expectedCompletion"), a, sizeof a));
-            cell(&t, *flags ? flags : "-");
+            termtable_cell(t, num(doc, "id", a, sizeof a));
+            termtable_cell(t, str(doc, "externalId"));
+            termtable_cell(t, str(doc, "cartridge"));
+            termtable_cell(t, str(doc, "state"));
+            termtable_cellf(t, "%s %lld/%lld", bar, done, all);
+            termtable_cell(t, b);
+            termtable_cell(t, short_time(str(doc, "expectedCompletion"), a));
+            termtable_cell(t, *flags ? flags : "-");
             jv_free(doc);
         }
     }
-    return table_print(f, &t);
+    return termtable_print(t, f);
 }
 
 /* ------------------------------------------------------------ events */
@@ -355,8 +298,10 @@ event_details(jv ev, char *buf, size_t size)
         snprintf(buf, size, "%s %s %s, %s", str(data, "cartridge"), str(data, "cartridgeVersion"),
                  str(data, "orderType"), str(data, "state"));
     } else if (strcmp(type, "order.planned") == 0) {
+        char c[TERMTABLE_TIME_MAX];
         snprintf(buf, size, "%s tasks, start %s, expected %s%s", num(data, "tasks", a, sizeof a),
-                 str(data, "startDate"), str(data, "expectedCompletion"),
+                 short_time(str(data, "startDate"), b),
+                 short_time(str(data, "expectedCompletion"), c),
                  flag(data, "late") ? ", late" : "");
     } else if (jv_get_kind(data) != JV_KIND_NULL) {
         char text[DETAIL_MAX];
@@ -369,24 +314,30 @@ event_details(jv ev, char *buf, size_t size)
 }
 
 int
-status_view_event(FILE *f, jv ev)
+status_view_events(FILE *f, jv events, status_list_widths *widths)
 {
-    char id[32], order[32], task[32], at[64], details[1024];
-    char line[1400];
+    termtable *t = termtable_new(STATUS_EVENT_COLUMNS);
+    char id[32], order[32], task[32], at[TERMTABLE_TIME_MAX], details[1024];
 
-    num(ev, "id", id, sizeof id);
-    num(ev, "order", order, sizeof order);
-    num(ev, "task", task, sizeof task);
-    short_time(str(ev, "at"), at, sizeof at);
-    event_details(ev, details, sizeof details);
-    snprintf(line, sizeof line, "%-7s %s  order %-7s task %-7s %-18s %-10s %s", id, at,
-             *order ? order : "-", *task ? task : "-", str(ev, "type"), str(ev, "actor"),
-             details);
-    size_t n = strlen(line);
-    while (n > 0 && line[n - 1] == ' ')
-        line[--n] = '\0';
-    termtext_line(f, "%s", line);
-    return ferror(f) ? OSM_EIO : 0;
+    termtable_continue(t, widths->w, !widths->header_done);
+    if (!widths->header_done) {
+        headings(t, "EVENT AT ORDER TASK TYPE ACTOR DETAILS");
+        widths->header_done = 1;
+    }
+    if (jv_get_kind(events) == JV_KIND_ARRAY) {
+        jv_array_foreach(events, i, ev) {
+            event_details(ev, details, sizeof details);
+            termtable_cell(t, num(ev, "id", id, sizeof id));
+            termtable_cell(t, short_time(str(ev, "at"), at));
+            termtable_cell(t, num(ev, "order", order, sizeof order));
+            termtable_cell(t, num(ev, "task", task, sizeof task));
+            termtable_cell(t, str(ev, "type"));
+            termtable_cell(t, str(ev, "actor"));
+            termtable_cell(t, details);
+            jv_free(ev);
+        }
+    }
+    return termtable_print(t, f);
 }
 
 /* ------------------------------------------------------------ summary */
@@ -394,33 +345,35 @@ status_view_event(FILE *f, jv ev)
 int
 status_view_summary(FILE *f, jv sum)
 {
-    table t = { NULL, 2, 0, 0, NULL };
+    termtable *t = termtable_new(2);
     jv by_state = get(sum, "byState"), by_cart = get(sum, "byCartridge");
 
     termtext_line(f, "%lld orders at %s: %lld open fallout, %lld in jeopardy, %lld late",
                   count(sum, "orders"), str(sum, "at"), count(sum, "openFallout"),
                   count(sum, "jeopardy"), count(sum, "late"));
     fputc('\n', f);
-    cell(&t, "STATE"), cell(&t, "ORDERS");
+    termtable_state_column(t, 0);
+    headings(t, "STATE ORDERS");
     if (jv_get_kind(by_state) == JV_KIND_OBJECT) {
         jv_object_foreach(by_state, k, v) {
-            cell(&t, jv_string_value(k));
-            cellf(&t, "%lld", (long long)jv_number_value(v));
+            termtable_cell(t, jv_string_value(k));
+            termtable_cellf(t, "%lld", (long long)jv_number_value(v));
             jv_free(k);
             jv_free(v);
         }
     }
-    table_print(f, &t);
+    termtable_print(t, f);
     if (jv_get_kind(by_cart) == JV_KIND_OBJECT && jv_object_length(jv_copy(by_cart)) > 0) {
         fputc('\n', f);
-        t.ncols = 3;
-        cell(&t, "CARTRIDGE"), cell(&t, "STATE"), cell(&t, "ORDERS");
+        t = termtable_new(3);
+        termtable_state_column(t, 1);
+        headings(t, "CARTRIDGE STATE ORDERS");
         jv_object_foreach(by_cart, name, states) {
             jv_object_foreach(states, k, v) {
                 if (jv_number_value(v) > 0) {
-                    cell(&t, jv_string_value(name));
-                    cell(&t, jv_string_value(k));
-                    cellf(&t, "%lld", (long long)jv_number_value(v));
+                    termtable_cell(t, jv_string_value(name));
+                    termtable_cell(t, jv_string_value(k));
+                    termtable_cellf(t, "%lld", (long long)jv_number_value(v));
                 }
                 jv_free(k);
                 jv_free(v);
@@ -428,7 +381,7 @@ status_view_summary(FILE *f, jv sum)
             jv_free(name);
             jv_free(states);
         }
-        table_print(f, &t);
+        termtable_print(t, f);
     }
     jv_free(by_state);
     jv_free(by_cart);

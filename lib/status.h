@@ -243,6 +243,7 @@ int status_view_order(FILE *f, jv doc);
  * expected completion and flags (late, jeopardy, fallout).  A listing
  * printed in several calls keeps its layout in *widths (zeroed before
  * the first call, which prints the column header): columns only grow.
+ * Each state is coloured on a terminal (termtable.h).
  */
 #define STATUS_LIST_COLUMNS 8
 typedef struct status_list_widths {
@@ -252,8 +253,13 @@ typedef struct status_list_widths {
 
 int status_view_list(FILE *f, jv docs, status_list_widths *widths, int64_t now);
 
-/* One event document as one line: id, time, order, task, type, actor, details. */
-int status_view_event(FILE *f, jv event);
+/*
+ * Event documents (an array) as rows of a table: id, time, order, task,
+ * type, actor and details.  A history or a followed feed printed in several
+ * calls keeps its layout in *widths, as a listing does.
+ */
+#define STATUS_EVENT_COLUMNS 7
+int status_view_events(FILE *f, jv events, status_list_widths *widths);
 
 /* The summary document as a table, or as Prometheus text exposition. */
 int status_view_summary(FILE *f, jv summary);

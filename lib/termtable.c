@@ -18,6 +18,13 @@ struct termtable {
     char **cells;
     size_t ncols, ncells, cap;
     size_t state_col;           /* ncols: none */
+    size_t *keep;               /* widths carried from piece to piece, or NULL */
+    int headless;               /* the first row is data */
+    struct note {
+        size_t row;             /* printed under this row */
+        char *text;
+    } *notes;
+    size_t nnotes, notecap;
 };
 
 termtable *
@@ -51,9 +58,27 @@ termtable_cellf(termtable *t, const char *fmt, ...)
 }
 
 void
+termtable_note(termtable *t, const char *text)
+{
+    if (t->nnotes == t->notecap) {
+        t->notecap = t->notecap ? t->notecap * 2 : 16;
+        t->notes = xrealloc(t->notes, t->notecap * sizeof *t->notes);
+    }
+    t->notes[t->nnotes].row = t->ncells ? (t->ncells - 1) / t->ncols : 0;
+    t->notes[t->nnotes++].text = termtext_escape(text ? text : "");
+}
+
+void
 termtable_state_column(termtable *t, size_t col)
 {
     t->state_col = col;
+}
+
+void
+termtable_continue(termtable *t, size_t *keep, int heading)
+{
+    t->keep = keep;
+    t->headless = !heading;
 }
 
 int
@@ -74,6 +99,7 @@ state_colour(const char *s)
         { "waiting_for_revision", "33" }, { "amending", "33" }, { "cancelling", "33" },
         { "in_progress", "36" }, { "running", "36" },     { "ready", "36" },
         { "cancelled", "2" },
+        { "valid", "32" },       { "INVALID", "31" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(s, map[i].state) == 0)
@@ -84,9 +110,11 @@ state_colour(const char *s)
 int
 termtable_print(termtable *t, FILE *f)
 {
-    size_t *w = xcalloc(t->ncols, sizeof *w);
+    size_t *w = xcalloc(t->ncols, sizeof *w), note = 0;
     int colours = t->state_col < t->ncols && termtable_colours(f);
 
+    if (t->keep)
+        memcpy(w, t->keep, t->ncols * sizeof *w);
     for (size_t i = 0; i < t->ncells; i++) {
         size_t len = strlen(t->cells[i]);
         if (len > w[i % t->ncols])
@@ -95,7 +123,8 @@ termtable_print(termtable *t, FILE *f)
     for (size_t r = 0; r * t->ncols < t->ncells; r++) {
         for (size_t c = 0; c < t->ncols && r * t->ncols + c < t->ncells; c++) {
             const char *s = t->cells[r * t->ncols + c];
-            const char *sgr = colours && r > 0 && c == t->state_col ? state_colour(s) : NULL;
+            int data = r > 0 || t->headless;
+            const char *sgr = colours && data && c == t->state_col ? state_colour(s) : NULL;
             int last = c + 1 == t->ncols || r * t->ncols + c + 1 == t->ncells;
             size_t pad = last ? 0 : w[c] - strlen(s) + 2;
             if (sgr)
@@ -106,7 +135,16 @@ termtable_print(termtable *t, FILE *f)
                 fputc(' ', f);
         }
         fputc('\n', f);
+        for (; note < t->nnotes && t->notes[note].row == r; note++)
+            fprintf(f, "    %s\n", t->notes[note].text);
     }
+    for (; note < t->nnotes; note++)
+        fprintf(f, "    %s\n", t->notes[note].text);
+    for (size_t i = 0; i < t->nnotes; i++)
+        free(t->notes[i].text);
+    free(t->notes);
+    if (t->keep)
+        memcpy(t->keep, w, t->ncols * sizeof *w);
     for (size_t i = 0; i < t->ncells; i++)
         free(t->cells[i]);
     free(t->cells);

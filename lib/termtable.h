@@ -24,8 +24,23 @@ termtable *termtable_new(size_t ncols);
 void termtable_cell(termtable *t, const char *text);
 void termtable_cellf(termtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A line of its own under the last row given (under the headings when
+ * there is none yet), indented four blanks and outside the columns: a
+ * row's detail, such as one problem of an invalid order.
+ */
+void termtable_note(termtable *t, const char *text);
+
 /* Column col holds order or task states: colour them on a terminal. */
 void termtable_state_column(termtable *t, size_t col);
+
+/*
+ * A table printed in pieces (a long listing, a followed feed): keep[ncols]
+ * holds the column widths of the pieces printed before (zeroed before the
+ * first), taken as t's least widths and updated when t is printed, so that
+ * columns only grow.  With heading 0, t's first row is data, not headings.
+ */
+void termtable_continue(termtable *t, size_t *keep, int heading);
 
 /* Print t to f and free it; returns 0 or OSM_EIO. */
 int termtable_print(termtable *t, FILE *f);

@@ -58,6 +58,32 @@ GADGETS=$OSM_SRCDIR/tests/fixtures/cartridges/gadgets
     assert_line --index 3 '    .customer: customer is required'
 }
 
+@test "validate: the table is sized to its content, read whole first; problems under their order, at most 20" {
+    cd "$BATS_TEST_TMPDIR"
+    jq -c '.ref = "G-1001-WITH-A-MUCH-LONGER-EXTERNAL-ID"' "$ORDERS/gadget-1.json" >long.json
+    jq -c '.ref = "G-7" | .lines = [range(25) | {id: "\(.)", sku: "G-1", qty: 0}]' "$ORDERS/gadget-1.json" >many.json
+    jq -c 'del(.ref)' "$ORDERS/gadget-1.json" >noref.json
+    run -1 osm-validate -c "$GADGETS" --format table long.json many.json noref.json
+    assert_equal "${lines[0]}" 'RESULT   EXTERNAL ID                            CARTRIDGE:TYPE  SOURCE'
+    assert_equal "${lines[1]}" 'valid    G-1001-WITH-A-MUCH-LONGER-EXTERNAL-ID  gadgets:gadget  long.json:1'
+    assert_equal "${lines[2]}" 'INVALID  G-7                                    gadgets:gadget  many.json:1'
+    assert_equal "${lines[3]}" '    .lines[0].qty: quantity must be a positive number'
+    assert_equal "${lines[22]}" '    .lines[19].qty: quantity must be a positive number'
+    assert_equal "${lines[23]}" '    and 5 more (see --format json)'
+    assert_equal "${lines[24]}" 'valid    -                                      gadgets:gadget  noref.json:1'
+    assert_equal "${#lines[@]}" 25
+    # a short table is as narrow as its content
+    run -0 osm-validate -c "$GADGETS" --format table "$ORDERS/gadget-1.json"
+    assert_equal "${lines[0]}" 'RESULT  EXTERNAL ID  CARTRIDGE:TYPE  SOURCE'
+    # on a terminal the result is coloured, with NO_COLOR or off a terminal not
+    esc=$'\e'
+    run -1 script -qec "osm-validate -c '$GADGETS' --format table long.json many.json" /dev/null
+    assert_line --index 1 --partial "${esc}[32mvalid${esc}[0m    G-1001-"
+    assert_line --index 2 --partial "${esc}[31mINVALID${esc}[0m  G-7 "
+    run -1 env NO_COLOR=1 script -qec "osm-validate -c '$GADGETS' --format table long.json many.json" /dev/null
+    [[ "$output" != *"$esc"* ]]
+}
+
 @test "validate: a broken cartridge is 78, a missing one 66" {
     run -78 --separate-stderr osm-validate -c "$FIXTURES/cartridges/broken-cycle" "$ORDERS/gadget-1.json"
     assert_equal "$stderr" "osm-validate: $FIXTURES/cartridges/broken-cycle: cartridge.json: .functions.ship.after[0]: function \"ship\" depends on itself (and more: see osm-cartridge check)"

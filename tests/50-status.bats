@@ -247,6 +247,45 @@ list_ids() {
     assert_output 'ID  EXTERNAL  CARTRIDGE  STATE  PROGRESS  AGE  EXPECTED  FLAGS'
 }
 
+@test "tables: every table of osm-status sized to its content, - for empty cells, states coloured on a terminal only" {
+    order svc S-1 LINE BOX
+    order job A-much-longer-external-id B
+    echo refuse >mode.ship; echo LOST >ext.ship
+    osm-run 1 2 >/dev/null
+    run -0 osm-status -a --format table
+    assert_equal "${lines[0]}" 'ID  EXTERNAL                   CARTRIDGE  STATE      PROGRESS        AGE  EXPECTED          FLAGS'
+    assert_equal "${lines[1]}" '1   S-1                        status-fs  failed     .......... 3/4  0s   2026-11-27 09:10  fallout'
+    assert_equal "${lines[2]}" '2   A-much-longer-external-id  runner     completed  ########## 1/1  0s   2026-11-26 09:01  -'
+    # empty cells show "-", to the end of the line
+    run -0 osm-status --format table 1
+    assert_line 'TASK  FUNCTION  SYSTEM     STATE      TRIES  EXTERNAL  FULFILLMENT  ENDED             ERROR'
+    assert_line '1     reserve   inventory  completed  1      DONE      COMPLETE     2026-11-26 09:00  -'
+    run -0 osm-status --format table 2
+    assert_line '1     add     B     -            completed'
+    assert_line '5     one       alpha   completed  1      DONE      -            2026-11-26 09:00  -'
+    esc=$'\e'
+    # on a terminal: each state cell in its colour, in every table
+    for cmd in "osm-status -a --format table" "osm-status --format table 1" "osm-status -S --format table"; do
+        run -0 script -qec "$cmd" /dev/null
+        [[ "$output" == *"${esc}[31mfailed${esc}[0m"* ]] || { echo "no colour from: $cmd"; echo "$output" | cat -v; false; }
+        # NO_COLOR, TERM=dumb, or off a terminal: none
+        run -0 env NO_COLOR=1 script -qec "$cmd" /dev/null
+        [[ "$output" != *"$esc"* ]] || { echo "colour with NO_COLOR from: $cmd"; false; }
+        run -0 env TERM=dumb script -qec "$cmd" /dev/null
+        [[ "$output" != *"$esc"* ]] || { echo "colour with TERM=dumb from: $cmd"; false; }
+        run -0 $cmd
+        [[ "$output" != *"$esc"* ]] || { echo "colour off a terminal from: $cmd"; false; }
+    done
+    run -0 script -qec "osm-status -a --format table" /dev/null
+    assert_line --index 2 --partial "runner     ${esc}[32mcompleted${esc}[0m  ##########"
+    # the heading row is never coloured
+    run -0 script -qec "osm-status -S --format table" /dev/null
+    assert_line --partial "STATE                 ORDERS"
+    # an empty value in the order view's heading lines is "-" too
+    run -0 osm-status --format table 2
+    assert_line 'fulfillment  -'
+}
+
 @test "list: bad filters are usage errors; a --jq that fails on an order skips it, exit 65" {
     order svc S-1 LINE
     run -2 --separate-stderr osm-status --state bogus
@@ -327,9 +366,11 @@ list_ids() {
     assert_equal "$(osm-status -H --after "$after" 1 | jq -r .type | tr '\n' ' ')" 'task.state hook order.state '
     assert_equal "$(osm-status -H --jq '.type == "task.state"' 1 | jq -c .data.to | tr '\n' ' ')" '"pending" "completed" '
     run -0 osm-status --history --format table 1
-    assert_equal "${#lines[@]}" 8
-    assert_regex "${lines[4]}" '^[0-9]+ +2026-11-26 09:00  order 1 +task 1 +hook +[^ ]+ +one on alpha, attempt 1, exit 1$'
-    assert_regex "${lines[7]}" '^[0-9]+ +2026-11-26 09:01  order 1 +task - +order.state +[^ ]+ +in_progress -> completed$'
+    assert_equal "${#lines[@]}" 9
+    assert_regex "${lines[0]}" '^EVENT  AT                ORDER  TASK  TYPE           ACTOR +DETAILS$'
+    assert_regex "${lines[2]}" '^[0-9]+ +2026-11-26 09:00  1      -     order.planned  [^ ]+ +1 tasks, start 2026-11-26 09:00, expected 2026-11-26 09:01$'
+    assert_regex "${lines[5]}" '^[0-9]+ +2026-11-26 09:00  1      1     hook           [^ ]+ +one on alpha, attempt 1, exit 1$'
+    assert_regex "${lines[8]}" '^[0-9]+ +2026-11-26 09:01  1      -     order.state    [^ ]+ +in_progress -> completed$'
     run -0 bash -c 'osm-plan 2 | osm-status --history | jq -r .type'
     assert_output $'order.created\norder.planned'
     run -66 --separate-stderr osm-status --history 1 99
@@ -377,7 +418,8 @@ list_ids() {
     run -0 timeout --preserve-status -s TERM 0.5 osm-status -f --after 0 --jq '.type == "order.state" and .data.to == "completed"'
     assert_equal "$(jq -r .order <<<"$output")" $'1\n2'
     run -0 timeout --preserve-status -s TERM 0.5 osm-status -f --after 0 --format table 1
-    assert_regex "${lines[0]}" '^[0-9]+ +2026-11-26 09:00  order 1 +task - +order.created '
+    assert_regex "${lines[0]}" '^EVENT +AT +ORDER +TASK +TYPE +ACTOR +DETAILS$'
+    assert_regex "${lines[1]}" '^[0-9]+ +2026-11-26 09:00  1      -     order.created  [^ ]+ +runner 1.0.0 job, not_started$'
     run -2 --separate-stderr osm-status --follow -c runner@1.0.0
     assert_equal "${stderr_lines[0]}" 'osm-status: --follow --cartridge takes a name, not a version: "runner@1.0.0"'
 }

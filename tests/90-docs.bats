@@ -150,6 +150,33 @@ pages() {
     done
 }
 
+# help_options PROG: the options list of PROG's --help, a line per option
+# that takes an argument: "--long ARG", its short form beside it ("-x --long")
+help_options() {
+    "$1" --help | sed -n '/^options:/,$p' | grep -E '^ +-' | sed -E 's/^ +//; s/   +.*//' |
+        while read -r line; do
+            args=$(opt_args <<<"$line")
+            long=$(grep -E '^--' <<<"$args" | head -1)
+            short=$(grep -E '^-[a-zA-Z]$' <<<"$args" | head -1)
+            [[ $long == *" "* ]] || continue
+            echo "$long"
+            [ -z "$short" ] || echo "$short ${long#* }"
+        done
+}
+
+@test "docs: in --help the usage lines and the options list name each option's argument the same way" {
+    for p in $(programs); do
+        opts=$(help_options "$p")
+        [ -n "$opts" ] || { echo "$p: no options with arguments in --help"; false; }
+        while read -r o arg; do
+            [ -n "$arg" ] || continue
+            listed=$(awk -v o="$o" '$1 == o { print $2 }' <<<"$opts" | head -1)
+            [ -z "$listed" ] || [ "$listed" = "$arg" ] ||
+                { echo "$p: $o is $o $arg in the usage, $o $listed in the options list"; false; }
+        done < <(help_synopsis "$p" | opt_args)
+    done
+}
+
 @test "docs: osm(7) names every program in its DESCRIPTION and every page in SEE ALSO" {
     osm7=$(render "$OSM_SRCDIR/man/osm.7")
     for p in $(programs); do

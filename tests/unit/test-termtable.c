@@ -58,6 +58,49 @@ main(void)
     is_str(got, "ONE\n", "a row cut short ends where it ends");
     free(got);
 
+    /* a table in pieces: the widths carried, headings only in the first */
+    size_t keep[2] = { 0, 0 };
+    t = termtable_new(2);
+    termtable_continue(t, keep, 1);
+    termtable_cell(t, "ID");
+    termtable_cell(t, "STATE");
+    termtable_cell(t, "1");
+    termtable_cell(t, "ok");
+    got = print(t, &rc);
+    is_str(got, "ID  STATE\n1   ok\n", "the first piece: headings and rows");
+    free(got);
+    ok(keep[0] == 2 && keep[1] == 5, "the widths are kept");
+    t = termtable_new(2);
+    termtable_continue(t, keep, 0);
+    termtable_cell(t, "12345");
+    termtable_cell(t, "completed");
+    termtable_cell(t, "2");
+    termtable_cell(t, "");
+    got = print(t, &rc);
+    is_str(got, "12345  completed\n2      -\n", "the next piece: no headings, columns only grow");
+    free(got);
+    ok(keep[0] == 5 && keep[1] == 9, "the grown widths are kept");
+
+    /* notes: lines of their own under their row, outside the columns */
+    t = termtable_new(2);
+    termtable_cell(t, "RESULT");
+    termtable_cell(t, "ID");
+    termtable_cell(t, "INVALID");
+    termtable_cell(t, "1");
+    termtable_note(t, ".customer: a very long problem that does not widen any column");
+    termtable_note(t, "esc\x1b");
+    termtable_cell(t, "valid");
+    termtable_cell(t, "2");
+    got = print(t, &rc);
+    is_str(got,
+           "RESULT   ID\n"
+           "INVALID  1\n"
+           "    .customer: a very long problem that does not widen any column\n"
+           "    esc\\x1b\n"
+           "valid    2\n",
+           "notes under their row, escaped, not measured");
+    free(got);
+
     setenv("NO_COLOR", "1", 1);
     ok(!termtable_colours(stdout), "NO_COLOR: no colours");
     unsetenv("NO_COLOR");
