@@ -85,6 +85,39 @@ activate/2 <- allocate-number/2 after item'
         '["2026-11-30T10:15:00Z","2026-11-30T10:10:00Z"]'
 }
 
+@test "deps: broadband billing goes beside inventory: the account is opened once the customer is synced, charging waits for the service" {
+    run -0 --separate-stderr osm-plan -n -c "$EXAMPLES/broadband" <"$EXAMPLES/broadband/orders/04-dsl-voice.json"
+    assert_equal "$stderr" ""
+    plan=$output
+    # open-account (the line's and the phone's products) waits for the
+    # customer only: not for inventory, nor for either activation
+    assert_equal "$(edges "$plan" | grep '^open-account')" 'open-account/1,2 <- sync-customer/1,2 after item'
+    assert_equal "$(jq -c '.tasks[] | select(.function == "open-account") | .after | map(.why)' <<<"$plan")" \
+        '[{"rule":"after","item":"1"}]'
+    # it starts as the customer is synced, while the port and the number
+    # are being allocated, and is done before the first activation starts
+    assert_equal "$(jq -r '[.startDate, (.tasks[] | select(.function == "sync-customer" or .function == "open-account") | .start, .end)] | join(" ")' <<<"$plan")" \
+        '2026-11-26T10:00:00Z 2026-11-26T10:00:00Z 2026-11-26T10:01:00Z 2026-11-26T10:01:00Z 2026-11-26T10:06:00Z'
+    assert_equal "$(jq -c '(.tasks | map({key: .function, value: .}) | from_entries) as $f
+        | [.tasks[] | select(.function | startswith("allocate-"))
+           | .start < $f["open-account"].start and $f["open-account"].start < .end]' <<<"$plan")" '[true,true]'
+    assert_equal "$(jq -c '[.tasks[] | select(.function == "activate") | .start > "2026-11-26T10:06:00Z"]' <<<"$plan")" '[true,true]'
+    # charging starts an hour after both activations, on the opened account
+    assert_equal "$(edges "$plan" | grep '^bill' | grep -E 'open-account|activate')" \
+'bill/1,2 <- activate/1 after item
+bill/1,2 <- open-account/1,2 after item
+bill/1,2 <- activate/2 after item'
+    assert_equal "$(jq -c '[.tasks[] | select(.function == "bill") | .after[] | .delay // empty]' <<<"$plan")" '["PT1H","PT1H"]'
+    # the phone's own billing work (its price) needs the VOICE pattern's
+    # reliesOn map not to wait for the whole of the line's work
+    copy_cartridge "$EXAMPLES/broadband"
+    jq 'del(.patterns.VOICE.reliesOn)' broadband/cartridge.json >c.json
+    mv c.json broadband/cartridge.json
+    run -0 osm-plan -n -c broadband <"$EXAMPLES/broadband/orders/04-dsl-voice.json"
+    assert_equal "$(jq -r '.tasks[] | select(.function == "price" and .items == ["2"]) | .start' <<<"$output")" 2026-11-30T10:10:00Z
+    assert_equal "$(jq -r '.tasks[] | select(.function == "price" and .items == ["2"]) | .start' <<<"$plan")" 2026-11-26T10:00:00Z
+}
+
 @test "deps: the Graphviz drawing labels the edges of item relations and of scope order" {
     run -0 --separate-stderr osm-plan -n -c "$CART" --format dot <"$TMF/targeted.json"
     assert_equal "$stderr" ""

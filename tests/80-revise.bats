@@ -39,13 +39,13 @@ five_in_flight() {
 
 @test "revise: 5 to 14 Mbit/s in flight: activation and billing redone, shipment untouched, inventory kept" {
     five_in_flight
-    assert_equal "$(tasks)" 'sync-customer:completed:do allocate-port:completed:do activate:completed:do ship-cpe:waiting:do price:completed:do bill:completed:do'
+    assert_equal "$(tasks)" 'sync-customer:completed:do allocate-port:completed:do activate:completed:do ship-cpe:waiting:do price:completed:do open-account:completed:do bill:completed:do'
     run -0 --separate-stderr osm-revise 1 o14.json
     assert_equal "$stderr" ""
     assert_equal "$(jq -c '[.kind, .id, .result, .baseRevision, .revision, .planRevision, .state]' <<<"$output")" \
         '["revision",1,"applied",0,1,2,"amending"]'
     assert_equal "$(jq -c '[.components[] | "\(.function):\(.action)"]' <<<"$output")" \
-        '["sync-customer:keep","allocate-port:keep","activate:redo","ship-cpe:keep","price:redo","bill:redo"]'
+        '["sync-customer:keep","allocate-port:keep","activate:redo","ship-cpe:keep","price:redo","open-account:keep","bill:redo"]'
     assert_equal "$(jq -r '.components[] | select(.function == "bill") | .reason' <<<"$output")" \
         'a component it waits for is redone'
     # billing is past a soft point of no return: allowed, flagged
@@ -55,7 +55,7 @@ five_in_flight() {
     OSM_NOW=2026-11-26T13:20:00Z run -0 osm-run 1
     assert_equal "$(jq -r .state <<<"$output")" in_progress
     # the new plan: kept tasks as they were (the shipment still in flight), redos done
-    assert_equal "$(tasks)" 'sync-customer:completed:do allocate-port:completed:do ship-cpe:waiting:do activate:completed:redo price:completed:redo bill:completed:redo'
+    assert_equal "$(tasks)" 'sync-customer:completed:do allocate-port:completed:do ship-cpe:waiting:do open-account:completed:do activate:completed:redo price:completed:redo bill:completed:redo'
     assert_equal "$(sql "select revision, plan_revision, json_extract(body, '$.items[0].bandwidth') from orders")" '1|2|14'
     # the systems: inventory called once, billing redone with both requests
     assert_equal "$(wc -l <sim/inventory.log)" 1
@@ -134,7 +134,11 @@ five_in_flight() {
     run -0 osm-revise 1 novoice.json
     assert_equal "$(jq -c '[.components[] | select(.action == "undo") | .function]' <<<"$output")" \
         '["allocate-number","activate","price"]'
+    # the billing registration is redone with the line's product alone
+    assert_equal "$(jq -r '.components[] | select(.function == "open-account") | .action' <<<"$output")" redo
     run -0 osm-run 1
+    assert_equal "$(jq -c 'select(.request.action == "open-account") | [.mode, [.request.products[].itemId], .response.externalStatus]' sim/billing.log | tr '\n' ' ')" \
+        '["do",["1","2"],"OPENED"] ["redo",["1"],"OPENED"] '
     assert_equal "$(jq -r .state <<<"$output")" in_progress
     # activate waited for allocate-number: it is undone first
     order=$(sql "select group_concat(function, ' ') from (select t.function from events e join tasks t on t.id = e.task_id
@@ -153,17 +157,19 @@ five_in_flight() {
     assert_equal "$(jq -c '[.components[] | select(.action == "do") | .function]' <<<"$output")" '["allocate-port","activate","price"]'
     OSM_SIM_ASYNC_SHIPPING=1 run -0 osm-run 1
     assert_equal "$(jq -r 'select(.request.itemId == "9") | .mode' sim/inventory.log)" amend-do
+    # the new product joins the billing registration
+    assert_equal "$(jq -c 'select(.request.action == "open-account") | [.mode, [.request.products[].itemId]]' sim/billing.log | tr '\n' ' ')" \
+        '["do",["1"]] ["redo",["1","9"]] '
 }
 
 @test "revise: a running component finishes first, then is redone" {
     bandwidth "$BB/orders/02-dsl-self-install.json" 5 >o5.json
     bandwidth "$BB/orders/02-dsl-self-install.json" 14 1 >o14.json
     osm-submit --plan o5.json >/dev/null
-    export OSM_SIM_ASYNC_SHIPPING=1 OSM_SIM_ASYNC_BILLING=1
+    export OSM_SIM_ASYNC_SHIPPING=1
     osm-run 1 >/dev/null
     export OSM_NOW=2026-11-26T12:00:00Z
-    osm-run 1 >/dev/null
-    unset OSM_SIM_ASYNC_BILLING
+    OSM_SIM_ASYNC_BILLING=1 osm-run 1 >/dev/null
     assert_equal "$(sql "select state from tasks where function = 'bill'")" waiting
     run -0 osm-revise 1 o14.json
     assert_equal "$(jq -r '.components[] | select(.function == "bill") | .action' <<<"$output")" wait
@@ -189,6 +195,29 @@ five_in_flight() {
     assert_equal "$(jq -c '[.mode, .request.postcode]' sim/inventory.log | tr '\n' ' ')" \
         "$(jq -c '[.mode, .request.postcode]' sim/inventory.log | head -1 | tr '\n' ' ')$(jq -c '[.mode, .request.postcode]' sim/inventory.log | sed -n 2,3p | tr '\n' ' ')"
     assert_equal "$(jq -r '.mode' sim/inventory.log | tr '\n' ' ')" 'do undo amend-do '
+}
+
+@test "revise: the billing registration moves with a new billing account, and a cancellation closes it" {
+    bandwidth "$BB/orders/02-dsl-self-install.json" 5 >o5.json
+    osm-submit --plan o5.json >/dev/null
+    OSM_SIM_ASYNC_SHIPPING=1 osm-run 1 >/dev/null
+    # registered beside the network work; nothing charged before activation + 1h
+    assert_equal "$(sql "select function || ':' || state from tasks where system = 'billing' order by id" | tr '\n' ' ')" \
+        'open-account:completed bill:pending '
+    jq '.revisionNumber = 1 | .billingAccount.id = "BA-200002"' o5.json >moved.json
+    run -0 osm-revise 1 moved.json
+    assert_equal "$(jq -c '[.components[] | select(.system == "billing") | "\(.function):\(.action)"]' <<<"$output")" \
+        '["open-account:undo","open-account:do","bill:replace"]'
+    OSM_SIM_ASYNC_SHIPPING=1 run -0 osm-run 1
+    assert_equal "$(jq -r .state <<<"$output")" in_progress
+    # closed on the old account, then opened on the new one
+    assert_equal "$(jq -c 'select(.request.action == "open-account") | [.mode, .request.billingAccount, .response.externalStatus]' sim/billing.log | tr '\n' ' ')" \
+        '["do","BA-100002","OPENED"] ["undo","BA-100002","CLOSED"] ["amend-do","BA-200002","OPENED"] '
+    # the customer withdraws before the line is billed: the registration
+    # would be closed, the charge never started
+    run -0 osm-revise -n --cancel 1
+    assert_equal "$(jq -c '[.components[] | select(.system == "billing") | "\(.function):\(.action)"] | sort' <<<"$output")" \
+        '["bill:cancel","open-account:undo"]'
 }
 
 @test "revise: --cancel of a half-done order undoes what was done, in reverse dependency order" {

@@ -96,11 +96,25 @@ Every order has ended, completed or cancelled"
     assert_line --regexp "^  [0-9]+ +$id +bill +fallout +waiting +order-fallout .*unknown billing account \"CUST-5011\"$"
     assert_line "  order $id  CRM-100011  failed"
     assert_line "  order $id  CRM-100011  completed"
-    assert_equal "$(jq -r 'select(.request.customerId == "CUST-5011") | [.request.billingAccount, .response.externalStatus] | join(" ")' demo/sim/billing.log)" \
-        "CUST-5011 REJECTED
-BA-100011 BILLED"
+    # its products were registered at once, on the customer's own account;
+    # only the charge needs an account billing knows
+    assert_equal "$(jq -r 'select(.request.customerId == "CUST-5011") | [.request.action, .request.billingAccount // "-", .response.externalStatus] | join(" ")' demo/sim/billing.log)" \
+        "open-account - OPENED
+charge CUST-5011 REJECTED
+charge BA-100011 BILLED"
     assert_equal "$(osm-status --history "$id" | jq -r 'select(.type == "order.state") | .data.to' | tr '\n' ' ')" \
         "in_progress failed in_progress completed "
+}
+
+@test "demo: billing registered the products beside inventory, and charged once the services were live" {
+    # at the first run every line started now had its products registered
+    # as its port or number was allocated; no charge went before 12:00
+    assert_equal "$(jq -r 'select(.now == "2026-11-26T09:00:00Z") | .request.action' demo/sim/billing.log | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' ')" \
+        "close=1 open-account=7 "
+    assert_equal "$(jq -r 'select(.now == "2026-11-26T09:00:00Z") | .order.id' demo/sim/inventory.log | sort -n | uniq | tr '\n' ' ')" \
+        "$(jq -r 'select(.now == "2026-11-26T09:00:00Z" and .request.action == "open-account") | .order.id' demo/sim/billing.log | sort -n | tr '\n' ' ')"
+    # and every order's charge came after its registration
+    assert_equal "$(jq -s '[group_by(.order.id)[] | map(.request.action) | select(index("open-account") != null and index("charge") < index("open-account"))] | length' demo/sim/billing.log)" 0
 }
 
 @test "demo: the future-dated orders waited for their start dates" {
