@@ -153,6 +153,17 @@ budget_timer(void)
     setitimer(ITIMER_VIRTUAL, &it, NULL);
 }
 
+/*
+ * Stop the timer at exit: LeakSanitizer's check at exit stops the process
+ * under ptrace, and a timer still ticking keeps it from ever finishing.
+ */
+static void
+budget_stop(void)
+{
+    budget_ms = 0;
+    budget_timer();
+}
+
 /* Arm the timer, once, when there is a budget. */
 static void
 budget_arm(void)
@@ -162,6 +173,7 @@ budget_arm(void)
     if (budget_armed || budget_ms <= 0)
         return;
     budget_armed = 1;
+    atexit(budget_stop);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = budget_tick;
     sa.sa_flags = SA_RESTART;
