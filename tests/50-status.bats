@@ -393,7 +393,7 @@ list_ids() {
     assert_equal "$(jq -r 'select(.order == null) | .type' feed)" $'cartridge.deployed\ncartridge.deployed'
     # resumed after an event: exactly those after it
     mid=$(sql 'select id from events order by id limit 1 offset 6')
-    run -0 timeout --preserve-status -s TERM 1 osm-status --follow --after "$mid"
+    run -0 timeout --foreground --preserve-status -s TERM 1 osm-status --follow --after "$mid"
     assert_equal "$(jq -r .id <<<"$output")" "$(sql "select id from events where id > $mid order by id")"
     # without --after: only what comes next
     osm-status --follow >next &
@@ -410,14 +410,14 @@ list_ids() {
     order job J-1 B
     order svc S-2 LINE
     osm-run 1 2 >/dev/null
-    run -0 timeout --preserve-status -s TERM 0.5 osm-status --follow --after 0 2
+    run -0 timeout --foreground --preserve-status -s TERM 0.5 osm-status --follow --after 0 2
     assert_equal "$(jq -r .order <<<"$output" | sort -u)" '2'
     assert_equal "$(jq -r .id <<<"$output")" "$(sql 'select id from events where order_id = 2 order by id')"
-    run -0 timeout --preserve-status -s TERM 0.5 osm-status -f --after 0 -c runner
+    run -0 timeout --foreground --preserve-status -s TERM 0.5 osm-status -f --after 0 -c runner
     assert_equal "$(jq -r .order <<<"$output" | sort -u)" '1'
-    run -0 timeout --preserve-status -s TERM 0.5 osm-status -f --after 0 --jq '.type == "order.state" and .data.to == "completed"'
+    run -0 timeout --foreground --preserve-status -s TERM 0.5 osm-status -f --after 0 --jq '.type == "order.state" and .data.to == "completed"'
     assert_equal "$(jq -r .order <<<"$output")" $'1\n2'
-    run -0 timeout --preserve-status -s TERM 0.5 osm-status -f --after 0 --format table 1
+    run -0 timeout --foreground --preserve-status -s TERM 0.5 osm-status -f --after 0 --format table 1
     assert_regex "${lines[0]}" '^EVENT +AT +ORDER +TASK +TYPE +ACTOR +DETAILS$'
     assert_regex "${lines[1]}" '^[0-9]+ +2026-11-26 09:00  1      -     order.created  [^ ]+ +runner 1.0.0 job, not_started$'
     run -2 --separate-stderr osm-status --follow -c runner@1.0.0
