@@ -423,6 +423,9 @@ main(int argc, char **argv)
     progress *pg = progress_new("tasks", notify_only ? PROGRESS_OFF : progress_mode(show_progress));
     int64_t started = clock_monotonic_ms();
     int stopping = 0, housekeep = 1;
+    /* PostgreSQL: an idle --loop wakes when another program records work */
+    if (loop && store_watch(st, &err) != 0)
+        rc = osm_worst(rc, diag_report(&err));
     for (;;) {
         int moved = 0, r;
         if (notify_only) {
@@ -471,7 +474,8 @@ main(int argc, char **argv)
         if (max_tasks && engine_started(e) >= max_tasks)
             break;
         if (loop) {
-            pause_ms(interval);
+            if (stop_signal || store_watch_wait(st, interval) < 0)
+                pause_ms(interval);
             continue;
         }
         if (wait) {

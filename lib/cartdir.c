@@ -10,6 +10,11 @@
  * moved aside and extracted afresh.  Whom the process trusts: root,
  * itself, and the owner of the store file, who can deploy any cartridge
  * and so gains nothing by writing its tree.
+ *
+ * Where: beside an SQLite store, in STORE.cartridges; for a PostgreSQL
+ * store, which has no file, in the user's cache directory
+ * ($XDG_CACHE_HOME, else ~/.cache), osm/ then a name made from the
+ * store's URI.
  */
 #include "config.h"
 
@@ -26,6 +31,8 @@
 
 #include "cartdir.h"
 #include "cartfiles.h"
+#include "db.h"
+#include "sha256.h"
 #include "xalloc.h"
 
 typedef struct cart_dir {
@@ -230,6 +237,43 @@ move_aside(const char *base, const char *dir)
 
 /* ------------------------------------------------------------ the cache */
 
+/*
+ * The directory the trees go in (made, when missing, with its parents in
+ * the cache directory), or NULL with err filled in.
+ */
+static char *
+trees_base(const char *db_path, osm_err *err)
+{
+    if (!db_is_pg_name(db_path))
+        return xasprintf("%s.cartridges", db_path);
+
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char *cache, hex[SHA256_HEX_SIZE];
+
+    if (xdg && *xdg == '/')
+        cache = xstrdup(xdg);
+    else if (home && *home == '/')
+        cache = xasprintf("%s/.cache", home);
+    else {
+        osm_fail(err, OSM_ECONFIG, "no cache directory for the cartridge trees of a "
+                 "PostgreSQL store: set HOME or XDG_CACHE_HOME");
+        return NULL;
+    }
+    char *osm = xasprintf("%s/osm", cache);
+    if ((mkdir(cache, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(osm, 0755) != 0 && errno != EEXIST)) {
+        osm_fail(err, OSM_EIO, "%s: %s", osm, strerror(errno));
+        free(cache);
+        free(osm);
+        return NULL;
+    }
+    sha256_hex(db_path, strlen(db_path), hex);
+    char *base = xasprintf("%s/%.16s.cartridges", osm, hex);
+    free(cache);
+    free(osm);
+    return base;
+}
+
 const char *
 cartdir_get(cartdir_cache *d, cartridge *c, osm_err *err)
 {
@@ -244,7 +288,9 @@ cartdir_get(cartdir_cache *d, cartridge *c, osm_err *err)
     if (cartridge_pack(c, &buf, &len, sha, err) != 0)
         return NULL;
     free(buf);
-    char *base = xasprintf("%s.cartridges", d->db_path);
+    char *base = trees_base(d->db_path, err);
+    if (!base)
+        return NULL;
     char *dir = xasprintf("%s/%s-%s-%.16s", base, c->name, c->version, sha);
 
     /* no one else may write where the trees are, or rename them */

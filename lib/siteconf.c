@@ -18,6 +18,7 @@
 #include <ini.h>
 
 #include "clock.h"
+#include "db.h"
 #include "siteconf.h"
 #include "xalloc.h"
 
@@ -252,8 +253,8 @@ siteconf_load(const char *db_path, osm_config **out, osm_err *err)
             osm_err_prefix(err, "OSM_CONFIG");
         return rc;
     }
-    /* osm.conf beside the store */
-    const char *slash = db_path ? strrchr(db_path, '/') : NULL;
+    /* osm.conf beside the store; for PostgreSQL, in the current directory */
+    const char *slash = db_path && !db_is_pg_name(db_path) ? strrchr(db_path, '/') : NULL;
     if (slash)
         path = xasprintf("%.*s/osm.conf", (int)(slash - db_path), db_path);
     else

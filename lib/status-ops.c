@@ -209,6 +209,9 @@ status_follow(status_ctx *c, jv orders, const char *cartridge_name, int64_t afte
 
     if (after < 0 && (rc = store_status_last_event(status_store(c), &after, err)) != 0)
         return rc;
+    /* PostgreSQL: wake when an event is recorded rather than every poll_ms */
+    if ((rc = store_watch(status_store(c), err)) != 0)
+        return rc;
     while (!*stop) {
         ev.now = clock_now();
         rc = store_status_events(status_store(c), orders, cartridge_name, after, EVENT_PAGE,
@@ -220,7 +223,7 @@ status_follow(status_ctx *c, jv orders, const char *cartridge_name, int64_t afte
         } else if (rc != 0) {
             break;
         }
-        if (last == after)
+        if (last == after && store_watch_wait(status_store(c), poll_ms) < 0)
             sleep_ms(poll_ms, stop);
         after = last;
     }

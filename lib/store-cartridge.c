@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "diag.h"
 #include "store-int.h"
@@ -237,32 +237,32 @@ stmt_err(osm_err *err)
 
 /* Fill c from a row of CART_COLUMNS plus the is-default column. */
 static void
-read_row(sqlite3_stmt *st, store_cartridge *c)
+read_row(db_stmt *st, store_cartridge *c)
 {
     memset(c, 0, sizeof *c);
-    c->id = sqlite3_column_int64(st, 0);
+    c->id = db_column_int64(st, 0);
     c->name = store_col_strdup(st, 1);
     c->version = store_col_strdup(st, 2);
     c->sha256 = store_col_strdup(st, 3);
     c->manifest = store_col_strdup(st, 4);
-    if (sqlite3_column_type(st, 5) == SQLITE_BLOB) {
-        const void *blob = sqlite3_column_blob(st, 5);
-        size_t n = (size_t)sqlite3_column_bytes(st, 5);
+    if (db_column_type(st, 5) == SQLITE_BLOB) {
+        const void *blob = db_column_blob(st, 5);
+        size_t n = (size_t)db_column_bytes(st, 5);
         c->archive = xmalloc(n);
         if (n)
             memcpy(c->archive, blob, n);
         c->archive_len = n;
     }
-    c->deployed_at = sqlite3_column_int64(st, 6);
-    c->undeployed = sqlite3_column_int(st, 7);
-    c->is_default = sqlite3_column_int(st, 8);
+    c->deployed_at = db_column_int64(st, 6);
+    c->undeployed = db_column_int(st, 7);
+    c->is_default = db_column_int(st, 8);
 }
 
 int
 store_cartridge_get(store *s, const char *name, const char *version,
                     int flags, store_cartridge *out, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if (version)
@@ -272,12 +272,12 @@ store_cartridge_get(store *s, const char *name, const char *version,
     if (!st)
         return stmt_err(err);
     store_bind_text(st, 1, name);
-    sqlite3_bind_int(st, 3, !!(flags & STORE_CARTRIDGE_ARCHIVE));
+    db_bind_int(st, 3, !!(flags & STORE_CARTRIDGE_ARCHIVE));
     if (version) {
         store_bind_text(st, 2, version);
-        sqlite3_bind_int(st, 4, !!(flags & STORE_CARTRIDGE_UNDEPLOYED));
+        db_bind_int(st, 4, !!(flags & STORE_CARTRIDGE_UNDEPLOYED));
     }
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         read_row(st, out);
         rc = 0;
@@ -299,19 +299,19 @@ static int
 find_version(store *s, const char *name, const char *version,
              int64_t *id, char *sha, int *deployed, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_FIND, SQL_CART_FIND, err);
+    db_stmt *st = store_stmt(s, ST_CART_FIND, SQL_CART_FIND, err);
     int rc;
 
     if (!st)
         return stmt_err(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 1);
-        *id = sqlite3_column_int64(st, 0);
+        const unsigned char *t = db_column_text(st, 1);
+        *id = db_column_int64(st, 0);
         snprintf(sha, 65, "%s", t ? (const char *)t : "");
-        *deployed = sqlite3_column_int(st, 2);
+        *deployed = db_column_int(st, 2);
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = OSM_ENOINPUT;
@@ -340,15 +340,15 @@ static int
 run_id(store *s, enum store_stmt_id id, const char *sql, int64_t row,
        int bind_now, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, id, sql, err);
+    db_stmt *st = store_stmt(s, id, sql, err);
     int rc;
 
     if (!st)
         return stmt_err(err);
-    sqlite3_bind_int64(st, 1, row);
+    db_bind_int64(st, 1, row);
     if (bind_now)
-        sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
+        db_bind_int64(st, 2, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -357,23 +357,23 @@ run_id(store *s, enum store_stmt_id id, const char *sql, int64_t row,
 static int
 insert_version(store *s, const store_cartridge *c, const struct semver *sv, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_INSERT, SQL_CART_INSERT, err);
+    db_stmt *st = store_stmt(s, ST_CART_INSERT, SQL_CART_INSERT, err);
     int rc;
 
     if (!st)
         return stmt_err(err);
     store_bind_text(st, 1, c->name);
     store_bind_text(st, 2, c->version);
-    sqlite3_bind_int64(st, 3, sv->major);
-    sqlite3_bind_int64(st, 4, sv->minor);
-    sqlite3_bind_int64(st, 5, sv->patch);
+    db_bind_int64(st, 3, sv->major);
+    db_bind_int64(st, 4, sv->minor);
+    db_bind_int64(st, 5, sv->patch);
     store_bind_text(st, 6, sv->pre);
     store_bind_text(st, 7, sv->prekey);
     store_bind_text(st, 8, c->sha256);
     store_bind_text(st, 9, c->manifest);
-    sqlite3_bind_blob64(st, 10, c->archive ? c->archive : "", c->archive_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, c->deployed_at);
-    rc = sqlite3_step(st);
+    db_bind_blob(st, 10, c->archive ? c->archive : "", c->archive_len, SQLITE_STATIC);
+    db_bind_int64(st, 11, c->deployed_at);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -421,7 +421,7 @@ store_cartridge_put(store *s, const store_cartridge *c, int *created, osm_err *e
 int
 store_cartridge_list(store *s, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_LIST, SQL_CART_LIST, err);
+    db_stmt *st = store_stmt(s, ST_CART_LIST, SQL_CART_LIST, err);
     jv list = jv_array();
     int rc;
 
@@ -429,19 +429,19 @@ store_cartridge_list(store *s, jv *out, osm_err *err)
         jv_free(list);
         return stmt_err(err);
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         jv o = jv_object();
         o = jv_object_set(o, jv_string("name"),
-                          jv_string((const char *)sqlite3_column_text(st, 0)));
+                          jv_string((const char *)db_column_text(st, 0)));
         o = jv_object_set(o, jv_string("version"),
-                          jv_string((const char *)sqlite3_column_text(st, 1)));
+                          jv_string((const char *)db_column_text(st, 1)));
         o = jv_object_set(o, jv_string("sha256"),
-                          jv_string((const char *)sqlite3_column_text(st, 2)));
+                          jv_string((const char *)db_column_text(st, 2)));
         o = jv_object_set(o, jv_string("deployedAt"),
-                          jv_number((double)sqlite3_column_int64(st, 3)));
-        o = jv_object_set(o, jv_string("default"), jv_bool(sqlite3_column_int(st, 4)));
+                          jv_number((double)db_column_int64(st, 3)));
+        o = jv_object_set(o, jv_string("default"), jv_bool(db_column_int(st, 4)));
         o = jv_object_set(o, jv_string("openOrders"),
-                          jv_number((double)sqlite3_column_int64(st, 5)));
+                          jv_number((double)db_column_int64(st, 5)));
         list = jv_array_append(list, o);
     }
     if (rc == SQLITE_DONE) {
@@ -459,16 +459,16 @@ int
 store_cartridge_open_orders(store *s, const char *name, const char *version,
                             int64_t *count, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_OPEN_ORDERS, SQL_CART_OPEN_ORDERS, err);
+    db_stmt *st = store_stmt(s, ST_CART_OPEN_ORDERS, SQL_CART_OPEN_ORDERS, err);
     int rc;
 
     if (!st)
         return stmt_err(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *count = sqlite3_column_int64(st, 0);
+        *count = db_column_int64(st, 0);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);
@@ -481,16 +481,16 @@ store_cartridge_open_orders(store *s, const char *name, const char *version,
 static int
 any_orders(store *s, const char *name, const char *version, int *any, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_ANY_ORDERS, SQL_CART_ANY_ORDERS, err);
+    db_stmt *st = store_stmt(s, ST_CART_ANY_ORDERS, SQL_CART_ANY_ORDERS, err);
     int rc;
 
     if (!st)
         return stmt_err(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *any = sqlite3_column_int(st, 0);
+        *any = db_column_int(st, 0);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);
@@ -526,7 +526,7 @@ store_cartridge_remove(store *s, const char *name, const char *version, osm_err 
 int
 store_cartridge_set_default(store *s, const char *name, const char *version, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int64_t id;
     int rc;
 
@@ -535,8 +535,8 @@ store_cartridge_set_default(store *s, const char *name, const char *version, osm
     if (!(st = store_stmt(s, ST_CART_DEFAULT_SET, SQL_CART_DEFAULT_SET, err)))
         return stmt_err(err);
     store_bind_text(st, 1, name);
-    sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 2, id);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -553,7 +553,7 @@ static int
 open_order_list(store *s, const char *name, const char *version,
                 struct open_order **list, size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_CART_OPEN_LIST, SQL_CART_OPEN_LIST, err);
+    db_stmt *st = store_stmt(s, ST_CART_OPEN_LIST, SQL_CART_OPEN_LIST, err);
     size_t cap = 0;
     int rc;
 
@@ -563,13 +563,13 @@ open_order_list(store *s, const char *name, const char *version,
         return stmt_err(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *state = sqlite3_column_text(st, 1);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        const unsigned char *state = db_column_text(st, 1);
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
             *list = xrealloc(*list, cap * sizeof **list);
         }
-        (*list)[*n].id = sqlite3_column_int64(st, 0);
+        (*list)[*n].id = db_column_int64(st, 0);
         snprintf((*list)[*n].state, sizeof (*list)[*n].state, "%s",
                  state ? (const char *)state : "");
         (*n)++;
@@ -588,16 +588,16 @@ static int
 abort_order(store *s, const struct open_order *o, const char *actor, const char *reason,
             int64_t now_ms, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_ABORT, SQL_ORDER_ABORT, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_ABORT, SQL_ORDER_ABORT, err);
     jv data;
     int rc;
 
     if (!st)
         return stmt_err(err);
-    sqlite3_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 1, o->id);
     store_bind_text(st, 2, reason);
-    sqlite3_bind_int64(st, 3, now_ms);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 3, now_ms);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     if (rc || (rc = run_id(s, ST_TASKS_CANCEL, SQL_TASKS_CANCEL, o->id, 1, now_ms, err)))

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "store.h"
 
 /*
@@ -16,6 +17,7 @@
  */
 enum store_stmt_id {
     ST_BEGIN,
+    ST_LOCK,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_SAVEPOINT,
@@ -150,12 +152,14 @@ enum store_stmt_id {
 };
 
 struct store {
-    sqlite3 *db;
-    char *path;
+    db_conn *db;
+    char *path;             /* as messages name it: no password */
+    int pg;                 /* a PostgreSQL store */
+    int watching;           /* store_watch() has listened */
     int readonly;           /* opened with store_opts.readonly */
     int ready;              /* store_open() has set it up */
     struct {
-        sqlite3_stmt *st;
+        db_stmt *st;
         const char *sql;
     } stmt[ST__COUNT];
 };
@@ -165,10 +169,10 @@ struct store {
  * unbound, ready for binding.  NULL on error (err filled in).  Hand it
  * back with store_stmt_done() when finished stepping.
  */
-sqlite3_stmt *store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err);
+db_stmt *store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err);
 
 /* Reset st and clear its bindings (NULL is fine). */
-void store_stmt_done(sqlite3_stmt *st);
+void store_stmt_done(db_stmt *st);
 
 /*
  * Map the SQLite result rc (with the connection's message) to an osm
@@ -189,24 +193,30 @@ int store_sp_begin(store *s, osm_err *err);
 int store_sp_end(store *s, int rc);
 
 /* Bind a C string, NULL as SQL NULL. */
-int store_bind_text(sqlite3_stmt *st, int i, const char *text);
+int store_bind_text(db_stmt *st, int i, const char *text);
 
 /* Column i as a new string (NULL for SQL NULL). */
-char *store_col_strdup(sqlite3_stmt *st, int i);
+char *store_col_strdup(db_stmt *st, int i);
 
 /* Step st, which returns no rows, and hand it back: 0 or the mapped error. */
-int store_step_done(store *s, sqlite3_stmt *st, osm_err *err);
+int store_step_done(store *s, db_stmt *st, osm_err *err);
 
 /* What to return when store_stmt() gave NULL: its status, else 70. */
 int store_stmt_fail(osm_err *err);
 
 /* Bind ms, or SQL NULL when ms < 0. */
-void store_bind_time(sqlite3_stmt *st, int i, int64_t ms);
+void store_bind_time(db_stmt *st, int i, int64_t ms);
 
 /* Column i as ms, or -1 for SQL NULL. */
-int64_t store_col_time(sqlite3_stmt *st, int i);
+int64_t store_col_time(db_stmt *st, int i);
 
-/* For white-box tests only. */
+/*
+ * The SQL text for this store's backend: lite for SQLite, pg for
+ * PostgreSQL, where their dialects differ.
+ */
+#define DIALECT(s, lite, pg) ((s)->pg ? (pg) : (lite))
+
+/* For white-box tests only: the SQLite connection (NULL for PostgreSQL). */
 sqlite3 *store_sqlite(store *s);
 
 #endif

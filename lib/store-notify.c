@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "store-int.h"
 #include "store-notify.h"
@@ -48,14 +48,14 @@ static const char SQL_NOTIFY_RETRY[] =
 int
 store_notify_mark(store *s, int64_t *mark, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_MARK, SQL_NOTIFY_MARK, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_MARK, SQL_NOTIFY_MARK, err);
     int rc;
     *mark = 0;
     if (!st)
         return store_stmt_fail(err);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *mark = sqlite3_column_int64(st, 0);
+        *mark = db_column_int64(st, 0);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);
@@ -67,15 +67,15 @@ store_notify_mark(store *s, int64_t *mark, osm_err *err)
 int
 store_notify_enqueue(store *s, int64_t mark, int64_t order_id, const char *types, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
     if ((rc = store_in_tx(s, "store_notify_enqueue", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_NOTIFY_ENQUEUE, SQL_NOTIFY_ENQUEUE, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, mark);
+    db_bind_int64(st, 1, mark);
     store_bind_text(st, 2, types);
-    sqlite3_bind_int64(st, 3, order_id);
+    db_bind_int64(st, 3, order_id);
     return store_step_done(s, st, err);
 }
 
@@ -83,39 +83,39 @@ int
 store_notify_due(store *s, const store_task_filter *f, int64_t now, int limit, jv *out,
                  osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_DUE, SQL_NOTIFY_DUE, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_DUE, SQL_NOTIFY_DUE, err);
     int rc;
 
     *out = jv_array();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, limit);
+    db_bind_int64(st, 1, now);
+    db_bind_int(st, 2, limit);
     if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
         jv text = jv_dump_string(jv_copy(f->orders), 0);
-        sqlite3_bind_text(st, 3, jv_string_value(text), -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 3, jv_string_value(text), -1, SQLITE_TRANSIENT);
         jv_free(text);
     }
     if (f)
         store_bind_text(st, 4, f->cartridge);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *data = (const char *)sqlite3_column_text(st, 6);
-        jv ev = JV_OBJECT(jv_string("id"), jv_number((double)sqlite3_column_int64(st, 0)),
-                          jv_string("order"), jv_number((double)sqlite3_column_int64(st, 1)),
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        const char *data = (const char *)db_column_text(st, 6);
+        jv ev = JV_OBJECT(jv_string("id"), jv_number((double)db_column_int64(st, 0)),
+                          jv_string("order"), jv_number((double)db_column_int64(st, 1)),
                           jv_string("task"),
-                          sqlite3_column_type(st, 2) == SQLITE_NULL
+                          db_column_type(st, 2) == SQLITE_NULL
                               ? jv_null()
-                              : jv_number((double)sqlite3_column_int64(st, 2)),
-                          jv_string("at"), jv_number((double)sqlite3_column_int64(st, 3)),
-                          jv_string("type"), jv_string((const char *)sqlite3_column_text(st, 4)),
-                          jv_string("actor"), jv_string((const char *)sqlite3_column_text(st, 5)),
+                              : jv_number((double)db_column_int64(st, 2)),
+                          jv_string("at"), jv_number((double)db_column_int64(st, 3)),
+                          jv_string("type"), jv_string((const char *)db_column_text(st, 4)),
+                          jv_string("actor"), jv_string((const char *)db_column_text(st, 5)),
                           jv_string("data"), jv_parse(data ? data : "{}"));
         *out = jv_array_append(
             *out, JV_OBJECT(jv_string("event"), ev, jv_string("cartridge"),
-                            jv_string((const char *)sqlite3_column_text(st, 7)),
+                            jv_string((const char *)db_column_text(st, 7)),
                             jv_string("version"),
-                            jv_string((const char *)sqlite3_column_text(st, 8)),
-                            jv_string("attempts"), jv_number(sqlite3_column_int(st, 9))));
+                            jv_string((const char *)db_column_text(st, 8)),
+                            jv_string("attempts"), jv_number(db_column_int(st, 9))));
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
@@ -125,37 +125,37 @@ store_notify_due(store *s, const store_task_filter *f, int64_t now, int limit, j
 int
 store_notify_claim(store *s, int64_t event_id, int64_t now, int64_t until, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_CLAIM, SQL_NOTIFY_CLAIM, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_CLAIM, SQL_NOTIFY_CLAIM, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, event_id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, until);
+    db_bind_int64(st, 1, event_id);
+    db_bind_int64(st, 2, now);
+    db_bind_int64(st, 3, until);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    return sqlite3_changes(store_sqlite(s)) == 1 ? 0 : OSM_NEGATIVE;
+    return db_changes(s->db) == 1 ? 0 : OSM_NEGATIVE;
 }
 
 int
 store_notify_done(store *s, int64_t event_id, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_DONE, SQL_NOTIFY_DONE, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_DONE, SQL_NOTIFY_DONE, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, event_id);
-    sqlite3_bind_int64(st, 2, now);
+    db_bind_int64(st, 1, event_id);
+    db_bind_int64(st, 2, now);
     return store_step_done(s, st, err);
 }
 
 int
 store_notify_retry(store *s, int64_t event_id, int64_t next_at, const char *error, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_NOTIFY_RETRY, SQL_NOTIFY_RETRY, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_RETRY, SQL_NOTIFY_RETRY, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, event_id);
-    sqlite3_bind_int64(st, 2, next_at);
+    db_bind_int64(st, 1, event_id);
+    db_bind_int64(st, 2, next_at);
     store_bind_text(st, 3, error);
     return store_step_done(s, st, err);
 }

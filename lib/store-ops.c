@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "store-int.h"
 #include "store-ops.h"
@@ -80,13 +80,13 @@ int
 store_workgroup_ensure(store *s, const char *name, const char *cartridge_name, int fallout,
                        int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_WG_ENSURE, SQL_WG_ENSURE, err);
+    db_stmt *st = store_stmt(s, ST_WG_ENSURE, SQL_WG_ENSURE, err);
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, cartridge_name);
-    sqlite3_bind_int(st, 3, fallout ? 1 : 0);
-    sqlite3_bind_int64(st, 4, now);
+    db_bind_int(st, 3, fallout ? 1 : 0);
+    db_bind_int64(st, 4, now);
     return store_step_done(s, st, err);
 }
 
@@ -94,7 +94,7 @@ static int
 exists_query(store *s, enum store_stmt_id id, const char *sql, const char *a, const char *b,
              int *yes, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, id, sql, err);
+    db_stmt *st = store_stmt(s, id, sql, err);
     int rc;
     *yes = 0;
     if (!st)
@@ -102,7 +102,7 @@ exists_query(store *s, enum store_stmt_id id, const char *sql, const char *a, co
     store_bind_text(st, 1, a);
     if (b)
         store_bind_text(st, 2, b);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *yes = 1;
         rc = 0;
@@ -129,16 +129,16 @@ int
 store_member_add(store *s, const char *workgroup, const char *user, const char *by,
                  int64_t now, int *changed, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_MEMBER_ADD, SQL_MEMBER_ADD, err);
+    db_stmt *st = store_stmt(s, ST_MEMBER_ADD, SQL_MEMBER_ADD, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
     store_bind_text(st, 2, user);
-    sqlite3_bind_int64(st, 3, now);
+    db_bind_int64(st, 3, now);
     store_bind_text(st, 4, by);
     rc = store_step_done(s, st, err);
-    *changed = rc == 0 && sqlite3_changes(store_sqlite(s)) > 0;
+    *changed = rc == 0 && db_changes(s->db) > 0;
     return rc;
 }
 
@@ -146,35 +146,35 @@ int
 store_member_remove(store *s, const char *workgroup, const char *user, int *changed,
                     osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_MEMBER_REMOVE, SQL_MEMBER_REMOVE, err);
+    db_stmt *st = store_stmt(s, ST_MEMBER_REMOVE, SQL_MEMBER_REMOVE, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
     store_bind_text(st, 2, user);
     rc = store_step_done(s, st, err);
-    *changed = rc == 0 && sqlite3_changes(store_sqlite(s)) > 0;
+    *changed = rc == 0 && db_changes(s->db) > 0;
     return rc;
 }
 
 static jv
-col_num_or_null(sqlite3_stmt *st, int i)
+col_num_or_null(db_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? jv_null()
-                                                     : jv_number((double)sqlite3_column_int64(st, i));
+    return db_column_type(st, i) == SQLITE_NULL ? jv_null()
+                                                     : jv_number((double)db_column_int64(st, i));
 }
 
 static jv
-col_str_or_null(sqlite3_stmt *st, int i)
+col_str_or_null(db_stmt *st, int i)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    const char *t = (const char *)db_column_text(st, i);
     return t ? jv_string(t) : jv_null();
 }
 
 static jv
-col_json_or_text(sqlite3_stmt *st, int i)
+col_json_or_text(db_stmt *st, int i)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    const char *t = (const char *)db_column_text(st, i);
     if (!t)
         return jv_null();
     jv v = jv_parse(t);
@@ -188,13 +188,13 @@ col_json_or_text(sqlite3_stmt *st, int i)
 int
 store_members(store *s, const char *workgroup, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_MEMBERS, SQL_MEMBERS, err);
+    db_stmt *st = store_stmt(s, ST_MEMBERS, SQL_MEMBERS, err);
     int rc;
     *out = jv_array();
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, workgroup);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, JV_OBJECT(jv_string("workgroup"), col_str_or_null(st, 0),
                                                jv_string("user"), col_str_or_null(st, 1),
                                                jv_string("addedAt"), col_num_or_null(st, 2),
@@ -205,7 +205,7 @@ store_members(store *s, const char *workgroup, jv *out, osm_err *err)
 }
 
 static jv
-task_row(sqlite3_stmt *st)
+task_row(db_stmt *st)
 {
     jv t = JV_OBJECT(jv_string("id"), col_num_or_null(st, 0), jv_string("order"),
                      col_num_or_null(st, 1), jv_string("orderState"), col_str_or_null(st, 2),
@@ -231,13 +231,13 @@ task_row(sqlite3_stmt *st)
 int
 store_task_get(store *s, int64_t id, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_TASK_GET, SQL_OPS_TASK_GET, err);
+    db_stmt *st = store_stmt(s, ST_OPS_TASK_GET, SQL_OPS_TASK_GET, err);
     int rc;
     *out = jv_null();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *out = task_row(st);
         rc = 0;
@@ -253,7 +253,7 @@ store_task_get(store *s, int64_t id, jv *out, osm_err *err)
 int
 store_task_list(store *s, const store_task_query *q, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_TASK_LIST, SQL_OPS_TASK_LIST, err);
+    db_stmt *st = store_stmt(s, ST_OPS_TASK_LIST, SQL_OPS_TASK_LIST, err);
     int rc;
     *out = jv_array();
     if (!st)
@@ -261,9 +261,9 @@ store_task_list(store *s, const store_task_query *q, jv *out, osm_err *err)
     store_bind_text(st, 1, q->workgroup);
     store_bind_text(st, 2, q->state);
     store_bind_text(st, 3, q->assignee);
-    sqlite3_bind_int64(st, 4, q->order);
-    sqlite3_bind_int(st, 5, q->operator_only);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    db_bind_int64(st, 4, q->order);
+    db_bind_int(st, 5, q->operator_only);
+    while ((rc = db_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, task_row(st));
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
@@ -300,26 +300,26 @@ store_task_set(store *s, int64_t id, const char *from, const char *to, const cha
         free(cur);
         return OSM_NEGATIVE;
     }
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_TASK_SET, SQL_OPS_TASK_SET, err);
+    db_stmt *st = store_stmt(s, ST_OPS_TASK_SET, SQL_OPS_TASK_SET, err);
     if (!st) {
         free(cur);
         return store_stmt_fail(err);
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     store_bind_text(st, 2, cur);
     store_bind_text(st, 3, to);
     store_bind_text(st, 4, assignee);
-    sqlite3_bind_int(st, 5, reset ? 1 : 0);
+    db_bind_int(st, 5, reset ? 1 : 0);
     store_bind_text(st, 6, error);
-    sqlite3_bind_int64(st, 7, now);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 7, now);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? OSM_NEGATIVE : store_sqlfail(s, rc, err);
         store_stmt_done(st);
         free(cur);
         return rc;
     }
-    int64_t order_id = sqlite3_column_int64(st, 0);
+    int64_t order_id = db_column_int64(st, 0);
     jv data = JV_OBJECT(jv_string("function"), col_str_or_null(st, 1), jv_string("from"),
                         jv_string(cur), jv_string("to"), jv_string(to));
     store_stmt_done(st);
@@ -335,17 +335,17 @@ store_task_set(store *s, int64_t id, const char *from, const char *to, const cha
 int
 store_fallout_close(store *s, int64_t failed_task, const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_FALLOUT_CLOSE, SQL_OPS_FALLOUT_CLOSE, err);
+    db_stmt *st = store_stmt(s, ST_OPS_FALLOUT_CLOSE, SQL_OPS_FALLOUT_CLOSE, err);
     int64_t ids[64], orders[64];
     int n = 0, rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, failed_task);
-    sqlite3_bind_int64(st, 2, now);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    db_bind_int64(st, 1, failed_task);
+    db_bind_int64(st, 2, now);
+    while ((rc = db_step(st)) == SQLITE_ROW)
         if (n < 64) {
-            ids[n] = sqlite3_column_int64(st, 0);
-            orders[n++] = sqlite3_column_int64(st, 1);
+            ids[n] = db_column_int64(st, 0);
+            orders[n++] = db_column_int64(st, 1);
         }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
@@ -361,15 +361,15 @@ store_fallout_close(store *s, int64_t failed_task, const char *actor, int64_t no
 int
 store_fallout_open(store *s, int64_t order_id, int64_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_FALLOUT_OPEN, SQL_OPS_FALLOUT_OPEN, err);
+    db_stmt *st = store_stmt(s, ST_OPS_FALLOUT_OPEN, SQL_OPS_FALLOUT_OPEN, err);
     int rc;
     *n = 0;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, order_id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, order_id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
+        *n = db_column_int64(st, 0);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);
@@ -382,7 +382,7 @@ int
 store_order_suspend(store *s, int64_t id, const char *from, const char *actor, int64_t now,
                     osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     char *cur;
     int rc;
 
@@ -391,7 +391,7 @@ store_order_suspend(store *s, int64_t id, const char *from, const char *actor, i
     free(cur);
     if (!(st = store_stmt(s, ST_OPS_ORDER_SUSPEND, SQL_OPS_ORDER_SUSPEND, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     return store_order_transition(s, id, from, "suspended", NULL, actor, now, err);
@@ -400,13 +400,13 @@ store_order_suspend(store *s, int64_t id, const char *from, const char *actor, i
 int
 store_order_resume(store *s, int64_t id, const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_ORDER_RESUME_STATE, SQL_OPS_ORDER_RESUME_STATE, err);
+    db_stmt *st = store_stmt(s, ST_OPS_ORDER_RESUME_STATE, SQL_OPS_ORDER_RESUME_STATE, err);
     char *to = NULL;
     int rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         to = store_col_strdup(st, 0);
         rc = 0;
@@ -424,24 +424,24 @@ store_order_resume(store *s, int64_t id, const char *actor, int64_t now, osm_err
 int
 store_order_cancel_tasks(store *s, int64_t id, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_TASKS_CANCEL, SQL_OPS_TASKS_CANCEL, err);
+    db_stmt *st = store_stmt(s, ST_OPS_TASKS_CANCEL, SQL_OPS_TASKS_CANCEL, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, now);
     return store_step_done(s, st, err);
 }
 
 int
 store_task_events(store *s, int64_t id, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_OPS_TASK_EVENTS, SQL_OPS_TASK_EVENTS, err);
+    db_stmt *st = store_stmt(s, ST_OPS_TASK_EVENTS, SQL_OPS_TASK_EVENTS, err);
     int rc;
     *out = jv_array();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW)
         *out = jv_array_append(*out, JV_OBJECT(jv_string("id"), col_num_or_null(st, 0),
                                                jv_string("at"), col_num_or_null(st, 1),
                                                jv_string("type"), col_str_or_null(st, 2),

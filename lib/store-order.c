@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "json.h"
 #include "store-int.h"
@@ -41,7 +41,7 @@ static const char SQL_TASK_INSERT_FALLOUT[] =
 
 /* Bind the JSON text of v (not consumed). */
 static void
-bind_json(sqlite3_stmt *st, int i, jv v)
+bind_json(db_stmt *st, int i, jv v)
 {
     strbuf sb = STRBUF_INIT;
     size_t len;
@@ -49,7 +49,8 @@ bind_json(sqlite3_stmt *st, int i, jv v)
 
     json_append(&sb, v, 0);
     text = sb_detach(&sb, &len);
-    sqlite3_bind_text64(st, i, text, len, free, SQLITE_UTF8);
+    (void)len;
+    db_bind_text(st, i, text, -1, free);
 }
 
 static int
@@ -57,18 +58,18 @@ insert_items(store *s, const order_rec *o, osm_err *err)
 {
     for (size_t i = 0; i < o->nitems; i++) {
         const order_item *it = &o->items[i];
-        sqlite3_stmt *st = store_stmt(s, ST_ITEM_INSERT, SQL_ITEM_INSERT, err);
+        db_stmt *st = store_stmt(s, ST_ITEM_INSERT, SQL_ITEM_INSERT, err);
         int rc;
         if (!st)
             return err ? err->code : OSM_ESOFTWARE;
-        sqlite3_bind_int64(st, 1, o->id);
+        db_bind_int64(st, 1, o->id);
         store_bind_text(st, 2, it->item_id);
         store_bind_text(st, 3, it->action);
         store_bind_text(st, 4, it->spec);
         store_bind_time(st, 5, it->requested_at);
         bind_json(st, 6, it->relies_on);
         bind_json(st, 7, it->data);
-        sqlite3_bind_int64(st, 8, o->created_at);
+        db_bind_int64(st, 8, o->created_at);
         store_bind_time(st, 9, it->start_requested_at);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
@@ -80,20 +81,20 @@ static int
 insert_fallout(store *s, const order_rec *o, const store_fallout *f, const char *actor,
                osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_INSERT_FALLOUT, SQL_TASK_INSERT_FALLOUT, err);
+    db_stmt *st = store_stmt(s, ST_TASK_INSERT_FALLOUT, SQL_TASK_INSERT_FALLOUT, err);
     int64_t task;
     int rc;
 
     if (!st)
         return err ? err->code : OSM_ESOFTWARE;
-    sqlite3_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 1, o->id);
     store_bind_text(st, 2, f->function);
     store_bind_text(st, 3, f->workgroup);
     bind_json(st, 4, f->error);
-    sqlite3_bind_int64(st, 5, o->created_at);
+    db_bind_int64(st, 5, o->created_at);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    task = sqlite3_last_insert_rowid(s->db);
+    task = db_last_insert_rowid(s->db);
     jv data = JV_OBJECT(jv_string("function"), jv_string(f->function), jv_string("workgroup"),
                         f->workgroup ? jv_string(f->workgroup) : jv_null(),
                         jv_string("error"), jv_copy(f->error));
@@ -104,7 +105,7 @@ int
 store_order_insert(store *s, order_rec *o, const store_fallout *fallout, const char *actor,
                    osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((rc = store_in_tx(s, "store_order_insert", err)) != 0)
@@ -114,21 +115,21 @@ store_order_insert(store *s, order_rec *o, const store_fallout *fallout, const c
     if (!(st = store_stmt(s, ST_ORDER_INSERT, SQL_ORDER_INSERT, err)))
         return store_sp_end(s, err ? err->code : OSM_ESOFTWARE);
     store_bind_text(st, 1, o->external_id);
-    sqlite3_bind_int64(st, 2, o->revision);
+    db_bind_int64(st, 2, o->revision);
     store_bind_text(st, 3, o->cartridge);
     store_bind_text(st, 4, o->cartridge_version);
     store_bind_text(st, 5, o->order_type);
     store_bind_text(st, 6, o->state);
     store_bind_text(st, 7, o->state_reason);
-    sqlite3_bind_int(st, 8, o->priority);
+    db_bind_int(st, 8, o->priority);
     store_bind_time(st, 9, o->requested_at);
     bind_json(st, 10, o->original);
     bind_json(st, 11, o->body);
-    sqlite3_bind_int64(st, 12, o->created_at);
+    db_bind_int64(st, 12, o->created_at);
     store_bind_time(st, 13, o->start_requested_at);
     if ((rc = store_step_done(s, st, err)) != 0)
         return store_sp_end(s, rc);
-    o->id = sqlite3_last_insert_rowid(s->db);
+    o->id = db_last_insert_rowid(s->db);
     o->updated_at = o->created_at;
     if ((rc = insert_items(s, o, err)) == 0) {
         jv data = JV_OBJECT(jv_string("state"), jv_string(o->state), jv_string("revision"),
@@ -150,17 +151,17 @@ int
 store_order_find_key(store *s, const char *cartridge_name, const char *key, int64_t *id,
                      int64_t *revision, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_FIND_KEY, SQL_ORDER_FIND_KEY, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_FIND_KEY, SQL_ORDER_FIND_KEY, err);
     int rc;
 
     if (!st)
         return err ? err->code : OSM_ESOFTWARE;
     store_bind_text(st, 1, key);
     store_bind_text(st, 2, cartridge_name);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        *revision = sqlite3_column_int64(st, 1);
+        *id = db_column_int64(st, 0);
+        *revision = db_column_int64(st, 1);
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = OSM_ENOINPUT;
@@ -174,14 +175,14 @@ store_order_find_key(store *s, const char *cartridge_name, const char *key, int6
 int
 store_order_ids_by_key(store *s, const char *key, jv *ids, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_IDS_BY_KEY, SQL_ORDER_IDS_BY_KEY, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_IDS_BY_KEY, SQL_ORDER_IDS_BY_KEY, err);
     int rc;
     *ids = jv_array();
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, key);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *ids = jv_array_append(*ids, jv_number((double)sqlite3_column_int64(st, 0)));
+    while ((rc = db_step(st)) == SQLITE_ROW)
+        *ids = jv_array_append(*ids, jv_number((double)db_column_int64(st, 0)));
     if (rc != SQLITE_DONE) {
         rc = store_sqlfail(s, rc, err);
         jv_free(*ids);
@@ -194,9 +195,9 @@ store_order_ids_by_key(store *s, const char *key, jv *ids, osm_err *err)
 }
 
 static jv
-col_json(sqlite3_stmt *st, int i)
+col_json(db_stmt *st, int i)
 {
-    const char *text = (const char *)sqlite3_column_text(st, i);
+    const char *text = (const char *)db_column_text(st, i);
     jv v = text ? jv_parse(text) : jv_null();
     if (!jv_is_valid(v)) {
         jv_free(v);
@@ -208,29 +209,29 @@ col_json(sqlite3_stmt *st, int i)
 int
 store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     order_rec_init(o);
     if (!(st = store_stmt(s, ST_ORDER_GET, SQL_ORDER_GET, err)))
         return err ? err->code : OSM_ESOFTWARE;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? osm_fail(err, OSM_ENOINPUT, "no such order: %lld", (long long)id)
                                : store_sqlfail(s, rc, err);
         store_stmt_done(st);
         return rc;
     }
-    o->id = sqlite3_column_int64(st, 0);
+    o->id = db_column_int64(st, 0);
     o->external_id = store_col_strdup(st, 1);
-    o->revision = sqlite3_column_int64(st, 2);
+    o->revision = db_column_int64(st, 2);
     o->cartridge = store_col_strdup(st, 3);
     o->cartridge_version = store_col_strdup(st, 4);
     o->order_type = store_col_strdup(st, 5);
     o->state = store_col_strdup(st, 6);
     o->state_reason = store_col_strdup(st, 7);
-    o->priority = sqlite3_column_int(st, 8);
+    o->priority = db_column_int(st, 8);
     o->requested_at = store_col_time(st, 9);
     o->start_at = store_col_time(st, 10);
     o->expected_at = store_col_time(st, 11);
@@ -247,11 +248,11 @@ store_order_get(store *s, int64_t id, order_rec *o, osm_err *err)
         order_rec_free(o);
         return err ? err->code : OSM_ESOFTWARE;
     }
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        order_rec_add_item(o, (const char *)sqlite3_column_text(st, 0),
-                           (const char *)sqlite3_column_text(st, 1),
-                           (const char *)sqlite3_column_text(st, 2), store_col_time(st, 4),
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        order_rec_add_item(o, (const char *)db_column_text(st, 0),
+                           (const char *)db_column_text(st, 1),
+                           (const char *)db_column_text(st, 2), store_col_time(st, 4),
                            col_json(st, 5), col_json(st, 6));
         o->items[o->nitems - 1].fulfillment_state = store_col_strdup(st, 3);
         o->items[o->nitems - 1].start_requested_at = store_col_time(st, 7);

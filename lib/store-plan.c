@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "clock.h"
 #include "store-int.h"
@@ -47,17 +47,17 @@ static const char SQL_PLAN_UNPLANNED[] =
 static int
 get_revision(store *s, int64_t order_id, int64_t *rev, int64_t *planned_at, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_PLAN_REVISION, SQL_PLAN_REVISION, err);
+    db_stmt *st = store_stmt(s, ST_PLAN_REVISION, SQL_PLAN_REVISION, err);
     int rc;
     if (!st)
         return err ? err->code : OSM_ESOFTWARE;
-    sqlite3_bind_int64(st, 1, order_id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, order_id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *rev = sqlite3_column_int64(st, 0);
+        *rev = db_column_int64(st, 0);
         if (planned_at)
-            *planned_at = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1
-                                                                     : sqlite3_column_int64(st, 1);
+            *planned_at = db_column_type(st, 1) == SQLITE_NULL ? -1
+                                                                     : db_column_int64(st, 1);
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = osm_fail(err, OSM_ENOINPUT, "no such order: %lld", (long long)order_id);
@@ -77,15 +77,15 @@ store_plan_revision(store *s, int64_t order_id, int64_t *rev, osm_err *err)
 int
 store_plan_unplanned(store *s, const char *cart_name, int limit, jv *ids, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_PLAN_UNPLANNED, SQL_PLAN_UNPLANNED, err);
+    db_stmt *st = store_stmt(s, ST_PLAN_UNPLANNED, SQL_PLAN_UNPLANNED, err);
     int rc;
     *ids = jv_array();
     if (!st)
         return store_stmt_fail(err);
     store_bind_text(st, 1, cart_name);
-    sqlite3_bind_int(st, 2, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *ids = jv_array_append(*ids, jv_number((double)sqlite3_column_int64(st, 0)));
+    db_bind_int(st, 2, limit);
+    while ((rc = db_step(st)) == SQLITE_ROW)
+        *ids = jv_array_append(*ids, jv_number((double)db_column_int64(st, 0)));
     if (rc != SQLITE_DONE) {
         rc = store_sqlfail(s, rc, err);
         jv_free(*ids);
@@ -101,7 +101,7 @@ static int
 save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_err *err)
 {
     const int64_t revision = 1;
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     for (size_t k = 0; k < p->ntasks; k++) {
@@ -109,12 +109,12 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
         if (!(st = store_stmt(s, ST_PLAN_TASK_INSERT, SQL_PLAN_TASK_INSERT, err)))
             return err ? err->code : OSM_ESOFTWARE;
         jv items = jv_dump_string(jv_copy(t->items), 0);
-        sqlite3_bind_int64(st, 1, order_id);
-        sqlite3_bind_int64(st, 2, revision);
+        db_bind_int64(st, 1, order_id);
+        db_bind_int64(st, 2, revision);
         store_bind_text(st, 3, t->function);
         store_bind_text(st, 4, t->system);
         store_bind_text(st, 5, t->group);
-        sqlite3_bind_text(st, 6, jv_string_value(items), -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 6, jv_string_value(items), -1, SQLITE_TRANSIENT);
         store_bind_text(st, 7, t->kind);
         store_bind_text(st, 8, t->workgroup);
         /* not before its latest start when a date pushes it later than
@@ -122,48 +122,48 @@ save(store *s, int64_t order_id, plan *p, const char *actor, int64_t now, osm_er
          * expected durations, decide the rest */
         int64_t nb = t->latest_start > now ? t->latest_start : -1;
         store_bind_time(st, 9, t->not_before > nb ? t->not_before : nb);
-        sqlite3_bind_int64(st, 10, t->duration_ms);
+        db_bind_int64(st, 10, t->duration_ms);
         store_bind_time(st, 11, t->earliest_start);
         store_bind_time(st, 12, t->latest_start);
-        sqlite3_bind_int(st, 13, t->critical);
-        sqlite3_bind_int64(st, 14, now);
-        sqlite3_bind_int64(st, 15, (sqlite3_int64)t->ndeps);   /* a new plan: none done yet */
+        db_bind_int(st, 13, t->critical);
+        db_bind_int64(st, 14, now);
+        db_bind_int64(st, 15, (int64_t)t->ndeps);   /* a new plan: none done yet */
         jv_free(items);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
-        t->id = sqlite3_last_insert_rowid(s->db);
+        t->id = db_last_insert_rowid(s->db);
     }
     for (size_t k = 0; k < p->ntasks; k++) {
         plan_task *t = &p->tasks[k];
         for (size_t d = 0; d < t->ndeps; d++) {
             if (!(st = store_stmt(s, ST_PLAN_DEP_INSERT, SQL_PLAN_DEP_INSERT, err)))
                 return err ? err->code : OSM_ESOFTWARE;
-            sqlite3_bind_int64(st, 1, t->id);
-            sqlite3_bind_int64(st, 2, p->tasks[t->deps[d].task].id);
+            db_bind_int64(st, 1, t->id);
+            db_bind_int64(st, 2, p->tasks[t->deps[d].task].id);
             if (t->deps[d].delay_ms > 0)
-                sqlite3_bind_int64(st, 3, t->deps[d].delay_ms);
+                db_bind_int64(st, 3, t->deps[d].delay_ms);
             store_bind_text(st, 4, t->deps[d].until);
             store_bind_text(st, 5, t->deps[d].condition);
             char *why = plan_why_text(&t->deps[d].why);
             if (why)
-                sqlite3_bind_text(st, 6, why, -1, free);
+                db_bind_text(st, 6, why, -1, free);
             else
-                sqlite3_bind_null(st, 6);
+                db_bind_null(st, 6);
             if ((rc = store_step_done(s, st, err)) != 0)
                 return rc;
         }
     }
     if (!(st = store_stmt(s, ST_PLAN_ORDER_UPDATE, SQL_PLAN_ORDER_UPDATE, err)))
         return err ? err->code : OSM_ESOFTWARE;
-    sqlite3_bind_int64(st, 1, order_id);
-    sqlite3_bind_int64(st, 2, revision);
+    db_bind_int64(st, 1, order_id);
+    db_bind_int64(st, 2, revision);
     store_bind_time(st, 3, p->start);
     store_bind_time(st, 4, p->end);
-    sqlite3_bind_int64(st, 5, p->late_ms);
-    sqlite3_bind_int64(st, 6, now);
+    db_bind_int64(st, 5, p->late_ms);
+    db_bind_int64(st, 6, now);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    if (sqlite3_changes(s->db) != 1)
+    if (db_changes(s->db) != 1)
         return osm_fail(err, OSM_NEGATIVE, "order %lld was planned meanwhile",
                         (long long)order_id);
 
@@ -220,7 +220,7 @@ task_index(const plan *p, int64_t id)
 int
 store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int64_t rev, planned_at;
     int rc;
 
@@ -231,30 +231,30 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         return OSM_ENOINPUT;
     if (!(st = store_stmt(s, ST_PLAN_TASKS_GET, SQL_PLAN_TASKS_GET, err)))
         return err ? err->code : OSM_ESOFTWARE;
-    sqlite3_bind_int64(st, 1, o->id);
-    sqlite3_bind_int64(st, 2, rev);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 2, rev);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         p->tasks = xrealloc(p->tasks, (p->ntasks + 1) * sizeof *p->tasks);
         plan_task *t = &p->tasks[p->ntasks++];
         memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
+        t->id = db_column_int64(st, 0);
         t->state = store_col_strdup(st, 1);
         t->function = store_col_strdup(st, 2);
         t->kind = store_col_strdup(st, 3);
         t->system = store_col_strdup(st, 4);
         t->group = store_col_strdup(st, 5);
         t->workgroup = store_col_strdup(st, 6);
-        const char *items = (const char *)sqlite3_column_text(st, 7);
+        const char *items = (const char *)db_column_text(st, 7);
         t->items = items ? jv_parse(items) : jv_array();
         if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
             jv_free(t->items);
             t->items = jv_array();
         }
-        t->duration_ms = sqlite3_column_int64(st, 8);
+        t->duration_ms = db_column_int64(st, 8);
         t->earliest_start = store_col_time(st, 9);
         t->latest_start = store_col_time(st, 10);
         (void)store_col_time(st, 11);     /* not_before: execution's, not the plan's */
-        t->critical = sqlite3_column_int(st, 12);
+        t->critical = db_column_int(st, 12);
     }
     store_stmt_done(st);
     if (rc != SQLITE_DONE) {
@@ -266,10 +266,10 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         plan_free(p);
         return err ? err->code : OSM_ESOFTWARE;
     }
-    sqlite3_bind_int64(st, 1, o->id);
-    sqlite3_bind_int64(st, 2, rev);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t tid = sqlite3_column_int64(st, 0), on = sqlite3_column_int64(st, 1);
+    db_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 2, rev);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        int64_t tid = db_column_int64(st, 0), on = db_column_int64(st, 1);
         int ti = task_index(p, tid), oi = task_index(p, on);
         if (ti < 0 || oi < 0)
             continue;
@@ -277,10 +277,10 @@ store_plan_load(store *s, const order_rec *o, plan *p, osm_err *err)
         t->deps = xrealloc(t->deps, (t->ndeps + 1) * sizeof *t->deps);
         plan_dep *d = &t->deps[t->ndeps++];
         d->task = oi;
-        d->delay_ms = sqlite3_column_int64(st, 2);
+        d->delay_ms = db_column_int64(st, 2);
         d->until = store_col_strdup(st, 3);
         d->condition = store_col_strdup(st, 4);
-        plan_why_parse(&d->why, (const char *)sqlite3_column_text(st, 5));
+        plan_why_parse(&d->why, (const char *)db_column_text(st, 5));
     }
     store_stmt_done(st);
     if (rc != SQLITE_DONE) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "json.h"
 #include "store-int.h"
@@ -102,39 +102,39 @@ int
 store_revise_current(store *s, int64_t id, int64_t *plan_rev, revise_old **out, size_t *n,
                      osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     *out = NULL;
     *n = 0;
     if (!(st = store_stmt(s, ST_REV_PLAN_REV, SQL_REV_PLAN_REV, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? osm_fail(err, OSM_ENOINPUT, "no such order: %lld", (long long)id)
                                : store_sqlfail(s, rc, err);
         store_stmt_done(st);
         return rc;
     }
-    *plan_rev = sqlite3_column_int64(st, 0);
+    *plan_rev = db_column_int64(st, 0);
     store_stmt_done(st);
     if (!(st = store_stmt(s, ST_REV_TASKS, SQL_REV_TASKS, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, *plan_rev);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, *plan_rev);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         *out = xrealloc(*out, (*n + 1) * sizeof **out);
         revise_old *t = &(*out)[(*n)++];
         memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
+        t->id = db_column_int64(st, 0);
         t->function = store_col_strdup(st, 1);
         t->kind = store_col_strdup(st, 2);
         t->system = store_col_strdup(st, 3);
         t->group = store_col_strdup(st, 4);
         t->state = store_col_strdup(st, 5);
         t->mode = store_col_strdup(st, 6);
-        const char *items = (const char *)sqlite3_column_text(st, 7);
+        const char *items = (const char *)db_column_text(st, 7);
         t->items = items ? jv_parse(items) : jv_array();
         if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
             jv_free(t->items);
@@ -145,15 +145,15 @@ store_revise_current(store *s, int64_t id, int64_t *plan_rev, revise_old **out, 
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     if (rc == 0 && (st = store_stmt(s, ST_REV_DEPS, SQL_REV_DEPS, err))) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, *plan_rev);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int i = find_old(*out, *n, sqlite3_column_int64(st, 0));
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, *plan_rev);
+        while ((rc = db_step(st)) == SQLITE_ROW) {
+            int i = find_old(*out, *n, db_column_int64(st, 0));
             if (i < 0)
                 continue;
             revise_old *t = &(*out)[i];
             t->deps = xrealloc(t->deps, (t->ndeps + 1) * sizeof *t->deps);
-            t->deps[t->ndeps++] = sqlite3_column_int64(st, 1);
+            t->deps[t->ndeps++] = db_column_int64(st, 1);
         }
         rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
         store_stmt_done(st);
@@ -169,35 +169,35 @@ store_revise_current(store *s, int64_t id, int64_t *plan_rev, revise_old **out, 
 }
 
 static int
-bind_json(sqlite3_stmt *st, int i, jv v)
+bind_json(db_stmt *st, int i, jv v)
 {
     char *text = json_dump(v, 0);
-    return sqlite3_bind_text(st, i, text, -1, free);
+    return db_bind_text(st, i, text, -1, free);
 }
 
 static int
 insert_items(store *s, const order_rec *o, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if (!(st = store_stmt(s, ST_REV_ITEMS_DEL, SQL_REV_ITEMS_DEL, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 1, o->id);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
     for (size_t i = 0; i < o->nitems; i++) {
         const order_item *it = &o->items[i];
         if (!(st = store_stmt(s, ST_REV_ITEM_ADD, SQL_REV_ITEM_ADD, err)))
             return store_stmt_fail(err);
-        sqlite3_bind_int64(st, 1, o->id);
+        db_bind_int64(st, 1, o->id);
         store_bind_text(st, 2, it->item_id);
         store_bind_text(st, 3, it->action);
         store_bind_text(st, 4, it->spec);
         store_bind_time(st, 5, it->requested_at);
         bind_json(st, 6, jv_copy(it->relies_on));
         bind_json(st, 7, jv_copy(it->data));
-        sqlite3_bind_int64(st, 8, now);
+        db_bind_int64(st, 8, now);
         store_bind_time(st, 9, it->start_requested_at);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
@@ -208,19 +208,19 @@ insert_items(store *s, const order_rec *o, int64_t now, osm_err *err)
 static int
 add_task(store *s, int64_t order_id, revise_task *t, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if (t->move_id > 0) {
         if (!(st = store_stmt(s, ST_REV_MOVE, SQL_REV_MOVE, err)))
             return store_stmt_fail(err);
-        sqlite3_bind_int64(st, 1, t->move_id);
-        sqlite3_bind_int64(st, 2, now);
+        db_bind_int64(st, 1, t->move_id);
+        db_bind_int64(st, 2, now);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
         if (!(st = store_stmt(s, ST_REV_DEPS_DEL, SQL_REV_DEPS_DEL, err)))
             return store_stmt_fail(err);
-        sqlite3_bind_int64(st, 1, t->move_id);
+        db_bind_int64(st, 1, t->move_id);
         if ((rc = store_step_done(s, st, err)) != 0)
             return rc;
         t->id = t->move_id;
@@ -228,41 +228,41 @@ add_task(store *s, int64_t order_id, revise_task *t, int64_t now, osm_err *err)
     }
     if (!(st = store_stmt(s, ST_REV_TASK_ADD, SQL_REV_TASK_ADD, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, order_id);
+    db_bind_int64(st, 1, order_id);
     store_bind_text(st, 2, t->function);
     store_bind_text(st, 3, t->system);
     store_bind_text(st, 4, t->group);
     bind_json(st, 5, jv_copy(t->items));
     store_bind_text(st, 6, t->kind);
     store_bind_text(st, 7, t->mode ? t->mode : "do");
-    sqlite3_bind_int(st, 8, t->amend);
+    db_bind_int(st, 8, t->amend);
     if (t->compensates > 0)
-        sqlite3_bind_int64(st, 9, t->compensates);
+        db_bind_int64(st, 9, t->compensates);
     store_bind_text(st, 10, t->request);
     store_bind_text(st, 11, t->previous_request);
     store_bind_text(st, 12, t->workgroup);
     store_bind_time(st, 13, t->not_before);
-    sqlite3_bind_int64(st, 14, t->expected_ms);
+    db_bind_int64(st, 14, t->expected_ms);
     store_bind_time(st, 15, t->earliest_start);
     store_bind_time(st, 16, t->latest_start);
-    sqlite3_bind_int(st, 17, t->critical);
-    sqlite3_bind_int64(st, 18, now);
+    db_bind_int(st, 17, t->critical);
+    db_bind_int64(st, 18, now);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    t->id = sqlite3_last_insert_rowid(s->db);
+    t->id = db_last_insert_rowid(s->db);
     return 0;
 }
 
 static int
 add_dep(store *s, int64_t task, int64_t on, const plan_dep *w, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_REV_DEP_ADD, SQL_REV_DEP_ADD, err);
+    db_stmt *st = store_stmt(s, ST_REV_DEP_ADD, SQL_REV_DEP_ADD, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, task);
-    sqlite3_bind_int64(st, 2, on);
+    db_bind_int64(st, 1, task);
+    db_bind_int64(st, 2, on);
     if (w && w->delay_ms > 0)
-        sqlite3_bind_int64(st, 3, w->delay_ms);
+        db_bind_int64(st, 3, w->delay_ms);
     if (w)
         store_bind_text(st, 4, w->until);
     if (w)
@@ -274,7 +274,7 @@ int
 store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now, osm_err *err)
 {
     const order_rec *o = a->order;
-    sqlite3_stmt *st;
+    db_stmt *st;
     char *cur = NULL;
     int rc;
 
@@ -290,25 +290,25 @@ store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now, os
         free(cur);
         return store_stmt_fail(err);
     }
-    sqlite3_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 1, o->id);
     bind_json(st, 2, jv_copy(a->old_plan));
-    sqlite3_bind_int64(st, 3, now);
+    db_bind_int64(st, 3, now);
     if ((rc = store_step_done(s, st, err)) != 0)
         goto out;
     if (!(st = store_stmt(s, ST_REV_ORDER, SQL_REV_ORDER, err))) {
         rc = store_stmt_fail(err);
         goto out;
     }
-    sqlite3_bind_int64(st, 1, o->id);
+    db_bind_int64(st, 1, o->id);
     bind_json(st, 2, jv_copy(o->original));
     bind_json(st, 3, jv_copy(o->body));
-    sqlite3_bind_int64(st, 4, o->revision);
-    sqlite3_bind_int(st, 5, o->priority);
+    db_bind_int64(st, 4, o->revision);
+    db_bind_int(st, 5, o->priority);
     store_bind_time(st, 6, o->requested_at);
     store_bind_time(st, 7, a->start_at);
     store_bind_time(st, 8, a->expected_at);
-    sqlite3_bind_int64(st, 9, a->late_ms);
-    sqlite3_bind_int64(st, 10, now);
+    db_bind_int64(st, 9, a->late_ms);
+    db_bind_int64(st, 10, now);
     store_bind_time(st, 11, o->start_requested_at);
     if ((rc = store_step_done(s, st, err)) != 0)
         goto out;
@@ -331,12 +331,12 @@ store_revise_apply(store *s, revise_apply *a, const char *actor, int64_t now, os
             rc = store_stmt_fail(err);
             break;
         }
-        sqlite3_bind_int64(st, 1, a->cancel[i]);
-        sqlite3_bind_int64(st, 2, now);
+        db_bind_int64(st, 1, a->cancel[i]);
+        db_bind_int64(st, 2, now);
         rc = store_step_done(s, st, err);
     }
     if (rc == 0 && (st = store_stmt(s, ST_REV_COUNT, SQL_REV_COUNT, err))) {
-        sqlite3_bind_int64(st, 1, o->id);
+        db_bind_int64(st, 1, o->id);
         rc = store_step_done(s, st, err);
     } else if (rc == 0) {
         rc = store_stmt_fail(err);
@@ -352,7 +352,7 @@ int
 store_revise_reject(store *s, int64_t id, const order_rec *rejected, const char *reason,
                     jv document, const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((rc = store_in_tx(s, "store_revise_reject", err)) != 0) {
@@ -363,12 +363,12 @@ store_revise_reject(store *s, int64_t id, const order_rec *rejected, const char 
         jv_free(document);
         return store_stmt_fail(err);
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, rejected->revision);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, rejected->revision);
     store_bind_text(st, 3, reason);
     bind_json(st, 4, jv_copy(rejected->original));
     bind_json(st, 5, jv_copy(rejected->body));
-    sqlite3_bind_int64(st, 6, now);
+    db_bind_int64(st, 6, now);
     if ((rc = store_step_done(s, st, err)) != 0) {
         jv_free(document);
         return rc;
@@ -379,17 +379,17 @@ store_revise_reject(store *s, int64_t id, const order_rec *rejected, const char 
 int
 store_plan_version(store *s, int64_t id, int64_t revision, jv *doc, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_REV_PLAN_VERSION, SQL_REV_PLAN_VERSION, err);
+    db_stmt *st = store_stmt(s, ST_REV_PLAN_VERSION, SQL_REV_PLAN_VERSION, err);
     int rc;
 
     *doc = jv_invalid();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, revision);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, revision);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
+        const char *text = (const char *)db_column_text(st, 0);
         *doc = jv_parse(text ? text : "null");
         rc = jv_get_kind(*doc) == JV_KIND_OBJECT
                  ? 0

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "store-int.h"
 #include "store-status.h"
@@ -125,14 +125,14 @@ static const char SQL_PURGE[] =
 int
 store_status_read_begin(store *s, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
-    if (!sqlite3_get_autocommit(s->db))
+    if (!db_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
     if (!(st = store_stmt(s, ST_STATUS_READ_BEGIN, SQL_READ_BEGIN, err)))
         return store_stmt_fail(err);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -141,12 +141,12 @@ store_status_read_begin(store *s, osm_err *err)
 void
 store_status_read_end(store *s)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
 
-    if (sqlite3_get_autocommit(s->db))
+    if (db_get_autocommit(s->db))
         return;
     if ((st = store_stmt(s, ST_STATUS_READ_END, SQL_READ_END, NULL)) != NULL) {
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (db_step(st) != SQLITE_DONE) {
             store_stmt_done(st);
             store_rollback(s);  /* a read-only transaction: nothing to lose */
             return;
@@ -172,23 +172,23 @@ store_status_order_free(store_status_order *o)
 
 /* Read a row of ORDER_COLUMNS followed by the body into *o. */
 static void
-read_order(sqlite3_stmt *st, store_status_order *o)
+read_order(db_stmt *st, store_status_order *o)
 {
     memset(o, 0, sizeof *o);
-    o->id = sqlite3_column_int64(st, 0);
+    o->id = db_column_int64(st, 0);
     o->external_id = store_col_strdup(st, 1);
-    o->revision = sqlite3_column_int64(st, 2);
-    o->plan_revision = sqlite3_column_int64(st, 3);
+    o->revision = db_column_int64(st, 2);
+    o->plan_revision = db_column_int64(st, 3);
     o->cartridge = store_col_strdup(st, 4);
     o->cartridge_version = store_col_strdup(st, 5);
     o->order_type = store_col_strdup(st, 6);
     o->state = store_col_strdup(st, 7);
     o->state_reason = store_col_strdup(st, 8);
-    o->priority = sqlite3_column_int(st, 9);
+    o->priority = db_column_int(st, 9);
     o->requested_at = store_col_time(st, 10);
     o->start_at = store_col_time(st, 11);
     o->expected_at = store_col_time(st, 12);
-    o->late_ms = sqlite3_column_int64(st, 13);
+    o->late_ms = db_column_int64(st, 13);
     o->jeopardy_at = store_col_time(st, 14);
     o->created_at = store_col_time(st, 15);
     o->updated_at = store_col_time(st, 16);
@@ -200,14 +200,14 @@ read_order(sqlite3_stmt *st, store_status_order *o)
 int
 store_status_order_get(store *s, int64_t id, store_status_order *o, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_STATUS_ORDER_GET, SQL_ORDER_GET, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_ORDER_GET, SQL_ORDER_GET, err);
     int rc;
 
     memset(o, 0, sizeof *o);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         read_order(st, o);
         rc = 0;
@@ -234,7 +234,7 @@ store_status_items_free(store_status_item *it, size_t n)
 int
 store_status_items(store *s, int64_t id, store_status_item **out, size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_STATUS_ITEMS, SQL_ITEMS, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_ITEMS, SQL_ITEMS, err);
     size_t cap = 0;
     int rc;
 
@@ -242,8 +242,8 @@ store_status_items(store *s, int64_t id, store_status_item **out, size_t *n, osm
     *n = 0;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             *out = xrealloc(*out, cap * sizeof **out);
@@ -286,7 +286,7 @@ int
 store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status_task **out,
                    size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_STATUS_TASKS, SQL_TASKS, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_TASKS, SQL_TASKS, err);
     size_t cap = 0;
     int rc;
 
@@ -294,16 +294,16 @@ store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status_tas
     *n = 0;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, plan_revision);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, plan_revision);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             *out = xrealloc(*out, cap * sizeof **out);
         }
         store_status_task *t = &(*out)[(*n)++];
         memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
+        t->id = db_column_int64(st, 0);
         t->function = store_col_strdup(st, 1);
         t->kind = store_col_strdup(st, 2);
         t->system = store_col_strdup(st, 3);
@@ -312,14 +312,14 @@ store_status_tasks(store *s, int64_t id, int64_t plan_revision, store_status_tas
         t->assignee = store_col_strdup(st, 6);
         t->error = store_col_strdup(st, 7);
         t->external_status = store_col_strdup(st, 8);
-        const char *items = (const char *)sqlite3_column_text(st, 9);
+        const char *items = (const char *)db_column_text(st, 9);
         t->items = items ? jv_parse(items) : jv_array();
         if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
             jv_free(t->items);
             t->items = jv_array();
         }
-        t->attempts = sqlite3_column_int(st, 10);
-        t->temp_failures = sqlite3_column_int(st, 11);
+        t->attempts = db_column_int(st, 10);
+        t->temp_failures = db_column_int(st, 11);
         t->expected_ms = store_col_time(st, 12);
         t->started_at = store_col_time(st, 13);
         t->ended_at = store_col_time(st, 14);
@@ -343,7 +343,7 @@ int
 store_status_manifest(store *s, const char *name, const char *version, char **json,
                       osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_STATUS_MANIFEST, SQL_MANIFEST, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_MANIFEST, SQL_MANIFEST, err);
     int rc;
 
     *json = NULL;
@@ -351,7 +351,7 @@ store_status_manifest(store *s, const char *name, const char *version, char **js
         return store_stmt_fail(err);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, version);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *json = store_col_strdup(st, 0);
         rc = 0;
@@ -370,7 +370,7 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
 {
     enum store_stmt_id id;
     const char *sql;
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv states = jv_invalid();
     int rc;
 
@@ -394,7 +394,7 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
         return store_stmt_fail(err);
     if (jv_get_kind(f->states) == JV_KIND_ARRAY) {
         states = jv_dump_string(jv_copy(f->states), 0);
-        sqlite3_bind_text(st, 1, jv_string_value(states), -1, SQLITE_STATIC);
+        db_bind_text(st, 1, jv_string_value(states), -1, SQLITE_STATIC);
     }
     store_bind_text(st, 2, f->cartridge);
     store_bind_text(st, 3, f->cartridge_version);
@@ -402,16 +402,16 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
     store_bind_text(st, 5, f->external_id);
     store_bind_time(st, 6, f->since);
     store_bind_time(st, 7, f->until);
-    sqlite3_bind_int64(st, 8, f->limit >= 0 ? f->limit : -1);
-    sqlite3_bind_int64(st, 9, f->offset > 0 ? f->offset : 0);
-    sqlite3_bind_int(st, 10, f->with_body ? 1 : 0);
+    db_bind_int64(st, 8, f->limit >= 0 ? f->limit : -1);
+    db_bind_int64(st, 9, f->offset > 0 ? f->offset : 0);
+    db_bind_int(st, 10, f->with_body ? 1 : 0);
     if (id == ST_STATUS_LIST_CREATED) {
-        sqlite3_bind_int64(st, 11, f->since >= 0 ? f->since : INT64_MIN);
-        sqlite3_bind_int64(st, 12, f->until >= 0 ? f->until : INT64_MAX);
+        db_bind_int64(st, 11, f->since >= 0 ? f->since : INT64_MIN);
+        db_bind_int64(st, 12, f->until >= 0 ? f->until : INT64_MAX);
     }
     rc = 0;
     for (;;) {
-        int step = sqlite3_step(st);
+        int step = db_step(st);
         if (step == SQLITE_DONE)
             break;
         if (step != SQLITE_ROW) {
@@ -432,12 +432,12 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
 
 /* Step a statement that returns one row of integers into v[0..n-1]. */
 static int
-query_ints(store *s, sqlite3_stmt *st, int64_t *v, int n, osm_err *err)
+query_ints(store *s, db_stmt *st, int64_t *v, int n, osm_err *err)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         for (int i = 0; i < n; i++)
-            v[i] = sqlite3_column_int64(st, i);
+            v[i] = db_column_int64(st, i);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, err);
@@ -449,7 +449,7 @@ query_ints(store *s, sqlite3_stmt *st, int64_t *v, int n, osm_err *err)
 int
 store_status_summary(store *s, int64_t now, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int64_t late[2] = { 0, 0 }, fallout = 0;
     jv rows = jv_array();
     int rc;
@@ -463,12 +463,12 @@ store_status_summary(store *s, int64_t now, jv *out, osm_err *err)
         rc = store_stmt_fail(err);
         goto out;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         rows = jv_array_append(
-            rows, JV_ARRAY(jv_string((const char *)sqlite3_column_text(st, 0)),
-                           jv_string((const char *)sqlite3_column_text(st, 1)),
-                           jv_string((const char *)sqlite3_column_text(st, 2)),
-                           jv_number((double)sqlite3_column_int64(st, 3))));
+            rows, JV_ARRAY(jv_string((const char *)db_column_text(st, 0)),
+                           jv_string((const char *)db_column_text(st, 1)),
+                           jv_string((const char *)db_column_text(st, 2)),
+                           jv_number((double)db_column_int64(st, 3))));
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     if (rc != 0)
@@ -477,7 +477,7 @@ store_status_summary(store *s, int64_t now, jv *out, osm_err *err)
         rc = store_stmt_fail(err);
         goto out;
     }
-    sqlite3_bind_int64(st, 1, now);
+    db_bind_int64(st, 1, now);
     if ((rc = query_ints(s, st, late, 2, err)) != 0)
         goto out;
     if (!(st = store_stmt(s, ST_STATUS_FALLOUT_OPEN, SQL_FALLOUT_OPEN, err))) {
@@ -500,7 +500,7 @@ int
 store_status_events(store *s, jv orders, const char *cartridge_name, int64_t after, int limit,
                     store_status_event_fn fn, void *ctx, int64_t *last, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv text = jv_invalid();
     int one = jv_get_kind(orders) == JV_KIND_ARRAY && jv_array_length(jv_copy(orders)) == 1 &&
               !cartridge_name;
@@ -511,23 +511,23 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
         if (!(st = store_stmt(s, ST_STATUS_EVENTS_ORDER, SQL_EVENTS_ORDER, err)))
             return store_stmt_fail(err);
         jv idv = jv_array_get(jv_copy(orders), 0);
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)jv_number_value(idv));
+        db_bind_int64(st, 1, (int64_t)jv_number_value(idv));
         jv_free(idv);
-        sqlite3_bind_int64(st, 2, after);
-        sqlite3_bind_int(st, 3, limit);
+        db_bind_int64(st, 2, after);
+        db_bind_int(st, 3, limit);
     } else {
         if (!(st = store_stmt(s, ST_STATUS_EVENTS_ALL, SQL_EVENTS_ALL, err)))
             return store_stmt_fail(err);
-        sqlite3_bind_int64(st, 1, after);
+        db_bind_int64(st, 1, after);
         if (jv_get_kind(orders) == JV_KIND_ARRAY) {
             text = jv_dump_string(jv_copy(orders), 0);
-            sqlite3_bind_text(st, 2, jv_string_value(text), -1, SQLITE_STATIC);
+            db_bind_text(st, 2, jv_string_value(text), -1, SQLITE_STATIC);
         }
         store_bind_text(st, 3, cartridge_name);
-        sqlite3_bind_int(st, 4, limit);
+        db_bind_int(st, 4, limit);
     }
     for (;;) {
-        int step = sqlite3_step(st);
+        int step = db_step(st);
         if (step == SQLITE_DONE)
             break;
         if (step != SQLITE_ROW) {
@@ -535,13 +535,13 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
             break;
         }
         store_status_event e;
-        e.id = sqlite3_column_int64(st, 0);
-        e.order_id = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
-        e.task_id = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
-        e.at = sqlite3_column_int64(st, 3);
-        e.type = (const char *)sqlite3_column_text(st, 4);
-        e.actor = (const char *)sqlite3_column_text(st, 5);
-        e.data = (const char *)sqlite3_column_text(st, 6);
+        e.id = db_column_int64(st, 0);
+        e.order_id = db_column_type(st, 1) == SQLITE_NULL ? 0 : db_column_int64(st, 1);
+        e.task_id = db_column_type(st, 2) == SQLITE_NULL ? 0 : db_column_int64(st, 2);
+        e.at = db_column_int64(st, 3);
+        e.type = (const char *)db_column_text(st, 4);
+        e.actor = (const char *)db_column_text(st, 5);
+        e.data = (const char *)db_column_text(st, 6);
         *last = e.id;
         if ((rc = fn(&e, ctx)) != 0)
             break;
@@ -554,7 +554,7 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
 int
 store_status_last_event(store *s, int64_t *id, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_STATUS_LAST_EVENT, SQL_LAST_EVENT, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_LAST_EVENT, SQL_LAST_EVENT, err);
     *id = 0;
     if (!st)
         return store_stmt_fail(err);
@@ -564,7 +564,7 @@ store_status_last_event(store *s, int64_t *id, osm_err *err)
 int
 store_status_purge(store *s, int64_t before, int limit, int64_t *deleted, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     *deleted = 0;
@@ -572,11 +572,11 @@ store_status_purge(store *s, int64_t before, int limit, int64_t *deleted, osm_er
         return rc;
     if (!(st = store_stmt(s, ST_STATUS_PURGE, SQL_PURGE, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, before);
-    sqlite3_bind_int(st, 2, limit);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, before);
+    db_bind_int(st, 2, limit);
+    rc = db_step(st);
     if (rc == SQLITE_DONE) {
-        *deleted = sqlite3_changes(s->db);
+        *deleted = db_changes(s->db);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "clock.h"
 #include "json.h"
@@ -227,52 +227,52 @@ store_tasks_free(store_task *t, size_t n)
 
 /* A row of TASK_ROW into *t. */
 static void
-read_task(sqlite3_stmt *st, store_task *t)
+read_task(db_stmt *st, store_task *t)
 {
     memset(t, 0, sizeof *t);
-    t->id = sqlite3_column_int64(st, 0);
-    t->order_id = sqlite3_column_int64(st, 1);
+    t->id = db_column_int64(st, 0);
+    t->order_id = db_column_int64(st, 1);
     t->function = store_col_strdup(st, 2);
     t->kind = store_col_strdup(st, 3);
     t->system = store_col_strdup(st, 4);
     t->state = store_col_strdup(st, 5);
     t->workgroup = store_col_strdup(st, 6);
     t->group = store_col_strdup(st, 7);
-    const char *items = (const char *)sqlite3_column_text(st, 8);
+    const char *items = (const char *)db_column_text(st, 8);
     t->items = items ? jv_parse(items) : jv_array();
     if (jv_get_kind(t->items) != JV_KIND_ARRAY) {
         jv_free(t->items);
         t->items = jv_array();
     }
-    t->attempts = sqlite3_column_int(st, 9);
-    t->temp_failures = sqlite3_column_int(st, 10);
-    t->fencing = sqlite3_column_int64(st, 11);
+    t->attempts = db_column_int(st, 9);
+    t->temp_failures = db_column_int(st, 10);
+    t->fencing = db_column_int64(st, 11);
     t->not_before = store_col_time(st, 12);
     t->expected_ms = store_col_time(st, 13);
     t->started_at = store_col_time(st, 14);
     t->cartridge = store_col_strdup(st, 15);
     t->cartridge_version = store_col_strdup(st, 16);
     t->order_state = store_col_strdup(st, 17);
-    t->plan_revision = sqlite3_column_int(st, 18);
-    t->priority = sqlite3_column_int(st, 19);
-    t->body_rev = sqlite3_column_int64(st, 20);
+    t->plan_revision = db_column_int(st, 18);
+    t->priority = db_column_int(st, 19);
+    t->body_rev = db_column_int64(st, 20);
     t->mode = store_col_strdup(st, 21);
-    t->amend = sqlite3_column_int(st, 22);
-    t->compensates = sqlite3_column_int64(st, 23);
-    t->order_plan_revision = sqlite3_column_int(st, 24);
+    t->amend = db_column_int(st, 22);
+    t->compensates = db_column_int64(st, 23);
+    t->order_plan_revision = db_column_int(st, 24);
     t->idem_key = store_col_strdup(st, 25);
-    t->has_waits = sqlite3_column_int(st, 26);
+    t->has_waits = db_column_int(st, 26);
 }
 
 /* Bind filter f (NULL: none) to ?1..?4 of a TASK_FILTER statement. */
 static void
-bind_filter(sqlite3_stmt *st, const store_task_filter *f)
+bind_filter(db_stmt *st, const store_task_filter *f)
 {
     if (!f)
         return;
     if (jv_get_kind(f->orders) == JV_KIND_ARRAY) {
         jv text = jv_dump_string(jv_copy(f->orders), 0);
-        sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
         jv_free(text);
     }
     store_bind_text(st, 2, f->system);
@@ -282,10 +282,10 @@ bind_filter(sqlite3_stmt *st, const store_task_filter *f)
 
 /* Step st (TASK_ROW rows) to the end into *out, *n; hands st back. */
 static int
-collect_tasks(store *s, sqlite3_stmt *st, store_task **out, size_t *n, osm_err *err)
+collect_tasks(store *s, db_stmt *st, store_task **out, size_t *n, osm_err *err)
 {
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         *out = xrealloc(*out, (*n + 1) * sizeof **out);
         read_task(st, &(*out)[(*n)++]);
     }
@@ -306,7 +306,7 @@ static int
 candidates_from(store *s, int id, const char *sql, const store_task_filter *f, int64_t now,
                 int priority, int limit, store_task **out, size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((size_t)limit <= *n)
@@ -314,11 +314,11 @@ candidates_from(store *s, int id, const char *sql, const store_task_filter *f, i
     if (!(st = store_stmt(s, id, sql, err)))
         return store_stmt_fail(err);
     bind_filter(st, f);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int(st, 6, limit - (int)*n);
+    db_bind_int64(st, 5, now);
+    db_bind_int(st, 6, limit - (int)*n);
     if (priority >= 0)
-        sqlite3_bind_int(st, 7, priority);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_bind_int(st, 7, priority);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         *out = xrealloc(*out, (*n + 1) * sizeof **out);
         read_task(st, &(*out)[(*n)++]);
     }
@@ -376,7 +376,7 @@ int
 store_task_leases_drop_dead(store *s, const char *host_prefix, int (*alive)(const char *owner),
                             int64_t now, int *dropped, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv dead = jv_array();
     int rc;
 
@@ -388,11 +388,11 @@ store_task_leases_drop_dead(store *s, const char *host_prefix, int (*alive)(cons
         return rc ? rc : store_stmt_fail(err);
     }
     store_bind_text(st, 1, host_prefix);
-    sqlite3_bind_int64(st, 2, now);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *owner = (const char *)sqlite3_column_text(st, 1);
+    db_bind_int64(st, 2, now);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        const char *owner = (const char *)db_column_text(st, 1);
         if (owner && !alive(owner))
-            dead = jv_array_append(dead, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 0)),
+            dead = jv_array_append(dead, JV_ARRAY(jv_number((double)db_column_int64(st, 0)),
                                                   jv_string(owner)));
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
@@ -400,11 +400,11 @@ store_task_leases_drop_dead(store *s, const char *host_prefix, int (*alive)(cons
     jv_array_foreach(dead, i, d) {
         if (rc == 0 && (st = store_stmt(s, ST_TASK_LEASE_DROP, SQL_TASK_LEASE_DROP, err))) {
             jv id = jv_array_get(jv_copy(d), 0), owner = jv_array_get(jv_copy(d), 1);
-            sqlite3_bind_int64(st, 1, (int64_t)jv_number_value(id));
+            db_bind_int64(st, 1, (int64_t)jv_number_value(id));
             store_bind_text(st, 2, jv_string_value(owner));
             rc = store_step_done(s, st, err);
             if (rc == 0 && dropped)
-                *dropped += sqlite3_changes(s->db);
+                *dropped += db_changes(s->db);
             jv_free(id);
             jv_free(owner);
         } else if (rc == 0) {
@@ -419,20 +419,20 @@ store_task_leases_drop_dead(store *s, const char *host_prefix, int (*alive)(cons
 int
 store_task_waits(store *s, int64_t id, int64_t *ready_at, jv *conds, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_WAITS, SQL_TASK_WAITS, err);
+    db_stmt *st = store_stmt(s, ST_TASK_WAITS, SQL_TASK_WAITS, err);
     int rc;
 
     *ready_at = 0;
     *conds = jv_array();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t at = store_col_time(st, 0) + sqlite3_column_int64(st, 1);
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        int64_t at = store_col_time(st, 0) + db_column_int64(st, 1);
         if (at > *ready_at)
             *ready_at = at;
-        const char *until = (const char *)sqlite3_column_text(st, 2);
-        const char *cond = (const char *)sqlite3_column_text(st, 3);
+        const char *until = (const char *)db_column_text(st, 2);
+        const char *cond = (const char *)db_column_text(st, 3);
         if (until || cond) {
             jv c = jv_object();
             if (until)
@@ -451,23 +451,23 @@ int
 store_task_claim(store *s, const store_task *t, const char *owner, int64_t lease_until,
                  int64_t now, int count_attempt, int64_t *fencing, int *attempts, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((rc = store_in_tx(s, "store_task_claim", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_TASK_CLAIM, SQL_TASK_CLAIM, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, t->id);
+    db_bind_int64(st, 1, t->id);
     store_bind_text(st, 2, owner);
-    sqlite3_bind_int64(st, 3, lease_until);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int(st, 5, count_attempt ? 1 : 0);
-    sqlite3_bind_int64(st, 6, t->fencing);
-    sqlite3_bind_int(st, 7, t->attempts);
+    db_bind_int64(st, 3, lease_until);
+    db_bind_int64(st, 4, now);
+    db_bind_int(st, 5, count_attempt ? 1 : 0);
+    db_bind_int64(st, 6, t->fencing);
+    db_bind_int(st, 7, t->attempts);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    if (sqlite3_changes(s->db) != 1)
+    if (db_changes(s->db) != 1)
         return OSM_NEGATIVE;
     *fencing = t->fencing + 1;
     *attempts = t->attempts + (count_attempt ? 1 : 0);
@@ -477,14 +477,14 @@ store_task_claim(store *s, const store_task *t, const char *owner, int64_t lease
 int
 store_task_requests(store *s, int64_t id, char **request, char **previous, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_REQUESTS, SQL_TASK_REQUESTS, err);
+    db_stmt *st = store_stmt(s, ST_TASK_REQUESTS, SQL_TASK_REQUESTS, err);
     int rc;
 
     *request = *previous = NULL;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *request = store_col_strdup(st, 0);
         *previous = store_col_strdup(st, 1);
@@ -501,16 +501,16 @@ store_task_requests(store *s, int64_t id, char **request, char **previous, osm_e
 int
 store_task_items_data(store *s, int64_t id, jv *items, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_ITEMS_DATA, SQL_TASK_ITEMS_DATA, err);
+    db_stmt *st = store_stmt(s, ST_TASK_ITEMS_DATA, SQL_TASK_ITEMS_DATA, err);
     int rc;
 
     *items = jv_array();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        jv v = json_parse_mem((const char *)sqlite3_column_text(st, 0),
-                              (size_t)sqlite3_column_bytes(st, 0), err);
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        jv v = json_parse_mem((const char *)db_column_text(st, 0),
+                              (size_t)db_column_bytes(st, 0), err);
         if (!jv_is_valid(v)) {
             store_stmt_done(st);
             return OSM_ESOFTWARE;
@@ -525,10 +525,10 @@ store_task_items_data(store *s, int64_t id, jv *items, osm_err *err)
 int
 store_task_set_key(store *s, int64_t id, const char *key, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_KEY_SET, SQL_TASK_KEY_SET, err);
+    db_stmt *st = store_stmt(s, ST_TASK_KEY_SET, SQL_TASK_KEY_SET, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     store_bind_text(st, 2, key);
     return store_step_done(s, st, err);
 }
@@ -536,14 +536,14 @@ store_task_set_key(store *s, int64_t id, const char *key, osm_err *err)
 int
 store_task_defer(store *s, int64_t id, int64_t not_before, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASK_DEFER, SQL_TASK_DEFER, err);
+    db_stmt *st = store_stmt(s, ST_TASK_DEFER, SQL_TASK_DEFER, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, not_before);
-    sqlite3_bind_int64(st, 3, now);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, not_before);
+    db_bind_int64(st, 3, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -553,7 +553,7 @@ int
 store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
                   const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((rc = store_in_tx(s, "store_task_finish", err)) != 0)
@@ -562,8 +562,8 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
                   : store_stmt(s, ST_TASK_FINISH, SQL_TASK_FINISH, err);
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, fencing);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, fencing);
     store_bind_text(st, 3, o->state);
     store_bind_time(st, 4, o->not_before);
     store_bind_text(st, 5, o->request);
@@ -571,15 +571,15 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
     store_bind_text(st, 7, o->external_status);
     store_bind_text(st, 8, o->error);
     store_bind_text(st, 9, o->correlation_id);
-    sqlite3_bind_int(st, 10, o->attempts_delta);
-    sqlite3_bind_int(st, 11, o->temp_failures_delta);
+    db_bind_int(st, 10, o->attempts_delta);
+    db_bind_int(st, 11, o->temp_failures_delta);
     store_bind_time(st, 12, o->deadline_at);
-    sqlite3_bind_int64(st, 13, now);
+    db_bind_int64(st, 13, now);
     if (o->claim)
-        sqlite3_bind_int(st, 14, o->claim_attempts);
+        db_bind_int(st, 14, o->claim_attempts);
     if ((rc = store_step_done(s, st, err)) != 0)
         return rc;
-    if (sqlite3_changes(s->db) != 1)
+    if (db_changes(s->db) != 1)
         return OSM_NEGATIVE;
     jv data = JV_OBJECT(jv_string("function"), jv_string(o->function ? o->function : ""),
                         jv_string("from"), jv_string("running"), jv_string("to"),
@@ -592,14 +592,14 @@ store_task_finish(store *s, int64_t id, int64_t fencing, const task_outcome *o,
 int
 store_order_body_rev(store *s, int64_t id, int64_t *rev, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_BODY_REV, SQL_ORDER_BODY_REV, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_BODY_REV, SQL_ORDER_BODY_REV, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *rev = sqlite3_column_int64(st, 0);
+        *rev = db_column_int64(st, 0);
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = osm_fail(err, OSM_ENOINPUT, "no such order: %lld", (long long)id);
@@ -613,13 +613,13 @@ store_order_body_rev(store *s, int64_t id, int64_t *rev, osm_err *err)
 int
 store_order_state(store *s, int64_t id, char **state, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_STATE_GET, SQL_ORDER_STATE_GET, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_STATE_GET, SQL_ORDER_STATE_GET, err);
     int rc;
     *state = NULL;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *state = store_col_strdup(st, 0);
         rc = 0;
@@ -650,7 +650,7 @@ int
 store_order_transition(store *s, int64_t id, const char *from, const char *to,
                        const char *reason, const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     char *cur;
     int rc;
 
@@ -664,12 +664,12 @@ store_order_transition(store *s, int64_t id, const char *from, const char *to,
         free(cur);
         return store_stmt_fail(err);
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     store_bind_text(st, 2, to);
     store_bind_text(st, 3, reason);
-    sqlite3_bind_int64(st, 4, now);
+    db_bind_int64(st, 4, now);
     store_bind_text(st, 5, cur);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     if (rc == 0) {
@@ -685,17 +685,17 @@ store_order_transition(store *s, int64_t id, const char *from, const char *to,
 int
 store_order_set_body(store *s, int64_t id, jv body, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_BODY_SET, SQL_ORDER_BODY_SET, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_BODY_SET, SQL_ORDER_BODY_SET, err);
     int rc;
     if (!st) {
         jv_free(body);
         return store_stmt_fail(err);
     }
     jv text = jv_dump_string(body, 0);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, jv_string_value(text), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, now);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    db_bind_text(st, 2, jv_string_value(text), -1, SQLITE_TRANSIENT);
+    db_bind_int64(st, 3, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     jv_free(text);
@@ -706,7 +706,7 @@ int
 store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *function,
                   const char *workgroup, jv error, const char *actor, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_FALLOUT_ADD, SQL_FALLOUT_ADD, err);
+    db_stmt *st = store_stmt(s, ST_FALLOUT_ADD, SQL_FALLOUT_ADD, err);
     int64_t fallout;
     int rc;
 
@@ -715,13 +715,13 @@ store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *funct
         return store_stmt_fail(err);
     }
     jv text = jv_dump_string(jv_copy(error), 0);
-    sqlite3_bind_int64(st, 1, order_id);
+    db_bind_int64(st, 1, order_id);
     store_bind_text(st, 2, function);
     store_bind_text(st, 3, workgroup);
-    sqlite3_bind_text(st, 4, jv_string_value(text), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, task_id);
-    sqlite3_bind_int64(st, 6, now);
-    rc = sqlite3_step(st);
+    db_bind_text(st, 4, jv_string_value(text), -1, SQLITE_TRANSIENT);
+    db_bind_int64(st, 5, task_id);
+    db_bind_int64(st, 6, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     jv_free(text);
@@ -729,7 +729,7 @@ store_fallout_add(store *s, int64_t order_id, int64_t task_id, const char *funct
         jv_free(error);
         return rc;
     }
-    fallout = sqlite3_last_insert_rowid(s->db);
+    fallout = db_last_insert_rowid(s->db);
     jv data = JV_OBJECT(jv_string("function"), jv_string(function), jv_string("workgroup"),
                         workgroup ? jv_string(workgroup) : jv_null(), jv_string("falloutTask"),
                         jv_number((double)fallout), jv_string("error"), error);
@@ -740,7 +740,7 @@ int
 store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const char **to,
                    osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_ROLLUP, SQL_ORDER_ROLLUP, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_ROLLUP, SQL_ORDER_ROLLUP, err);
     int planned, open, failed, active, runnable;
     int rc;
 
@@ -752,19 +752,19 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
      * An order amending or cancelling: once its compensation is done it
      * goes on with its new plan (in_progress), or is cancelled.
      */
-    sqlite3_stmt *cs = store_stmt(s, ST_ORDER_COMPENSATING, SQL_ORDER_COMPENSATING, err);
+    db_stmt *cs = store_stmt(s, ST_ORDER_COMPENSATING, SQL_ORDER_COMPENSATING, err);
     if (!cs)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(cs, 1, id);
-    if ((rc = sqlite3_step(cs)) != SQLITE_ROW) {
+    db_bind_int64(cs, 1, id);
+    if ((rc = db_step(cs)) != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
         store_stmt_done(cs);
         return rc;
     }
-    const char *ostate = (const char *)sqlite3_column_text(cs, 0);
+    const char *ostate = (const char *)db_column_text(cs, 0);
     int amending = ostate && strcmp(ostate, "amending") == 0;
     int cancelling = ostate && strcmp(ostate, "cancelling") == 0;
-    int compensating = sqlite3_column_int(cs, 1);
+    int compensating = db_column_int(cs, 1);
     store_stmt_done(cs);
     if (cancelling || amending) {
         if (compensating)
@@ -779,29 +779,29 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
                                          actor, now, err)) != 0)
             return rc == OSM_NEGATIVE ? 0 : rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = store_sqlfail(s, rc, err);
         store_stmt_done(st);
         return rc;
     }
-    planned = sqlite3_column_int(st, 0);
-    open = sqlite3_column_int(st, 1);
-    failed = sqlite3_column_int(st, 2);
+    planned = db_column_int(st, 0);
+    open = db_column_int(st, 1);
+    failed = db_column_int(st, 2);
     store_stmt_done(st);
     active = runnable = 1;
     if (failed && open) {
         if (!(st = store_stmt(s, ST_ORDER_ROLLUP_MOVING, SQL_ORDER_ROLLUP_MOVING, err)))
             return store_stmt_fail(err);
-        sqlite3_bind_int64(st, 1, id);
-        if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        db_bind_int64(st, 1, id);
+        if ((rc = db_step(st)) != SQLITE_ROW) {
             rc = store_sqlfail(s, rc, err);
             store_stmt_done(st);
             return rc;
         }
-        active = sqlite3_column_int(st, 0);
-        runnable = sqlite3_column_int(st, 1);
+        active = db_column_int(st, 0);
+        runnable = db_column_int(st, 1);
         store_stmt_done(st);
     }
     rc = 0;
@@ -821,19 +821,19 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
 int
 store_order_states(store *s, jv ids, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ORDER_STATES, SQL_ORDER_STATES, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_STATES, SQL_ORDER_STATES, err);
     int rc;
     *out = jv_object();
     if (!st)
         return store_stmt_fail(err);
     jv text = jv_dump_string(jv_copy(ids), 0);
-    sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
     jv_free(text);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         char key[32];
-        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+        snprintf(key, sizeof key, "%lld", (long long)db_column_int64(st, 0));
         *out = jv_object_set(*out, jv_string(key),
-                             jv_string((const char *)sqlite3_column_text(st, 1)));
+                             jv_string((const char *)db_column_text(st, 1)));
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
@@ -845,14 +845,14 @@ store_order_states(store *s, jv ids, jv *out, osm_err *err)
 int
 store_task_find(store *s, int64_t id, const char *corr, store_task **out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_TASK_FIND, SQL_ASYNC_TASK_FIND, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_TASK_FIND, SQL_ASYNC_TASK_FIND, err);
     size_t n = 0;
     int rc;
 
     *out = NULL;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     store_bind_text(st, 2, corr);
     if ((rc = collect_tasks(s, st, out, &n, err)) != 0)
         return rc;
@@ -869,28 +869,28 @@ int
 store_task_answer(store *s, int64_t id, const task_outcome *o, const char *actor, int64_t now,
                   osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if ((rc = store_in_tx(s, "store_task_answer", err)) != 0)
         return rc;
     if (!(st = store_stmt(s, ST_ASYNC_ANSWER, SQL_ASYNC_ANSWER, err)))
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     store_bind_text(st, 2, o->state);
     store_bind_text(st, 3, o->response);
     store_bind_text(st, 4, o->external_status);
     store_bind_text(st, 5, o->error);
-    sqlite3_bind_int64(st, 6, now);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 6, now);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? OSM_NEGATIVE : store_sqlfail(s, rc, err);
         store_stmt_done(st);
         return rc;
     }
-    int64_t order_id = sqlite3_column_int64(st, 0);
+    int64_t order_id = db_column_int64(st, 0);
     char *function = store_col_strdup(st, 1);
-    int attempts = sqlite3_column_int(st, 2);
+    int attempts = db_column_int(st, 2);
     store_stmt_done(st);
     if (strcmp(o->state, "waiting") == 0) {
         free(function);
@@ -909,19 +909,19 @@ int
 store_response_add(store *s, int64_t task_id, const char *corr, const char *actor, jv body,
                    int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_ADD, SQL_ASYNC_RESPONSE_ADD, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_ADD, SQL_ASYNC_RESPONSE_ADD, err);
     int rc;
     if (!st) {
         jv_free(body);
         return store_stmt_fail(err);
     }
     jv text = jv_dump_string(body, 0);
-    sqlite3_bind_int64(st, 1, task_id);
+    db_bind_int64(st, 1, task_id);
     store_bind_text(st, 2, corr);
     store_bind_text(st, 3, actor);
-    sqlite3_bind_text(st, 4, jv_string_value(text), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, now);
-    rc = sqlite3_step(st);
+    db_bind_text(st, 4, jv_string_value(text), -1, SQLITE_TRANSIENT);
+    db_bind_int64(st, 5, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     jv_free(text);
@@ -931,7 +931,7 @@ store_response_add(store *s, int64_t task_id, const char *corr, const char *acto
 int
 store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSES_PENDING, SQL_ASYNC_RESPONSES_PENDING, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_RESPONSES_PENDING, SQL_ASYNC_RESPONSES_PENDING, err);
     int rc;
 
     *out = jv_array();
@@ -939,19 +939,19 @@ store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *
         return store_stmt_fail(err);
     if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
         jv text = jv_dump_string(jv_copy(f->orders), 0);
-        sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+        db_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
         jv_free(text);
     }
     if (f)
         store_bind_text(st, 2, f->cartridge);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *body = (const char *)sqlite3_column_text(st, 3);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        const char *body = (const char *)db_column_text(st, 3);
         *out = jv_array_append(*out, JV_OBJECT(jv_string("id"),
-                                               jv_number((double)sqlite3_column_int64(st, 0)),
+                                               jv_number((double)db_column_int64(st, 0)),
                                                jv_string("task"),
-                                               jv_number((double)sqlite3_column_int64(st, 1)),
+                                               jv_number((double)db_column_int64(st, 1)),
                                                jv_string("order"),
-                                               jv_number((double)sqlite3_column_int64(st, 2)),
+                                               jv_number((double)db_column_int64(st, 2)),
                                                jv_string("body"), jv_parse(body ? body : "null")));
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
@@ -962,13 +962,13 @@ store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *
 int
 store_response_applied(store *s, int64_t id, int64_t now, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_APPLIED, SQL_ASYNC_RESPONSE_APPLIED, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_RESPONSE_APPLIED, SQL_ASYNC_RESPONSE_APPLIED, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, now);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -978,14 +978,14 @@ int
 store_tasks_overdue(store *s, const store_task_filter *f, int64_t now, store_task **out,
                     size_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_OVERDUE, SQL_ASYNC_OVERDUE, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_OVERDUE, SQL_ASYNC_OVERDUE, err);
 
     *out = NULL;
     *n = 0;
     if (!st)
         return store_stmt_fail(err);
     bind_filter(st, f);
-    sqlite3_bind_int64(st, 5, now);
+    db_bind_int64(st, 5, now);
     return collect_tasks(s, st, out, n, err);
 }
 
@@ -995,7 +995,7 @@ int
 store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, int64_t now,
                      int *n, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv raised = jv_array();
     int rc;
     char a[CLOCK_RFC3339_MAX], b[CLOCK_RFC3339_MAX], d[CLOCK_DURATION_MAX];
@@ -1008,16 +1008,16 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
         return rc ? rc : store_stmt_fail(err);
     }
     bind_filter(st, f);
-    sqlite3_bind_int64(st, 5, now);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        duration_format(sqlite3_column_int64(st, 3), d);
-        rfc3339_format(sqlite3_column_int64(st, 4), a);
+    db_bind_int64(st, 5, now);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        duration_format(db_column_int64(st, 3), d);
+        rfc3339_format(db_column_int64(st, 4), a);
         raised = jv_array_append(
-            raised, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 1)),
-                             jv_number((double)sqlite3_column_int64(st, 0)),
+            raised, JV_ARRAY(jv_number((double)db_column_int64(st, 1)),
+                             jv_number((double)db_column_int64(st, 0)),
                              JV_OBJECT(jv_string("reason"), jv_string("task late"),
                                        jv_string("function"),
-                                       jv_string((const char *)sqlite3_column_text(st, 2)),
+                                       jv_string((const char *)db_column_text(st, 2)),
                                        jv_string("expectedDuration"), jv_string(d),
                                        jv_string("startedAt"), jv_string(a))));
     }
@@ -1026,21 +1026,21 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
     if (rc == 0 && (st = store_stmt(s, ST_JEOPARDY_ORDERS, SQL_JEOPARDY_ORDERS, err))) {
         if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
             jv text = jv_dump_string(jv_copy(f->orders), 0);
-            sqlite3_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
+            db_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
             jv_free(text);
         }
         if (f)
             store_bind_text(st, 2, f->cartridge);
-        sqlite3_bind_int64(st, 3, now);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t req = sqlite3_column_int64(st, 1), exp = store_col_time(st, 2);
+        db_bind_int64(st, 3, now);
+        while ((rc = db_step(st)) == SQLITE_ROW) {
+            int64_t req = db_column_int64(st, 1), exp = store_col_time(st, 2);
             if (exp < now)
                 exp = now;
             rfc3339_format(req, a);
             rfc3339_format(exp, b);
             duration_format(exp - req, d);
             raised = jv_array_append(
-                raised, JV_ARRAY(jv_number((double)sqlite3_column_int64(st, 0)), jv_number(0),
+                raised, JV_ARRAY(jv_number((double)db_column_int64(st, 0)), jv_number(0),
                                  JV_OBJECT(jv_string("reason"), jv_string("late"),
                                            jv_string("requestedDate"), jv_string(a),
                                            jv_string("expectedCompletion"), jv_string(b),
@@ -1070,14 +1070,14 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
 int
 store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_ASYNC_ORDER_EVENTS, SQL_ASYNC_ORDER_EVENTS, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_ORDER_EVENTS, SQL_ASYNC_ORDER_EVENTS, err);
     int rc;
     *out = jv_array();
     if (!st)
         return store_stmt_fail(err);
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *out = jv_array_append(*out, jv_string((const char *)sqlite3_column_text(st, 0)));
+    db_bind_int64(st, 1, id);
+    while ((rc = db_step(st)) == SQLITE_ROW)
+        *out = jv_array_append(*out, jv_string((const char *)db_column_text(st, 0)));
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -1086,14 +1086,14 @@ store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
 int
 store_tasks_open_count(store *s, const store_task_filter *f, int64_t *n, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_TASKS_OPEN_COUNT, SQL_TASKS_OPEN_COUNT, err);
+    db_stmt *st = store_stmt(s, ST_TASKS_OPEN_COUNT, SQL_TASKS_OPEN_COUNT, err);
     int rc;
     if (!st)
         return store_stmt_fail(err);
     bind_filter(st, f);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
+        *n = db_column_int64(st, 0);
         rc = 0;
     } else {
         rc = store_sqlfail(s, rc, err);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "diag.h"
 #include "embedded.h"
 #include "store-int.h"
@@ -39,7 +41,27 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
+/*
+ * PostgreSQL stores began at version 5: entry i brings a store at
+ * version i (0: an empty schema) to the version its file's name says.
+ * Later migrations come in pairs, one per backend.
+ */
+static const struct {
+    const char *file;
+    int to;
+} pg_migrations[SCHEMA_VERSION] = {
+    [0] = { "migrations/pg/005-schema.sql", 5 },
+};
+
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+/*
+ * PostgreSQL: one writer at a time, as with SQLite's BEGIN IMMEDIATE
+ * (osm_store's lock conflicts only with itself and stronger ones:
+ * readers are never blocked).  Every transaction then sees the
+ * committed work of the writers before it.
+ */
+static const char SQL_BEGIN_PG[] = "BEGIN";
+static const char SQL_LOCK_PG[] = "LOCK TABLE osm_store IN EXCLUSIVE MODE";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_SAVEPOINT[] = "SAVEPOINT store_op";
@@ -47,7 +69,7 @@ static const char SQL_RELEASE[] = "RELEASE store_op";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO store_op";
 static const char SQL_EVENT_ADD[] =
     "INSERT INTO events (order_id, task_id, at, type, actor, data)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
 
 int
 store_schema_version(void)
@@ -58,14 +80,44 @@ store_schema_version(void)
 sqlite3 *
 store_sqlite(store *s)
 {
-    return s->db;
+    return db_sqlite(s->db);
+}
+
+int
+store_is_pg(const store *s)
+{
+    return s->pg;
 }
 
 int
 store_sqlfail(store *s, int rc, osm_err *err)
 {
-    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    const char *msg = s->db ? db_errmsg(s->db) : sqlite3_errstr(rc);
 
+    if (s->pg) {
+        const char *state = db_sqlstate(s->db);
+        switch (rc & 0xff) {
+        case SQLITE_BUSY:
+            if (!strncmp(state, "08", 2))
+                return osm_fail(err, OSM_ETEMPFAIL, "%s: connection lost: %s: try again",
+                                s->path, msg);
+            return osm_fail(err, OSM_ETEMPFAIL, "order store busy: %s: try again", msg);
+        case SQLITE_READONLY:
+            return osm_fail(err, OSM_ENOPERM, "%s: no permission to write the order store: %s",
+                            s->path, msg);
+        case SQLITE_CANTOPEN:
+            return osm_fail(err, OSM_ETEMPFAIL, "%s: cannot connect: %s", s->path, msg);
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISUSE:
+        case SQLITE_RANGE:
+        case SQLITE_NOMEM:
+        case SQLITE_ERROR:
+            return osm_fail(err, OSM_ESOFTWARE, "%s: internal error: %s (SQLSTATE %s)",
+                            s->path, msg, state);
+        default:
+            return osm_fail(err, OSM_EIO, "%s: %s", s->path, msg);
+        }
+    }
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -94,10 +146,10 @@ store_sqlfail(store *s, int rc, osm_err *err)
     }
 }
 
-sqlite3_stmt *
+db_stmt *
 store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     int rc;
 
     if (s->stmt[id].st) {
@@ -108,10 +160,10 @@ store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
         }
         return s->stmt[id].st;
     }
-    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    rc = db_prepare(s->db, sql, DB_PERSISTENT, &st);
     if (rc != SQLITE_OK) {
         store_sqlfail(s, rc, err);
-        sqlite3_finalize(st);
+        db_finalize(st);
         return NULL;
     }
     s->stmt[id].st = st;
@@ -120,26 +172,26 @@ store_stmt(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
 }
 
 void
-store_stmt_done(sqlite3_stmt *st)
+store_stmt_done(db_stmt *st)
 {
     if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        db_reset(st);
+        db_clear_bindings(st);
     }
 }
 
 int
-store_bind_text(sqlite3_stmt *st, int i, const char *text)
+store_bind_text(db_stmt *st, int i, const char *text)
 {
     if (!text)
-        return sqlite3_bind_null(st, i);
-    return sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+        return db_bind_null(st, i);
+    return db_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
 char *
-store_col_strdup(sqlite3_stmt *st, int i)
+store_col_strdup(db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const unsigned char *t = db_column_text(st, i);
     return t ? xstrdup((const char *)t) : NULL;
 }
 
@@ -147,12 +199,12 @@ store_col_strdup(sqlite3_stmt *st, int i)
 static int
 run_simple(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, id, sql, err);
+    db_stmt *st = store_stmt(s, id, sql, err);
     int rc;
 
     if (!st)
         return err ? err->code : OSM_ESOFTWARE;
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -161,7 +213,7 @@ run_simple(store *s, enum store_stmt_id id, const char *sql, osm_err *err)
 int
 store_in_tx(store *s, const char *fn, osm_err *err)
 {
-    if (sqlite3_get_autocommit(s->db))
+    if (db_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: %s called outside a transaction",
                         fn);
     return 0;
@@ -185,9 +237,16 @@ store_sp_end(store *s, int rc)
 int
 store_begin(store *s, osm_err *err)
 {
-    if (!sqlite3_get_autocommit(s->db))
+    int rc;
+
+    if (!db_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
-    return run_simple(s, ST_BEGIN, SQL_BEGIN, err);
+    if (!s->pg)
+        return run_simple(s, ST_BEGIN, SQL_BEGIN, err);
+    if ((rc = run_simple(s, ST_BEGIN, SQL_BEGIN_PG, err)) ||
+        (rc = run_simple(s, ST_LOCK, SQL_LOCK_PG, err)))
+        store_rollback(s);
+    return rc;
 }
 
 int
@@ -195,7 +254,7 @@ store_commit(store *s, osm_err *err)
 {
     int rc;
 
-    if (sqlite3_get_autocommit(s->db))
+    if (db_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: commit without a transaction");
     rc = run_simple(s, ST_COMMIT, SQL_COMMIT, err);
     if (rc)
@@ -206,7 +265,7 @@ store_commit(store *s, osm_err *err)
 void
 store_rollback(store *s)
 {
-    if (s && !sqlite3_get_autocommit(s->db))
+    if (s && !db_get_autocommit(s->db))
         run_simple(s, ST_ROLLBACK, SQL_ROLLBACK, NULL);
 }
 
@@ -224,7 +283,7 @@ store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *typ
                     const char *actor, jv data, const char *raw, int64_t now_ms,
                     int64_t *event_id, osm_err *err)
 {
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv text;
     int rc;
 
@@ -258,21 +317,20 @@ store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *typ
         return err ? err->code : OSM_ESOFTWARE;
     }
     if (order_id)
-        sqlite3_bind_int64(st, 1, order_id);
+        db_bind_int64(st, 1, order_id);
     if (task_id)
-        sqlite3_bind_int64(st, 2, task_id);
-    sqlite3_bind_int64(st, 3, now_ms);
+        db_bind_int64(st, 2, task_id);
+    db_bind_int64(st, 3, now_ms);
     store_bind_text(st, 4, type);
     store_bind_text(st, 5, actor);
     store_bind_text(st, 6, jv_string_value(text));
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = 0;
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
         if (event_id)
-            *event_id = sqlite3_last_insert_rowid(s->db);
-    } else {
-        rc = store_sqlfail(s, rc, err);
+            *event_id = db_column_int64(st, 0);
+        rc = db_step(st);
     }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     jv_free(text);
     return rc;
@@ -282,7 +340,7 @@ store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *typ
 static int
 exec_sql(store *s, const char *sql, osm_err *err)
 {
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    int rc = db_exec(s->db, sql);
     return rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
 }
 
@@ -290,19 +348,19 @@ exec_sql(store *s, const char *sql, osm_err *err)
 static int
 query_int(store *s, const char *sql, int64_t *out, osm_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    db_stmt *st = NULL;
+    int rc = db_prepare(s->db, sql, 0, &st);
 
     *out = 0;
     if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
+        rc = db_step(st);
         if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
+            *out = db_column_int64(st, 0);
             rc = SQLITE_DONE;
         }
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -320,18 +378,25 @@ check_store(store *s, int64_t *version, osm_err *err)
         "SELECT (SELECT user_version FROM pragma_user_version),"
         " (SELECT application_id FROM pragma_application_id),"
         " (SELECT count(*) FROM sqlite_schema)";
-    sqlite3_stmt *st = NULL;
+    /*
+     * PostgreSQL: the store lives in the first schema of the search path;
+     * osm_store is its version row.  An empty schema is a new store.
+     */
+    static const char sql_pg[] =
+        "SELECT coalesce((SELECT version FROM osm_store), 0),"
+        " coalesce((SELECT application_id FROM osm_store), 0), 0";
+    db_stmt *st = NULL;
     int64_t appid = 0, objects = 0;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int rc = db_prepare(s->db, s->pg ? sql_pg : sql, 0, &st);
 
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *version = sqlite3_column_int64(st, 0);
-        appid = sqlite3_column_int64(st, 1);
-        objects = sqlite3_column_int64(st, 2);
+    if (rc == SQLITE_OK && (rc = db_step(st)) == SQLITE_ROW) {
+        *version = db_column_int64(st, 0);
+        appid = db_column_int64(st, 1);
+        objects = db_column_int64(st, 2);
         rc = SQLITE_OK;
     }
     rc = rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc)
         return rc;
     if (*version > SCHEMA_VERSION)
@@ -345,6 +410,39 @@ check_store(store *s, int64_t *version, osm_err *err)
 }
 
 /*
+ * PostgreSQL's check_store(): the schema the store lives in must exist;
+ * without an osm_store table it must be empty (a new store).
+ */
+static int
+pg_check_store(store *s, int64_t *version, osm_err *err)
+{
+    int64_t objects, has;
+    int rc;
+
+    *version = 0;
+    if ((rc = query_int(s, "SELECT count(*) FROM pg_namespace WHERE nspname = current_schema()",
+                        &has, err)))
+        return rc;
+    if (!has)
+        return osm_fail(err, OSM_ENOINPUT, "%s: no schema to keep the order store in "
+                        "(the search_path names none that exists)", s->path);
+    if ((rc = query_int(s, "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                        " ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+                        " AND c.relname = 'osm_store' AND c.relkind = 'r'", &has, err)))
+        return rc;
+    if (has)
+        return check_store(s, version, err);
+    if ((rc = query_int(s, "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                        " ON n.oid = c.relnamespace WHERE n.nspname = current_schema()",
+                        &objects, err)))
+        return rc;
+    if (objects)
+        return osm_fail(err, OSM_EIO, "%s: not an osm order store (schema %s holds another "
+                        "program's tables)", s->path, "of the search_path");
+    return 0;
+}
+
+/*
  * Switch to WAL.  On a new file whose creators race, SQLite answers BUSY
  * at once instead of calling the busy handler, so wait here, within the
  * busy timeout.
@@ -354,7 +452,7 @@ set_wal(store *s, int timeout_ms, osm_err *err)
 {
     int rc, waited = 0;
 
-    while (((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL))
+    while (((rc = db_exec(s->db, "PRAGMA journal_mode = WAL"))
             & 0xff) == SQLITE_BUSY && waited < timeout_ms) {
         sqlite3_sleep(5);
         waited += 5;
@@ -412,9 +510,135 @@ migrate(store *s, osm_err *err)
     }
     rc = exec_sql(s, "COMMIT", err);
 out:
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!db_get_autocommit(s->db))
+        db_exec(s->db, "ROLLBACK");
     return rc;
+}
+
+/*
+ * migrate() for PostgreSQL: one transaction, creators serialized on an
+ * advisory lock named by the schema (the store's tables may not exist
+ * yet to lock), the version read again inside.
+ */
+static int
+pg_migrate(store *s, osm_err *err)
+{
+    int64_t version;
+    int rc;
+
+    if ((rc = exec_sql(s, "BEGIN", err)) ||
+        (rc = exec_sql(s, "SELECT pg_advisory_xact_lock(hashtext('osm ' || current_schema()))",
+                       err)))
+        goto out;
+    if ((rc = pg_check_store(s, &version, err)))
+        goto out;
+    while (version < SCHEMA_VERSION) {
+        const char *file = pg_migrations[version].file;
+        const char *text = file ? embedded_get(file, NULL) : NULL;
+        if (!text) {
+            rc = osm_fail(err, OSM_ESOFTWARE, "internal error: no PostgreSQL migration from "
+                          "version %lld", (long long)version);
+            goto out;
+        }
+        if ((rc = exec_sql(s, text, err))) {
+            osm_err_prefix(err, "%s", file);
+            goto out;
+        }
+        version = pg_migrations[version].to;
+    }
+    rc = exec_sql(s, "COMMIT", err);
+out:
+    if (!db_get_autocommit(s->db))
+        db_exec(s->db, "ROLLBACK");
+    return rc;
+}
+
+/* Everything store_open() does after connecting to PostgreSQL. */
+static int
+pg_setup(store *s, const store_opts *o, osm_err *err)
+{
+    int64_t version;
+    char sql[96];
+    int rc;
+
+    /* a lock waited for longer than the busy timeout is a busy store (75) */
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d", o->busy_timeout_ms);
+    if ((rc = exec_sql(s, sql, err)))
+        return rc;
+    if ((rc = pg_check_store(s, &version, err)))
+        return rc;
+    if (version == 0 && (o->readonly || !o->create))
+        return osm_fail(err, OSM_ENOINPUT, "%s: no such order store (its schema is empty)",
+                        s->path);
+    if (version < SCHEMA_VERSION) {
+        if (o->readonly)
+            return osm_fail(err, OSM_EIO,
+                            "%s: order store version %lld needs upgrading to %d, "
+                            "which a read-only open cannot do",
+                            s->path, (long long)version, SCHEMA_VERSION);
+        if ((rc = pg_migrate(s, err)))
+            return rc;
+    }
+    s->ready = 1;
+    return 0;
+}
+
+/*
+ * The name messages give a PostgreSQL store: its URI without the
+ * password ("postgresql://user:secret@host/db" names itself
+ * "postgresql://user@host/db").
+ */
+static char *
+pg_display_name(const char *uri)
+{
+    const char *auth = strstr(uri, "://");
+    char *out = xstrdup(uri);
+
+    if (!auth)
+        return out;
+    auth += 3;
+    const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    const char *colon = strchr(auth, ':');
+    if (at && (!slash || at < slash) && colon && colon < at) {
+        size_t head = (size_t)(colon - uri);
+        memmove(out + head, out + (at - uri), strlen(at) + 1);
+    }
+    /* password=... in the query string */
+    char *pw = strstr(out, "password=");
+    if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
+        char *end = strchr(pw, '&');
+        if (end)
+            memmove(pw, end + 1, strlen(end + 1) + 1);
+        else
+            pw[-1] = '\0';
+    }
+    return out;
+}
+
+/* store_open() for a postgresql:// or postgres:// URI. */
+static int
+pg_open(const char *uri, const store_opts *o, store **out, osm_err *err)
+{
+    store *s = xcalloc(1, sizeof *s);
+    int rc;
+
+    s->path = pg_display_name(uri);
+    s->pg = 1;
+    s->readonly = o->readonly;
+    if (!db_pg_available()) {
+        rc = osm_fail(err, OSM_ECONFIG, "%s: this osm was built without PostgreSQL support "
+                      "(configure --with-postgresql)", s->path);
+    } else if (db_open_pg(uri, &s->db) != SQLITE_OK) {
+        rc = osm_fail(err, OSM_ETEMPFAIL, "%s: cannot connect: %s", s->path, db_errmsg(s->db));
+    } else {
+        rc = pg_setup(s, o, err);
+    }
+    if (rc) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }
 
 /* Everything store_open() does after sqlite3_open_v2(). */
@@ -424,8 +648,8 @@ setup(store *s, const store_opts *o, osm_err *err)
     int64_t version;
     int rc;
 
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, o->busy_timeout_ms);
+    sqlite3_extended_result_codes(db_sqlite(s->db), 1);
+    sqlite3_busy_timeout(db_sqlite(s->db), o->busy_timeout_ms);
     /* before anything writes: a newer or foreign file stays untouched */
     if ((rc = check_store(s, &version, err)))
         return rc;
@@ -439,7 +663,7 @@ setup(store *s, const store_opts *o, osm_err *err)
          * create them, and without them SQLite cannot read a WAL store.
          */
         int persist = 1;
-        sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+        sqlite3_file_control(db_sqlite(s->db), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
         if ((rc = set_wal(s, o->busy_timeout_ms, err)) ||
             (rc = exec_sql(s, o->synchronous_full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = NORMAL", err)) ||
@@ -486,6 +710,8 @@ store_open(const char *path, const store_opts *opts, store **out, osm_err *err)
         o = *opts;
     if (o.busy_timeout_ms <= 0)
         o.busy_timeout_ms = STORE_DEFAULT_BUSY_MS;
+    if (db_is_pg_name(path))
+        return pg_open(path, &o, out, err);
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return osm_fail(err, OSM_EIO, "%s: is a directory, not an order store", path);
@@ -501,9 +727,9 @@ store_open(const char *path, const store_opts *opts, store **out, osm_err *err)
     /* no SQLITE_OPEN_URI: a path is a path, whatever it looks like */
     flags = o.readonly ? SQLITE_OPEN_READONLY
                        : SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0);
-    rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    rc = db_open_sqlite(path, flags, &s->db);
     if (rc != SQLITE_OK) {
-        if (!s->db)
+        if (rc == SQLITE_NOMEM)
             rc = osm_fail(err, OSM_ESOFTWARE, "%s: out of memory opening the store", path);
         else
             rc = store_sqlfail(s, rc, err);
@@ -524,19 +750,53 @@ store_close(store *s)
     if (!s)
         return;
     if (s->db) {
-        store_rollback(s);
+        if (!s->pg || db_get_autocommit(s->db) == 0)
+            store_rollback(s);
         for (int i = 0; i < ST__COUNT; i++)
-            sqlite3_finalize(s->stmt[i].st);
-        sqlite3_close(s->db);
+            db_finalize(s->stmt[i].st);
+        db_close(s->db);
     }
     free(s->path);
     free(s);
 }
 
 int
-store_step_done(store *s, sqlite3_stmt *st, osm_err *err)
+store_watch(store *s, osm_err *err)
 {
-    int rc = sqlite3_step(st);
+    db_stmt *st = NULL;
+    char *channel = NULL;
+    int rc;
+
+    if (!s->pg || s->watching)
+        return 0;
+    rc = db_prepare(s->db, "SELECT 'osm_' || current_schema()", 0, &st);
+    if (rc == SQLITE_OK && (rc = db_step(st)) == SQLITE_ROW) {
+        channel = xstrdup((const char *)db_column_text(st, 0));
+        rc = SQLITE_OK;
+    }
+    db_finalize(st);
+    if (rc == SQLITE_OK)
+        rc = db_listen(s->db, channel);
+    free(channel);
+    if (rc != SQLITE_OK)
+        return store_sqlfail(s, rc, err);
+    s->watching = 1;
+    return 0;
+}
+
+int
+store_watch_wait(store *s, int64_t ms)
+{
+    if (!s->pg || !s->watching)
+        return -1;
+    int r = db_wait(s->db, ms > INT_MAX ? INT_MAX : (int)ms);
+    return r < 0 ? -1 : r;
+}
+
+int
+store_step_done(store *s, db_stmt *st, osm_err *err)
+{
+    int rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
     return rc;
@@ -549,16 +809,16 @@ store_stmt_fail(osm_err *err)
 }
 
 void
-store_bind_time(sqlite3_stmt *st, int i, int64_t ms)
+store_bind_time(db_stmt *st, int i, int64_t ms)
 {
     if (ms >= 0)
-        sqlite3_bind_int64(st, i, ms);
+        db_bind_int64(st, i, ms);
     else
-        sqlite3_bind_null(st, i);
+        db_bind_null(st, i);
 }
 
 int64_t
-store_col_time(sqlite3_stmt *st, int i)
+store_col_time(db_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+    return db_column_type(st, i) == SQLITE_NULL ? -1 : db_column_int64(st, i);
 }

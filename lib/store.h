@@ -56,6 +56,20 @@ typedef struct store_opts {
  */
 int store_open(const char *path, const store_opts *opts, store **out, osm_err *err);
 
+/* 1 for a PostgreSQL store (postgresql://...), 0 for an SQLite file. */
+int store_is_pg(const store *s);
+
+/*
+ * Wake on changes other programs commit: on PostgreSQL, listen to the
+ * store's channel (every transaction that records an event notifies it
+ * at commit); on SQLite, nothing.  Then store_watch_wait() waits up to
+ * ms for such a change: 1 when one came, 0 when the time ran out or a
+ * signal came, -1 at once when the store cannot tell (SQLite, or the
+ * connection failed): sleep and look instead.
+ */
+int store_watch(store *s, osm_err *err);
+int store_watch_wait(store *s, int64_t ms);
+
 /* Close s (NULL is fine), rolling back a transaction left open. */
 void store_close(store *s);
 

@@ -323,3 +323,18 @@ CREATE TRIGGER orders_hold AFTER UPDATE OF state ON orders
     WHEN ((OLD.state IN ('not_started', 'in_progress', 'amending', 'cancelling'))
           <> (NEW.state IN ('not_started', 'in_progress', 'amending', 'cancelling')))
     EXECUTE FUNCTION orders_hold();
+
+-- Every change worth waking for writes an event: tell those listening on
+-- the store's channel (osm_ and the schema's name), at commit, once per
+-- transaction.  osm-run --loop and osm-status --follow wait on it.
+CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pg_notify('osm_' || current_schema(), '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION events_notify();
