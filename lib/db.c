@@ -39,7 +39,7 @@ struct db_conn {
  * start of every program would pay, SQLite users included.
  */
 #define PQ_FUNCS(X)                                                                    \
-    X(PQconnectdb) X(PQstatus) X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQprepare)    \
+    X(PQconnectdbParams) X(PQreset) X(PQstatus) X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQprepare)    \
     X(PQexecPrepared) X(PQexecParams) X(PQresultStatus) X(PQresultErrorField)         \
     X(PQclear) X(PQcmdTuples) X(PQntuples) X(PQnfields) X(PQgetisnull) X(PQgetvalue)  \
     X(PQgetlength) X(PQftype) X(PQunescapeBytea) X(PQfreemem) X(PQtransactionStatus) \
@@ -76,7 +76,8 @@ pq_load(void)
     return NULL;
 }
 
-#define PQconnectdb pq.PQconnectdb
+#define PQconnectdbParams pq.PQconnectdbParams
+#define PQreset pq.PQreset
 #define PQstatus pq.PQstatus
 #define PQerrorMessage pq.PQerrorMessage
 #define PQfinish pq.PQfinish
@@ -359,7 +360,18 @@ db_open_pg(const char *conninfo, db_conn **out)
         pg_seterr(d, why, "");
         return SQLITE_CANTOPEN;
     }
-    d->pg = PQconnectdb(conninfo);
+    /*
+     * Our defaults first, the URI after them: what it says wins.  A host
+     * cut off must not hold a worker for the kernel's 15 minutes of
+     * retransmissions: TCP keepalives and a 30 s user timeout make a dead
+     * link an error (75) well within a lease.
+     */
+    static const char *const keys[] = {
+        "connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "tcp_user_timeout", "application_name", "dbname", NULL
+    };
+    const char *values[] = { "10", "10", "5", "3", "30000", "osm", conninfo, NULL };
+    d->pg = PQconnectdbParams(keys, values, 1);
     if (!d->pg) {
         pg_seterr(d, "out of memory", "");
         return SQLITE_NOMEM;
@@ -378,6 +390,34 @@ int
 db_pg_available(void)
 {
     return 1;
+}
+
+int
+db_reconnect(db_conn *d)
+{
+    if (!d->pg)
+        return SQLITE_MISUSE;
+    PQreset(d->pg);
+    if (PQstatus(d->pg) != CONNECTION_OK) {
+        pg_seterr(d, PQerrorMessage(d->pg), "08006");
+        return SQLITE_BUSY;
+    }
+    PQclear(PQexec(d->pg, "SET client_min_messages = warning"));
+    return SQLITE_OK;
+}
+
+int
+db_connection_lost(db_conn *d)
+{
+    return d->pg && PQstatus(d->pg) == CONNECTION_BAD;
+}
+
+void
+db_finalize_lost(db_stmt *st)
+{
+    if (st && st->pg)
+        st->pg->name[0] = '\0';     /* the server forgot it with the session */
+    db_finalize(st);
 }
 
 int
@@ -442,6 +482,26 @@ db_wait(db_conn *d, int timeout_ms)
 }
 
 #else /* !HAVE_LIBPQ */
+
+int
+db_reconnect(db_conn *d)
+{
+    (void)d;
+    return SQLITE_MISUSE;
+}
+
+int
+db_connection_lost(db_conn *d)
+{
+    (void)d;
+    return 0;
+}
+
+void
+db_finalize_lost(db_stmt *st)
+{
+    db_finalize(st);
+}
 
 int
 db_open_pg(const char *conninfo, db_conn **out)

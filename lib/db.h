@@ -54,6 +54,16 @@ int db_open_pg(const char *conninfo, db_conn **out);
 /* 1 when conninfo names a PostgreSQL store: postgres:// or postgresql://. */
 int db_is_pg_name(const char *name);
 
+/*
+ * PostgreSQL: 1 when the connection is gone (the server went away, the
+ * link was cut); db_reconnect() makes a new one with the same parameters
+ * (named statements are gone with the old session: hand each to
+ * db_finalize_lost(), which forgets it without asking the server).
+ */
+int db_connection_lost(db_conn *d);
+int db_reconnect(db_conn *d);
+void db_finalize_lost(db_stmt *st);
+
 /* 1 for a PostgreSQL connection. */
 int db_is_pg(const db_conn *d);
 

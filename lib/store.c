@@ -234,6 +234,32 @@ store_sp_end(store *s, int rc)
     return rc;
 }
 
+static int exec_sql(store *s, const char *sql, osm_err *err);
+
+/* PostgreSQL: a new connection for a lost one, the statements forgotten. */
+static int
+reconnect(store *s, osm_err *err)
+{
+    char sql[64];
+    int rc;
+
+    for (int i = 0; i < ST__COUNT; i++) {
+        db_finalize_lost(s->stmt[i].st);
+        s->stmt[i].st = NULL;
+        s->stmt[i].sql = NULL;
+    }
+    if ((rc = db_reconnect(s->db)) != SQLITE_OK)
+        return store_sqlfail(s, rc, err);
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d", s->busy_timeout_ms);
+    if ((rc = exec_sql(s, sql, err)))
+        return rc;
+    if (s->watching) {
+        s->watching = 0;
+        return store_watch(s, err);
+    }
+    return 0;
+}
+
 int
 store_begin(store *s, osm_err *err)
 {
@@ -243,6 +269,13 @@ store_begin(store *s, osm_err *err)
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
     if (!s->pg)
         return run_simple(s, ST_BEGIN, SQL_BEGIN, err);
+    /*
+     * A connection lost between transactions loses nothing: connect
+     * again, once, and begin there.  Lost inside one, the transaction is
+     * gone and its caller gets 75.
+     */
+    if (db_connection_lost(s->db) && (rc = reconnect(s, err)))
+        return rc;
     if ((rc = run_simple(s, ST_BEGIN, SQL_BEGIN_PG, err)) ||
         (rc = run_simple(s, ST_LOCK, SQL_LOCK_PG, err)))
         store_rollback(s);
@@ -562,6 +595,7 @@ pg_setup(store *s, const store_opts *o, osm_err *err)
     int rc;
 
     /* a lock waited for longer than the busy timeout is a busy store (75) */
+    s->busy_timeout_ms = o->busy_timeout_ms;
     snprintf(sql, sizeof sql, "SET lock_timeout = %d", o->busy_timeout_ms);
     if ((rc = exec_sql(s, sql, err)))
         return rc;
