@@ -277,10 +277,11 @@ CREATE INDEX workgroup_members_user ON workgroup_members ("user");
 -- an UPDATE that finishes several dependencies of one task runs the
 -- function once per row, and each run's UPDATE sees the runs before it,
 -- so deps_open ends where SQLite's does.  The functions name no schema;
--- SET search_path FROM CURRENT fixes theirs to the one this file is applied
--- with, so that they change this store's tables even when a session with
--- another search_path changes rows here (psql, an import).  Only an UPDATE naming state (UPDATE OF state) fires them,
--- so their own UPDATEs of deps_open and held never fire another.
+-- SET search_path FROM CURRENT fixes theirs to the one this file is
+-- applied with, so that they change this store's tables even when a
+-- session with another search_path changes rows here (psql, an import).
+-- Only an UPDATE naming state (UPDATE OF state) fires them, so their own
+-- UPDATEs of deps_open and held never fire another.
 
 -- A task finished (completed or skipped) or came back from that: its
 -- dependents have one open dependency less or more.
