@@ -40,10 +40,13 @@ osm_store() {
     export OSM_DB="postgresql:///$PGDATABASE?options=-csearch_path%3D$OSM_TEST_SCHEMA"
 }
 
-# Drop the schema osm_store made, with whatever the test left in it.
+# Drop the schema osm_store made, with whatever the test left in it; a
+# program the test left running in a transaction fails it after 10 s
+# instead of hanging the suite.
 osm_teardown() {
     [ -n "${OSM_TEST_SCHEMA:-}" ] || return 0
-    psql -XAtq -v ON_ERROR_STOP=1 -c "DROP SCHEMA $OSM_TEST_SCHEMA CASCADE" >/dev/null
+    psql -XAtq -v ON_ERROR_STOP=1 -c "SET lock_timeout = '10s'" \
+        -c "DROP SCHEMA $OSM_TEST_SCHEMA CASCADE" >/dev/null
     OSM_TEST_SCHEMA=
 }
 
