@@ -36,7 +36,8 @@ make_store() {
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T10:00:00Z
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T10:00:00Z
     export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
     unset OSM_CONFIG
     # shellcheck source=share/completion/osm.bash
@@ -104,6 +105,7 @@ setup() {
 }
 
 @test "completion: the store named by -d or --db on the command line" {
+    require_sqlite "moves the store's file and its -wal and -shm files"
     make_store
     mv osm.db other.db
     mv osm.db-wal other.db-wal 2>/dev/null || true
