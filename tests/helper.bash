@@ -38,6 +38,8 @@ osm_store() {
     OSM_TEST_SCHEMA=t_$$_${BATS_SUITE_TEST_NUMBER}_$RANDOM
     psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $OSM_TEST_SCHEMA" >/dev/null || return 1
     export OSM_DB="postgresql:///$PGDATABASE?options=-csearch_path%3D$OSM_TEST_SCHEMA"
+    # the cartridge trees of a PostgreSQL store go to the cache directory
+    export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
 }
 
 # Drop the schema osm_store made, with whatever the test left in it; a
