@@ -18,6 +18,7 @@
 #include "carttest.h"
 #include "cli.h"
 #include "clock.h"
+#include "db.h"
 #include "embedded.h"
 #include "json.h"
 #include "store.h"
@@ -549,7 +550,20 @@ cmd_deploy(int argc, char **argv)
             continue;
         }
         /* --dry-run: never create the store; without one, everything is new */
-        int no_store = opt.dry_run && access(cli_db_path(opt.db), F_OK) != 0;
+        const char *path = cli_db_path(opt.db);
+        int no_store = opt.dry_run && !db_is_pg_name(path) && access(path, F_OK) != 0;
+        if (opt.dry_run && !st && db_is_pg_name(path)) {
+            /* a PostgreSQL store is known only by asking: an empty schema is none */
+            osm_err e = { 0, "" };
+            if ((rc = cli_open(path, 0, &st, &conf, &e)) == OSM_ENOINPUT) {
+                no_store = 1;
+            } else if (rc != 0 || (rc = admin_only("deploy", st, conf)) != 0) {
+                if (rc && e.code)
+                    diag_report(&e);
+                cartridge_free(c);
+                return osm_worst(worst, rc);
+            }
+        }
         if (!st && !no_store &&
             ((rc = open_store(opt.dry_run ? 0 : CLI_CREATE, &st, &conf)) != 0 ||
              (rc = admin_only("deploy", st, conf)) != 0)) {

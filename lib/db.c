@@ -39,7 +39,8 @@ struct db_conn {
  * start of every program would pay, SQLite users included.
  */
 #define PQ_FUNCS(X)                                                                    \
-    X(PQconnectdbParams) X(PQreset) X(PQstatus) X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQprepare)    \
+    X(PQconnectdbParams) X(PQreset) X(PQstatus) X(PQconnectionNeedsPassword)         \
+    X(PQconnectionUsedPassword) X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQprepare)    \
     X(PQexecPrepared) X(PQexecParams) X(PQresultStatus) X(PQresultErrorField)         \
     X(PQclear) X(PQcmdTuples) X(PQntuples) X(PQnfields) X(PQgetisnull) X(PQgetvalue)  \
     X(PQgetlength) X(PQftype) X(PQunescapeBytea) X(PQfreemem) X(PQtransactionStatus) \
@@ -78,6 +79,8 @@ pq_load(void)
 
 #define PQconnectdbParams pq.PQconnectdbParams
 #define PQreset pq.PQreset
+#define PQconnectionNeedsPassword pq.PQconnectionNeedsPassword
+#define PQconnectionUsedPassword pq.PQconnectionUsedPassword
 #define PQstatus pq.PQstatus
 #define PQerrorMessage pq.PQerrorMessage
 #define PQfinish pq.PQfinish
@@ -358,7 +361,7 @@ db_open_pg(const char *conninfo, db_conn **out)
     const char *why = pq_load();
     if (why) {
         pg_seterr(d, why, "");
-        return SQLITE_CANTOPEN;
+        return SQLITE_NOTFOUND;
     }
     /*
      * Our defaults first, the URI after them: what it says wins.  A host
@@ -378,6 +381,11 @@ db_open_pg(const char *conninfo, db_conn **out)
     }
     if (PQstatus(d->pg) != CONNECTION_OK) {
         pg_seterr(d, PQerrorMessage(d->pg), "08001");
+        /* refused for want of a password, or for a wrong one */
+        if (PQconnectionNeedsPassword(d->pg) || PQconnectionUsedPassword(d->pg)) {
+            snprintf(d->sqlstate, sizeof d->sqlstate, "28000");
+            return SQLITE_AUTH;
+        }
         return SQLITE_CANTOPEN;
     }
     /* notices (e.g. of an IF NOT EXISTS) are not ours to print */

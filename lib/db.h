@@ -46,8 +46,10 @@ int db_open_sqlite(const char *path, int flags, db_conn **out);
 /*
  * Connect to PostgreSQL with the libpq connection string or URI conninfo
  * (PG* environment variables fill in the rest).  SQLITE_CANTOPEN when it
- * fails, with the reason in db_errmsg(); SQLITE_MISUSE when this build
- * has no PostgreSQL support.  *out is set either way (close it).
+ * fails, with the reason in db_errmsg(); SQLITE_AUTH when the server
+ * wants a password it did not get or refused the one given;
+ * SQLITE_NOTFOUND when libpq cannot be loaded; SQLITE_MISUSE when this
+ * build has no PostgreSQL support.  *out is set either way (close it).
  */
 int db_open_pg(const char *conninfo, db_conn **out);
 

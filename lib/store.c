@@ -662,8 +662,15 @@ pg_open(const char *uri, const store_opts *o, store **out, osm_err *err)
     if (!db_pg_available()) {
         rc = osm_fail(err, OSM_ECONFIG, "%s: this osm was built without PostgreSQL support "
                       "(configure --with-postgresql)", s->path);
-    } else if (db_open_pg(uri, &s->db) != SQLITE_OK) {
-        rc = osm_fail(err, OSM_ETEMPFAIL, "%s: cannot connect: %s", s->path, db_errmsg(s->db));
+    } else if ((rc = db_open_pg(uri, &s->db)) != SQLITE_OK) {
+        if (rc == SQLITE_NOTFOUND)
+            rc = osm_fail(err, OSM_ECONFIG, "%s: %s", s->path, db_errmsg(s->db));
+        else if (rc == SQLITE_AUTH)
+            rc = osm_fail(err, OSM_ENOPERM, "%s: cannot connect: %s (a password goes in "
+                          "~/.pgpass or PGPASSFILE, not in the URI)", s->path, db_errmsg(s->db));
+        else
+            rc = osm_fail(err, OSM_ETEMPFAIL, "%s: cannot connect: %s", s->path,
+                          db_errmsg(s->db));
     } else {
         rc = pg_setup(s, o, err);
     }
