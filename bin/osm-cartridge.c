@@ -846,6 +846,8 @@ cmd_import(int argc, char **argv)
 
     if (argc > 1)
         return usage_error("import: expected one FILE or -%s", "");
+    if (opt.dry_run)
+        return usage_error("import: no --dry-run: import into a new store to try a stream%s", "");
     if (from_stdin && cli_stdin_is_terminal())
         return usage_error("import: standard input is a terminal: pipe in an export or "
                            "name its file%s", "");

@@ -225,6 +225,9 @@ refused() {
     run -66 --separate-stderr osm-status --db nowhere.db --export
     run -2 --separate-stderr osm-cartridge import a b
     assert_equal "${stderr%%$'\n'*}" "osm-cartridge: import: expected one FILE or -"
+    run -2 --separate-stderr osm-cartridge --dry-run import a.ndjson
+    assert_equal "${stderr%%$'\n'*}" "osm-cartridge: import: no --dry-run: import into a new store to try a stream"
+    assert_file_not_exist b.db
     run -66 --separate-stderr osm-cartridge --db b.db import nothing.ndjson
     assert_equal "$stderr" "osm-cartridge: nothing.ndjson: No such file or directory"
 }
