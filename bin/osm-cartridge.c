@@ -1,6 +1,7 @@
 /*
  * osm-cartridge: make, check, pack and deploy cartridges (DESIGN §5,
- * osm-cartridge(1), the format in osm-cartridge(5)).
+ * osm-cartridge(1), the format in osm-cartridge(5)); import a whole
+ * store that osm-status --export wrote.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "db.h"
 #include "embedded.h"
 #include "json.h"
+#include "store-export.h"
 #include "store.h"
 #include "termtable.h"
 #include "termtext.h"
@@ -44,6 +46,8 @@ static const char usage_text[] =
     "  default NAME@VERSION         make VERSION the default for new orders\n"
     "  test [--progress] DIR|FILE...\n"
     "                               run the cartridge's tests (TAP)\n"
+    "  import [FILE|-]              load an export (osm-status --export) into an\n"
+    "                               empty order store\n"
     "\n"
     "options:\n"
     "  -d, --db DB          order store: a file or a postgresql:// URI\n"
@@ -112,11 +116,12 @@ open_store(int mode, store **st, osm_config **conf)
 static void close_store(store *st, osm_config *conf);
 
 /*
- * The administrator rule for verb (deploy, undeploy, default): 0, or the
- * status with the message printed and the store closed.
+ * The administrator rule for verb (deploy, undeploy, default, import),
+ * which acts on what ("cartridges", "order stores"): 0, or the status
+ * with the message printed and the store closed.
  */
 static int
-admin_only(const char *verb, store *st, osm_config *conf)
+admin_only(const char *verb, const char *what, store *st, osm_config *conf)
 {
     osm_err err = { 0, "" };
     int admin = cli_is_admin(conf, &err);
@@ -130,8 +135,8 @@ admin_only(const char *verb, store *st, osm_config *conf)
             struct passwd *pw = getpwuid((uid_t)conf->store_owner);
             snprintf(owner, sizeof owner, "%s", pw ? pw->pw_name : "");
         }
-        diag_error("%s: only an administrator may %s cartridges (root, the store's owner%s%s%s%s)",
-                   verb, verb, *owner ? " " : "", owner,
+        diag_error("%s: only an administrator may %s %s (root, the store's owner%s%s%s%s)",
+                   verb, verb, what, *owner ? " " : "", owner,
                    conf->admin_group ? ", or a member of group " : "",
                    conf->admin_group ? conf->admin_group : "");
         admin = OSM_ENOPERM;
@@ -566,7 +571,7 @@ cmd_deploy(int argc, char **argv)
         }
         if (!st && !no_store &&
             ((rc = open_store(opt.dry_run ? 0 : CLI_CREATE, &st, &conf)) != 0 ||
-             (rc = admin_only("deploy", st, conf)) != 0)) {
+             (rc = admin_only("deploy", "cartridges", st, conf)) != 0)) {
             cartridge_free(c);
             return osm_worst(worst, rc);
         }
@@ -744,7 +749,7 @@ cmd_default(int argc, char **argv)
         return usage_error("default: expected NAME@VERSION%s", "");
     if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
-    if ((rc = admin_only("default", st, conf)) != 0) {
+    if ((rc = admin_only("default", "cartridges", st, conf)) != 0) {
         store_cartridge_free(&sc);
         return rc;
     }
@@ -791,7 +796,7 @@ cmd_undeploy(int argc, char **argv)
         return usage_error("undeploy: expected NAME@VERSION%s", "");
     if ((rc = lookup(argv[0], 1, 0, 0, &st, &conf, &sc)) != 0)
         return rc;
-    if ((rc = admin_only("undeploy", st, conf)) != 0) {
+    if ((rc = admin_only("undeploy", "cartridges", st, conf)) != 0) {
         store_cartridge_free(&sc);
         return rc;
     }
@@ -838,6 +843,48 @@ fail:
     return diag_report(&err);
 }
 
+/*
+ * import [FILE|-]: a stream of osm-status --export into an empty store,
+ * created when missing, in one transaction; prints the summary.
+ */
+static int
+cmd_import(int argc, char **argv)
+{
+    osm_err err = { 0, "" };
+    const char *path = argc == 1 ? argv[0] : "-";
+    int from_stdin = strcmp(path, "-") == 0;
+    store *st;
+    osm_config *conf;
+    FILE *in;
+    jv summary;
+    int rc;
+
+    if (argc > 1)
+        return usage_error("import: expected one FILE or -%s", "");
+    if (opt.dry_run)
+        return usage_error("import: no --dry-run: import into a new store to try a stream%s", "");
+    if (from_stdin && cli_stdin_is_terminal())
+        return usage_error("import: standard input is a terminal: pipe in an export or "
+                           "name its file%s", "");
+    if (!(in = from_stdin ? stdin : fopen(path, "r"))) {
+        diag_error("%s: %s", path, strerror(errno));
+        return errno == ENOENT ? OSM_ENOINPUT : OSM_EIO;
+    }
+    if ((rc = open_store(CLI_CREATE, &st, &conf)) != 0 ||
+        (rc = admin_only("import", "order stores", st, conf)) != 0) {
+        if (!from_stdin)
+            fclose(in);
+        return rc;
+    }
+    rc = store_import(st, in, from_stdin ? "<stdin>" : path, &summary, &err);
+    if (!from_stdin)
+        fclose(in);
+    close_store(st, conf);
+    if (rc != 0)
+        return diag_report(&err);
+    return cli_emit(summary, opt.json_flags);
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct verb {
@@ -847,7 +894,7 @@ static const struct verb {
     { "init", cmd_init },         { "check", cmd_check },   { "pack", cmd_pack },
     { "deploy", cmd_deploy },     { "undeploy", cmd_undeploy }, { "list", cmd_list },
     { "show", cmd_show },         { "export", cmd_export }, { "default", cmd_default },
-    { "test", cmd_test },
+    { "test", cmd_test },         { "import", cmd_import },
 };
 
 int

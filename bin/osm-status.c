@@ -1,7 +1,8 @@
 /*
  * osm-status: the state of orders, listings, the store summary, order
  * histories and the live event feed; waiting for orders to end; purging
- * ended orders; the HTML report (DESIGN §10, osm-status(1)).
+ * ended orders; the HTML report; the export of the whole store (DESIGN
+ * §10, osm-status(1)).
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "report.h"
 #include "progress.h"
 #include "status.h"
+#include "store-export.h"
 #include "store-status.h"
 #include "store.h"
 #include "xalloc.h"
@@ -30,7 +32,7 @@ static const char usage_text[] =
     "                  [--since DATE] [--until DATE] [--external-id KEY] [--jq EXPR]\n"
     "                  [--limit N] [--offset N] [-S] [-H] [-f [--after EVENT]]\n"
     "                  [-w [--timeout DURATION]] [--purge --before DATE [--progress]]\n"
-    "                  [--original]\n"
+    "                  [--original] [--export]\n"
     "                  [--format json|table|prometheus|html] [--output-dir DIR]\n"
     "                  [--pretty] [ID...]\n"
     "\n"
@@ -60,6 +62,8 @@ static const char usage_text[] =
     "                           orders in jeopardy and late ones\n"
     "  -H, --history            every event of the orders given, oldest first\n"
     "      --original           the customer order of each order given, as received\n"
+    "      --export             every row of the store as JSON lines, for osm-cartridge\n"
+    "                           import\n"
     "  -f, --follow             print events as they are recorded, until interrupted\n"
     "      --after EVENT        with --follow or --history: events after this event id\n"
     "  -w, --wait               wait until the orders given have ended; exit 0 when all\n"
@@ -81,7 +85,7 @@ static const char usage_text[] =
     "  -V, --version            show the version\n";
 
 enum { MODE_SHOW, MODE_LIST, MODE_SUMMARY, MODE_HISTORY, MODE_FOLLOW, MODE_WAIT, MODE_PURGE,
-       MODE_ORIGINAL };
+       MODE_ORIGINAL, MODE_EXPORT };
 enum { FMT_JSON, FMT_TABLE, FMT_PROMETHEUS, FMT_HTML };
 
 #define LIST_CHUNK 500          /* rows of a table laid out together */
@@ -481,6 +485,24 @@ purge(run *r, int64_t before)
                                   r->json_flags));
 }
 
+/* A line of the export on stdout; a failure is told by cli_finish_output(). */
+static int
+export_line(const char *line, size_t len, void *ctx)
+{
+    (void)ctx;
+    return fwrite(line, 1, len, stdout) == len ? 0 : OSM_EIO;
+}
+
+static int
+export_store(run *r)
+{
+    osm_err err = { 0, "" };
+    int rc = store_export(r->st, export_line, NULL, &err);
+    if (rc != 0 && err.code)
+        return diag_report(&err);
+    return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 int
@@ -488,7 +510,7 @@ main(int argc, char **argv)
 {
     enum { OPT_PRETTY = 256, OPT_FORMAT, OPT_ORDER_TYPE, OPT_SINCE, OPT_UNTIL, OPT_EXTERNAL,
            OPT_JQ, OPT_OFFSET, OPT_AFTER, OPT_TIMEOUT, OPT_PURGE, OPT_BEFORE, OPT_OUTPUT_DIR, OPT_PROGRESS,
-           OPT_ORIGINAL };
+           OPT_ORIGINAL, OPT_EXPORT };
     static const struct option longopts[] = {
         { "db", required_argument, NULL, 'd' },
         { "all", no_argument, NULL, 'a' },
@@ -510,6 +532,7 @@ main(int argc, char **argv)
         { "purge", no_argument, NULL, OPT_PURGE },
         { "progress", no_argument, NULL, OPT_PROGRESS },
         { "original", no_argument, NULL, OPT_ORIGINAL },
+        { "export", no_argument, NULL, OPT_EXPORT },
         { "before", required_argument, NULL, OPT_BEFORE },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
@@ -541,7 +564,7 @@ main(int argc, char **argv)
             jv_free(ids);                                                                 \
             jv_free(r.filter.states);                                                     \
             return usage_error("choose one of --summary, --history, --follow, --wait, "   \
-                               "--purge and --original%s", "");                           \
+                               "--purge, --original and --export%s", "");                 \
         }                                                                                 \
         mode = (m);                                                                       \
     } while (0)
@@ -586,6 +609,7 @@ main(int argc, char **argv)
         case OPT_PURGE: SET_MODE(MODE_PURGE); break;
         case OPT_PROGRESS: r.show_progress = 1; break;
         case OPT_ORIGINAL: SET_MODE(MODE_ORIGINAL); break;
+        case OPT_EXPORT: SET_MODE(MODE_EXPORT); break;
         case OPT_AFTER:
             if (parse_count("--after", optarg, &after) != 0)
                 BAD_USAGE(NULL, NULL);
@@ -648,6 +672,18 @@ main(int argc, char **argv)
     int given = jv_array_length(jv_copy(ids)) > 0 || read_stdin || nexternal;
 
     /* which mode, and what goes with it */
+    if (mode == MODE_EXPORT) {
+        if (outdir || (format_set && r.format != FMT_JSON))
+            BAD_USAGE("--export writes JSON lines: not with --format %s",
+                      outdir || r.format == FMT_HTML ? "html or --output-dir"
+                      : r.format == FMT_TABLE ? "table" : "prometheus");
+        if (jq_text)
+            BAD_USAGE("--export writes every row as it is: not with --jq%s", "");
+        if (r.json_flags & JSON_PRETTY)
+            BAD_USAGE("--export writes one line per row: not with --pretty%s", "");
+        if (given)
+            BAD_USAGE("--export writes the whole store: give no order ids%s", "");
+    }
     if (outdir) {
         if (format_set && r.format != FMT_HTML)
             BAD_USAGE("--output-dir writes the HTML report: not with --format %s",
@@ -796,6 +832,9 @@ main(int argc, char **argv)
         break;
     case MODE_PURGE:
         rc = purge(&r, before);
+        break;
+    case MODE_EXPORT:
+        rc = export_store(&r);
         break;
     }
 

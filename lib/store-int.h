@@ -148,6 +148,9 @@ enum store_stmt_id {
     ST_ASYNC_ORDER_EVENTS,
     ST_TASKS_OPEN_COUNT,
     /* end of operations */
+    /* export and import (lib/store-export.c): add entries for it here only */
+    ST_EXPORT_CONTENTS,
+    /* end of export and import */
     ST__COUNT
 };
 

@@ -61,7 +61,7 @@ deploy_tmf() {
     run -66 --separate-stderr osm-status --original 7
     assert_equal "$stderr" "osm-status: no such order: 7"
     run -2 --separate-stderr osm-status --original --history 1
-    assert_equal "$(head -1 <<<"$stderr")" "osm-status: choose one of --summary, --history, --follow, --wait, --purge and --original"
+    assert_equal "$(head -1 <<<"$stderr")" "osm-status: choose one of --summary, --history, --follow, --wait, --purge, --original and --export"
     run -2 --separate-stderr osm-status --original --format table 1
     assert_equal "$(head -1 <<<"$stderr")" "osm-status: --original prints the customer order as JSON: not with --format"
 }

@@ -499,7 +499,7 @@ list_ids() {
 
 @test "usage: modes that do not go together, missing and bad values" {
     run -2 --separate-stderr osm-status --summary --history 1
-    assert_equal "${stderr_lines[0]}" 'osm-status: choose one of --summary, --history, --follow, --wait, --purge and --original'
+    assert_equal "${stderr_lines[0]}" 'osm-status: choose one of --summary, --history, --follow, --wait, --purge, --original and --export'
     run -2 --separate-stderr osm-status --purge
     assert_equal "${stderr_lines[0]}" 'osm-status: --purge needs --before DATE'
     run -2 --separate-stderr osm-status --purge --before 2026-13-45

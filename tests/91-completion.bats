@@ -63,7 +63,7 @@ setup() {
 }
 
 @test "completion: verbs, and the verbs of osm-task order and workgroup" {
-    assert_equal "$(complete_words osm-cartridge '')" "check default deploy export init list pack show test undeploy"
+    assert_equal "$(complete_words osm-cartridge '')" "check default deploy export import init list pack show test undeploy"
     assert_equal "$(complete_words osm-cartridge de)" "default deploy"
     assert_equal "$(complete_words osm-task '')" \
         "abort assign claim complete fail list order release resolve respond resume retry show skip suspend workgroup"
@@ -155,7 +155,7 @@ z osm-status --format=t
 EOF
     run zsh -f z.zsh
     assert_success
-    assert_equal "$(tr '\n' ' ' <<<"$output")" "check default deploy export init list pack show test undeploy ; \
+    assert_equal "$(tr '\n' ' ' <<<"$output")" "check default deploy export import init list pack show test undeploy ; \
 abort fail resolve resume suspend ; json dot svg table ; 1 2 ; 1 ; broadband broadband@1.0.0 ; (files) ; ; \
 json table prometheus html ; "
 }

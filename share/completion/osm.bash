@@ -221,6 +221,7 @@ _osm() {
         case $verb in
         init) ((nargs == 1)) && _osm_files -d ;;
         check | pack | deploy | test) _osm_files ;;
+        import) ((nargs == 0)) && _osm_files ;;
         show | undeploy | export | default) _osm_add "$(_osm_cartridges)" ;;
         esac
         ;;
