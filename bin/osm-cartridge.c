@@ -562,7 +562,7 @@ cmd_deploy(int argc, char **argv)
             osm_err e = { 0, "" };
             if ((rc = cli_open(path, 0, &st, &conf, &e)) == OSM_ENOINPUT) {
                 no_store = 1;
-            } else if (rc != 0 || (rc = admin_only("deploy", st, conf)) != 0) {
+            } else if (rc != 0 || (rc = admin_only("deploy", "cartridges", st, conf)) != 0) {
                 if (rc && e.code)
                     diag_report(&e);
                 cartridge_free(c);

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "json.h"
 #include "sha256.h"
@@ -303,27 +303,27 @@ json_string_add(strbuf *sb, const char *s, size_t n)
 
 /* The row st is on, for messages: its primary key, which leads the column list. */
 static char *
-row_key(const store_export_table *t, sqlite3_stmt *st)
+row_key(const store_export_table *t, db_stmt *st)
 {
     strbuf sb = STRBUF_INIT;
     size_t nkey = strchr(t->order_by, ',') ? 2 : 1;
     for (size_t i = 0; i < nkey; i++) {
         sb_addf(&sb, "%s%s ", i ? ", " : "", t->columns[i].name);
-        if (sqlite3_column_type(st, (int)i) == SQLITE_INTEGER)
-            sb_addf(&sb, "%" PRId64, (int64_t)sqlite3_column_int64(st, (int)i));
+        if (db_column_type(st, (int)i) == SQLITE_INTEGER)
+            sb_addf(&sb, "%" PRId64, (int64_t)db_column_int64(st, (int)i));
         else    /* quoted and escaped: a message stays one line */
-            json_string_add(&sb, (const char *)sqlite3_column_text(st, (int)i),
-                            (size_t)sqlite3_column_bytes(st, (int)i));
+            json_string_add(&sb, (const char *)db_column_text(st, (int)i),
+                            (size_t)db_column_bytes(st, (int)i));
     }
     return sb_detach(&sb, NULL);
 }
 
 /* Append column i of the row st is on to sb as JSON; 74 when it cannot be. */
 static int
-column_add(const store_export_table *t, size_t i, sqlite3_stmt *st, strbuf *sb, osm_err *err)
+column_add(const store_export_table *t, size_t i, db_stmt *st, strbuf *sb, osm_err *err)
 {
     const store_export_column *c = &t->columns[i];
-    int type = sqlite3_column_type(st, (int)i);
+    int type = db_column_type(st, (int)i);
     const char *why = NULL;
 
     if (type == SQLITE_NULL) {
@@ -335,7 +335,7 @@ column_add(const store_export_table *t, size_t i, sqlite3_stmt *st, strbuf *sb, 
         if (type != SQLITE_INTEGER) {
             why = "not an integer";
         } else {
-            int64_t v = sqlite3_column_int64(st, (int)i);
+            int64_t v = db_column_int64(st, (int)i);
             if (v > (int64_t)JSON_INT_MAX || v < -(int64_t)JSON_INT_MAX)
                 why = "an integer too large for JSON";
             else
@@ -346,8 +346,8 @@ column_add(const store_export_table *t, size_t i, sqlite3_stmt *st, strbuf *sb, 
         if (type != SQLITE_TEXT) {
             why = "not text";
         } else {
-            const char *v = (const char *)sqlite3_column_text(st, (int)i);
-            size_t n = (size_t)sqlite3_column_bytes(st, (int)i);
+            const char *v = (const char *)db_column_text(st, (int)i);
+            size_t n = (size_t)db_column_bytes(st, (int)i);
             if (!utf8_valid((const unsigned char *)v, n))
                 why = "text that is not UTF-8";
             else
@@ -355,8 +355,8 @@ column_add(const store_export_table *t, size_t i, sqlite3_stmt *st, strbuf *sb, 
         }
         break;
     default: {
-        const void *v = sqlite3_column_blob(st, (int)i);
-        size_t n = (size_t)sqlite3_column_bytes(st, (int)i);
+        const void *v = db_column_blob(st, (int)i);
+        size_t n = (size_t)db_column_bytes(st, (int)i);
         sb_add(sb, "\"", 1);
         b64_encode(sb, v, n);
         sb_add(sb, "\"", 1);
@@ -387,9 +387,9 @@ static int
 export_table(store *s, const store_export_table *t, struct sha256_ctx *hash, strbuf *line,
              store_export_fn out, void *ctx, int64_t *count, osm_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char *sql = select_sql(t);
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int rc = db_prepare(s->db, sql, 0, &st);
 
     *count = 0;
     free(sql);
@@ -397,7 +397,7 @@ export_table(store *s, const store_export_table *t, struct sha256_ctx *hash, str
         rc = store_sqlfail(s, rc, err);
         goto out;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         sb_reset(line);
         sb_addf(line, "{\"table\":\"%s\",\"row\":{", t->name);
         for (size_t i = 0; i < t->ncolumns; i++) {
@@ -412,7 +412,7 @@ export_table(store *s, const store_export_table *t, struct sha256_ctx *hash, str
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -456,7 +456,7 @@ typedef struct importer {
     store *s;
     const char *name;           /* of the input, for messages */
     long line;                  /* being read */
-    sqlite3_stmt *insert[NTABLES];
+    db_stmt *insert[NTABLES];
     int64_t counts[NTABLES];
     osm_err *err;
 } importer;
@@ -558,7 +558,7 @@ check_header(importer *im, jv v)
 
 /* Bind value v (not consumed) of column i of t to st, checking its type. */
 static int
-bind_value(importer *im, const store_export_table *t, size_t i, jv v, sqlite3_stmt *st)
+bind_value(importer *im, const store_export_table *t, size_t i, jv v, db_stmt *st)
 {
     const store_export_column *c = &t->columns[i];
     int k = (int)i + 1, rc = SQLITE_OK;
@@ -568,17 +568,17 @@ bind_value(importer *im, const store_export_table *t, size_t i, jv v, sqlite3_st
         if (!c->nullable)
             return bad_line(im, "%s.%s: expected %s, got null", t->name, c->name,
                             c->type == STORE_EXPORT_INTEGER ? "an integer" : "a string");
-        rc = sqlite3_bind_null(st, k);
+        rc = db_bind_null(st, k);
     } else if (c->type == STORE_EXPORT_INTEGER) {
         if (exact_int(v, &n) != 0)
             return bad_line(im, "%s.%s: expected an integer, got %s", t->name, c->name,
                             jv_get_kind(v) == JV_KIND_NUMBER ? "a number that is not one"
                                                              : kind_name(v));
-        rc = sqlite3_bind_int64(st, k, n);
+        rc = db_bind_int64(st, k, n);
     } else if (jv_get_kind(v) != JV_KIND_STRING) {
         return bad_line(im, "%s.%s: expected a string, got %s", t->name, c->name, kind_name(v));
     } else if (c->type == STORE_EXPORT_TEXT) {
-        rc = sqlite3_bind_text(st, k, jv_string_value(v), jv_string_length_bytes(jv_copy(v)),
+        rc = db_bind_text(st, k, jv_string_value(v), jv_string_length_bytes(jv_copy(v)),
                                SQLITE_TRANSIENT);
     } else {
         unsigned char *blob;
@@ -586,7 +586,7 @@ bind_value(importer *im, const store_export_table *t, size_t i, jv v, sqlite3_st
         if (b64_decode(jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)), &blob,
                        &len) != 0)
             return bad_line(im, "%s.%s: not base64", t->name, c->name);
-        rc = sqlite3_bind_blob(st, k, blob, (int)len, SQLITE_TRANSIENT);
+        rc = db_bind_blob(st, k, blob, (int)len, SQLITE_TRANSIENT);
         free(blob);
     }
     return rc == SQLITE_OK ? 0 : store_sqlfail(im->s, rc, im->err);
@@ -600,7 +600,7 @@ import_row(importer *im, jv v)
     const char *name = json_str(v, "table");
     const store_export_table *t = NULL;
     size_t ti = 0;
-    sqlite3_stmt *st;
+    db_stmt *st;
     jv row;
     int rc;
 
@@ -637,7 +637,7 @@ import_row(importer *im, jv v)
     }
     if (!im->insert[ti]) {
         char *sql = insert_sql(t);
-        rc = sqlite3_prepare_v2(im->s->db, sql, -1, &im->insert[ti], NULL);
+        rc = db_prepare(im->s->db, sql, 0, &im->insert[ti]);
         free(sql);
         if (rc != SQLITE_OK) {
             jv_free(row);
@@ -655,7 +655,7 @@ import_row(importer *im, jv v)
     }
     jv_free(row);
     if (rc == 0) {
-        rc = sqlite3_step(st);
+        rc = db_step(st);
         if (rc == SQLITE_DONE) {
             rc = 0;
             im->counts[ti]++;
@@ -712,20 +712,20 @@ static int
 check_empty(store *s, osm_err *err)
 {
     static const char *const what[] = { "cartridge", "order", "event", "workgroup" };
-    sqlite3_stmt *st = store_stmt(s, ST_EXPORT_CONTENTS, SQL_CONTENTS, err);
+    db_stmt *st = store_stmt(s, ST_EXPORT_CONTENTS, SQL_CONTENTS, err);
     strbuf sb = STRBUF_INIT;
     int rc;
 
     if (!st)
         return store_stmt_fail(err);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc != SQLITE_ROW) {
         rc = store_sqlfail(s, rc, err);
         store_stmt_done(st);
         return rc;
     }
     for (int i = 0; i < 4; i++) {
-        int64_t n = sqlite3_column_int64(st, i);
+        int64_t n = db_column_int64(st, i);
         if (n)
             sb_addf(&sb, "%s%" PRId64 " %s%s", sb.len ? ", " : "", n, what[i], n == 1 ? "" : "s");
     }
@@ -811,7 +811,7 @@ store_import(store *s, FILE *in, const char *name, jv *summary, osm_err *err)
     if ((rc = check_empty(s, err)) == 0)
         rc = import_lines(&im, in, &out);
     for (size_t i = 0; i < NTABLES; i++)
-        sqlite3_finalize(im.insert[i]);
+        db_finalize(im.insert[i]);
     if (rc == 0)
         rc = store_commit(s, err);
     else
