@@ -799,6 +799,38 @@ import_lines(importer *im, FILE *in, jv *summary)
     return rc;
 }
 
+/*
+ * PostgreSQL: rows inserted with their ids leave the identity sequences
+ * behind; start each after the highest id now in its table, so that the
+ * next order, task or event numbers on from the imported ones (SQLite's
+ * AUTOINCREMENT does this by itself).  The names come from the catalog
+ * of our own schema, not from the stream.
+ */
+static int
+pg_reset_ids(store *s, osm_err *err)
+{
+    static const char sql[] =
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY table_name";
+    db_stmt *st = NULL, *set = NULL;
+    int rc = db_prepare(s->db, sql, 0, &st);
+
+    while (rc == SQLITE_OK && (rc = db_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)db_column_text(st, 0), *c = (const char *)db_column_text(st, 1);
+        char *q = xasprintf("SELECT setval(pg_get_serial_sequence('\"%s\"', '%s'),"
+                            " coalesce(max(\"%s\"), 0) + 1, false) FROM \"%s\"", t, c, c, t);
+        rc = db_prepare(s->db, q, 0, &set);
+        if (rc == SQLITE_OK)
+            rc = db_step(set);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        db_finalize(set);
+        set = NULL;
+        free(q);
+    }
+    db_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, err);
+}
+
 int
 store_import(store *s, FILE *in, const char *name, jv *summary, osm_err *err)
 {
@@ -810,6 +842,8 @@ store_import(store *s, FILE *in, const char *name, jv *summary, osm_err *err)
         return rc;
     if ((rc = check_empty(s, err)) == 0)
         rc = import_lines(&im, in, &out);
+    if (rc == 0 && store_is_pg(s))
+        rc = pg_reset_ids(s, err);
     for (size_t i = 0; i < NTABLES; i++)
         db_finalize(im.insert[i]);
     if (rc == 0)
