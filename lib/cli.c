@@ -84,8 +84,13 @@ cli_open(const char *db, int mode, store **st, osm_config **conf, osm_err *err)
         *conf = NULL;
         return rc;
     }
-    if (stat(db, &sb) == 0)
+    if (store_is_pg(*st)) {
+        /* the store's owner is whoever runs as the role that owns its tables */
+        if (store_pg_owned(*st))
+            (*conf)->store_owner = (long)getuid();
+    } else if (stat(db, &sb) == 0) {
         (*conf)->store_owner = (long)sb.st_uid;
+    }
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #if HAVE_LIBPQ
 #include <dlfcn.h>
@@ -26,6 +27,9 @@ struct db_conn {
     PGconn *pg;
     int changes;            /* rows of the last command */
     unsigned next_name;     /* for named statements */
+    unsigned generation;    /* sessions so far: a reconnection makes a new one */
+    char *session;          /* SQL run at the start of each session */
+    char *listen;           /* the channel listened to, or NULL */
     char *errmsg;
     char sqlstate[6];
 #endif
@@ -44,7 +48,8 @@ struct db_conn {
     X(PQexecPrepared) X(PQexecParams) X(PQresultStatus) X(PQresultErrorField)         \
     X(PQclear) X(PQcmdTuples) X(PQntuples) X(PQnfields) X(PQgetisnull) X(PQgetvalue)  \
     X(PQgetlength) X(PQftype) X(PQunescapeBytea) X(PQfreemem) X(PQtransactionStatus) \
-    X(PQescapeIdentifier) X(PQconsumeInput) X(PQnotifies) X(PQsocket)
+    X(PQescapeIdentifier) X(PQconsumeInput) X(PQnotifies) X(PQsocket)                \
+    X(PQsetNoticeProcessor)
 
 static struct {
 #define PQ_MEMBER(f) __typeof__(f) *f;
@@ -105,6 +110,7 @@ pq_load(void)
 #define PQconsumeInput pq.PQconsumeInput
 #define PQnotifies pq.PQnotifies
 #define PQsocket pq.PQsocket
+#define PQsetNoticeProcessor pq.PQsetNoticeProcessor
 
 /* PostgreSQL type oids the driver needs to know (pg_type.h) */
 #define OID_BOOL 16
@@ -128,6 +134,7 @@ struct db_pgstmt {
     db_conn *d;
     char *sql;              /* with $N parameters */
     char name[16];          /* "" for a one-off statement */
+    unsigned generation;    /* the session it was prepared in */
     int nparams;
     pgparam *params;
     PGresult *res;          /* the last execution's, or NULL */
@@ -256,6 +263,8 @@ pg_result_clear(struct db_pgstmt *p)
     p->blob = NULL;
 }
 
+static int pg_server_prepare(struct db_pgstmt *p);
+
 static int
 pg_prepare(db_conn *d, const char *sql, int flags, db_stmt **out)
 {
@@ -271,16 +280,88 @@ pg_prepare(db_conn *d, const char *sql, int flags, db_stmt **out)
     *out = st;
     if (flags & DB_PERSISTENT) {
         snprintf(p->name, sizeof p->name, "osm%u", ++d->next_name);
-        PGresult *res = PQprepare(d->pg, p->name, p->sql, 0, NULL);
-        int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? SQLITE_OK : pg_fail(d, res);
-        PQclear(res);
-        if (rc != SQLITE_OK && getenv("OSM_PG_TRACE")) fprintf(stderr, "PGPREP: %s\n  %s\n", d->errmsg, p->sql);
+        int rc = pg_server_prepare(p);
         if (rc != SQLITE_OK) {
             p->name[0] = '\0';      /* nothing to deallocate */
             return rc;
         }
     }
     return SQLITE_OK;
+}
+
+/* Prepare p's named statement in the current session. */
+static int
+pg_server_prepare(struct db_pgstmt *p)
+{
+    PGresult *res = PQprepare(p->d->pg, p->name, p->sql, 0, NULL);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? SQLITE_OK : pg_fail(p->d, res);
+    PQclear(res);
+    if (rc == SQLITE_OK)
+        p->generation = p->d->generation;
+    return rc;
+}
+
+static void
+pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/*
+ * Start a session on d->pg (new or reset): quiet notices, the session's
+ * settings, the channel listened to.
+ */
+static int
+pg_session(db_conn *d)
+{
+    PGresult *res;
+    int rc = SQLITE_OK;
+
+    PQsetNoticeProcessor(d->pg, pg_quiet, NULL);
+    d->generation++;
+    res = PQexec(d->pg, "SET client_min_messages = warning");
+    PQclear(res);
+    if (d->session) {
+        res = PQexec(d->pg, d->session);
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? SQLITE_OK : pg_fail(d, res);
+        PQclear(res);
+    }
+    if (rc == SQLITE_OK && d->listen) {
+        char *q = PQescapeIdentifier(d->pg, d->listen, strlen(d->listen));
+        char *sql = xasprintf("LISTEN %s", q ? q : "osm");
+        PQfreemem(q);
+        res = PQexec(d->pg, sql);
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? SQLITE_OK : pg_fail(d, res);
+        PQclear(res);
+        free(sql);
+    }
+    return rc;
+}
+
+/*
+ * A connection lost while no transaction was open loses nothing: connect
+ * again (SQLITE_OK), once.  Statements prepared in the old session are
+ * prepared again when next used.
+ */
+static int
+pg_reconnect(db_conn *d)
+{
+    PQreset(d->pg);
+    if (PQstatus(d->pg) != CONNECTION_OK) {
+        pg_seterr(d, PQerrorMessage(d->pg), "08006");
+        return SQLITE_BUSY;
+    }
+    return pg_session(d);
+}
+
+/* Whether a statement may run again after its connection was lost. */
+static int
+pg_retryable(const char *sql)
+{
+    while (*sql == ' ' || *sql == '(')
+        sql++;
+    return !strncasecmp(sql, "BEGIN", 5) || !strncasecmp(sql, "SELECT", 6);
 }
 
 static int
@@ -296,10 +377,33 @@ pg_step(struct db_pgstmt *p)
             lengths[i] = p->params[i].len;
             formats[i] = p->params[i].binary;
         }
-        if (p->name[0])
-            p->res = PQexecPrepared(d->pg, p->name, p->nparams, values, lengths, formats, 0);
-        else
-            p->res = PQexecParams(d->pg, p->sql, p->nparams, NULL, values, lengths, formats, 0);
+        /* as the client knows it: a server that went away is seen below */
+        int idle = PQtransactionStatus(d->pg) == PQTRANS_IDLE;
+        for (int tries = 0;; tries++) {
+            if (p->name[0] && p->generation != d->generation) {
+                int rc = pg_server_prepare(p);
+                if (rc != SQLITE_OK) {
+                    p->done = 1;
+                    return rc;
+                }
+            }
+            if (p->name[0])
+                p->res = PQexecPrepared(d->pg, p->name, p->nparams, values, lengths, formats, 0);
+            else
+                p->res = PQexecParams(d->pg, p->sql, p->nparams, NULL, values, lengths, formats,
+                                      0);
+            if (PQresultStatus(p->res) == PGRES_COMMAND_OK ||
+                PQresultStatus(p->res) == PGRES_TUPLES_OK || tries > 0 || !idle ||
+                PQstatus(d->pg) != CONNECTION_BAD || !pg_retryable(p->sql))
+                break;
+            /* lost between transactions: a BEGIN or a read may run again */
+            PQclear(p->res);
+            p->res = NULL;
+            if (pg_reconnect(d) != SQLITE_OK) {
+                p->done = 1;
+                return SQLITE_BUSY;
+            }
+        }
         ExecStatusType s = PQresultStatus(p->res);
         if (s == PGRES_COMMAND_OK) {
             const char *n = PQcmdTuples(p->res);
@@ -310,7 +414,6 @@ pg_step(struct db_pgstmt *p)
         }
         if (s != PGRES_TUPLES_OK) {
             int rc = pg_fail(d, p->res);
-            if (getenv("OSM_PG_TRACE")) fprintf(stderr, "PGFAIL: %s\n  %s\n", d->errmsg, p->sql);
             pg_result_clear(p);
             p->done = 1;
             return rc;
@@ -352,11 +455,9 @@ pg_value(db_stmt *st, int i)
 }
 
 int
-db_open_pg(const char *conninfo, db_conn **out)
+db_open_pg(const char *conninfo, const char *appname, db_conn **out)
 {
     db_conn *d = xcalloc(1, sizeof *d);
-    PGresult *res;
-
     *out = d;
     const char *why = pq_load();
     if (why) {
@@ -373,7 +474,8 @@ db_open_pg(const char *conninfo, db_conn **out)
         "connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
         "tcp_user_timeout", "application_name", "dbname", NULL
     };
-    const char *values[] = { "10", "10", "5", "3", "30000", "osm", conninfo, NULL };
+    const char *values[] = { "10", "10", "5", "3", "30000", appname ? appname : "osm", conninfo,
+                             NULL };
     d->pg = PQconnectdbParams(keys, values, 1);
     if (!d->pg) {
         pg_seterr(d, "out of memory", "");
@@ -389,9 +491,7 @@ db_open_pg(const char *conninfo, db_conn **out)
         return SQLITE_CANTOPEN;
     }
     /* notices (e.g. of an IF NOT EXISTS) are not ours to print */
-    res = PQexec(d->pg, "SET client_min_messages = warning");
-    PQclear(res);
-    return SQLITE_OK;
+    return pg_session(d);
 }
 
 int
@@ -401,31 +501,14 @@ db_pg_available(void)
 }
 
 int
-db_reconnect(db_conn *d)
+db_session_set(db_conn *d, const char *sql)
 {
     if (!d->pg)
-        return SQLITE_MISUSE;
-    PQreset(d->pg);
-    if (PQstatus(d->pg) != CONNECTION_OK) {
-        pg_seterr(d, PQerrorMessage(d->pg), "08006");
-        return SQLITE_BUSY;
-    }
-    PQclear(PQexec(d->pg, "SET client_min_messages = warning"));
-    return SQLITE_OK;
-}
-
-int
-db_connection_lost(db_conn *d)
-{
-    return d->pg && PQstatus(d->pg) == CONNECTION_BAD;
-}
-
-void
-db_finalize_lost(db_stmt *st)
-{
-    if (st && st->pg)
-        st->pg->name[0] = '\0';     /* the server forgot it with the session */
-    db_finalize(st);
+        return SQLITE_OK;
+    char *all = d->session ? xasprintf("%s; %s", d->session, sql) : xstrdup(sql);
+    free(d->session);
+    d->session = all;
+    return db_exec(d, sql);
 }
 
 int
@@ -440,6 +523,10 @@ db_listen(db_conn *d, const char *channel)
     PQfreemem(q);
     int rc = db_exec(d, sql);
     free(sql);
+    if (rc == SQLITE_OK) {
+        free(d->listen);
+        d->listen = xstrdup(channel);
+    }
     return rc;
 }
 
@@ -492,29 +579,18 @@ db_wait(db_conn *d, int timeout_ms)
 #else /* !HAVE_LIBPQ */
 
 int
-db_reconnect(db_conn *d)
+db_session_set(db_conn *d, const char *sql)
 {
     (void)d;
-    return SQLITE_MISUSE;
+    (void)sql;
+    return SQLITE_OK;
 }
 
 int
-db_connection_lost(db_conn *d)
-{
-    (void)d;
-    return 0;
-}
-
-void
-db_finalize_lost(db_stmt *st)
-{
-    db_finalize(st);
-}
-
-int
-db_open_pg(const char *conninfo, db_conn **out)
+db_open_pg(const char *conninfo, const char *appname, db_conn **out)
 {
     (void)conninfo;
+    (void)appname;
     *out = xcalloc(1, sizeof **out);
     return SQLITE_MISUSE;
 }
@@ -592,6 +668,8 @@ db_close(db_conn *d)
 #if HAVE_LIBPQ
     if (d->pg)
         PQfinish(d->pg);
+    free(d->session);
+    free(d->listen);
     free(d->errmsg);
 #endif
     free(d);

@@ -45,26 +45,27 @@ int db_open_sqlite(const char *path, int flags, db_conn **out);
 
 /*
  * Connect to PostgreSQL with the libpq connection string or URI conninfo
- * (PG* environment variables fill in the rest).  SQLITE_CANTOPEN when it
+ * (PG* environment variables fill in the rest), naming the session
+ * appname (PostgreSQL's application_name, unless conninfo names one).  SQLITE_CANTOPEN when it
  * fails, with the reason in db_errmsg(); SQLITE_AUTH when the server
  * wants a password it did not get or refused the one given;
  * SQLITE_NOTFOUND when libpq cannot be loaded; SQLITE_MISUSE when this
  * build has no PostgreSQL support.  *out is set either way (close it).
  */
-int db_open_pg(const char *conninfo, db_conn **out);
+int db_open_pg(const char *conninfo, const char *appname, db_conn **out);
 
 /* 1 when conninfo names a PostgreSQL store: postgres:// or postgresql://. */
 int db_is_pg_name(const char *name);
 
 /*
- * PostgreSQL: 1 when the connection is gone (the server went away, the
- * link was cut); db_reconnect() makes a new one with the same parameters
- * (named statements are gone with the old session: hand each to
- * db_finalize_lost(), which forgets it without asking the server).
+ * PostgreSQL: run sql (SET ...) now and again at the start of every
+ * session: a connection lost while no transaction was open is made again
+ * when the next statement is a BEGIN or a SELECT, which then runs (its
+ * statements are prepared again, the channel listened to again); lost
+ * inside a transaction, the statement fails with SQLITE_BUSY.  SQLite:
+ * nothing.
  */
-int db_connection_lost(db_conn *d);
-int db_reconnect(db_conn *d);
-void db_finalize_lost(db_stmt *st);
+int db_session_set(db_conn *d, const char *sql);
 
 /* 1 for a PostgreSQL connection. */
 int db_is_pg(const db_conn *d);

@@ -255,8 +255,11 @@ siteconf_load(const char *db_path, osm_config **out, osm_err *err)
     }
     /* osm.conf beside the store; for PostgreSQL, in the current directory */
     const char *slash = db_path && !db_is_pg_name(db_path) ? strrchr(db_path, '/') : NULL;
+    char cwd[4096];
     if (slash)
         path = xasprintf("%.*s/osm.conf", (int)(slash - db_path), db_path);
+    else if (db_is_pg_name(db_path) && getcwd(cwd, sizeof cwd))
+        path = xasprintf("%s/osm.conf", cwd);   /* named in full in messages */
     else
         path = xstrdup("osm.conf");
     if (access(path, F_OK) != 0 && errno == ENOENT) {

@@ -20,6 +20,7 @@
 #define EVENT_PAGE 500          /* events read at a time */
 #define WAIT_FIRST_MS 50        /* --wait looks again after this, */
 #define WAIT_MAX_MS 500         /* ... growing to this */
+#define FOLLOW_WATCH_MS 10000   /* --follow on PostgreSQL: looks anyway after this */
 
 /* ------------------------------------------------------------ predicates */
 
@@ -223,7 +224,8 @@ status_follow(status_ctx *c, jv orders, const char *cartridge_name, int64_t afte
         } else if (rc != 0) {
             break;
         }
-        if (last == after && store_watch_wait(status_store(c), poll_ms) < 0)
+        /* PostgreSQL tells of each new event: look again after a while anyway */
+        if (last == after && store_watch_wait(status_store(c), FOLLOW_WATCH_MS) < 0)
             sleep_ms(poll_ms, stop);
         after = last;
     }

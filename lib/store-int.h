@@ -159,7 +159,6 @@ struct store {
     char *path;             /* as messages name it: no password */
     int pg;                 /* a PostgreSQL store */
     int watching;           /* store_watch() has listened */
-    int busy_timeout_ms;    /* PostgreSQL: its lock_timeout */
     int readonly;           /* opened with store_opts.readonly */
     int ready;              /* store_open() has set it up */
     struct {

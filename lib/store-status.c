@@ -117,7 +117,8 @@ static const char SQL_LIST_ALL_PG[] = LIST_SELECT_PG "1 = 1" LIST_REST_PG;
 /* Grouped by the columns of orders_cartridge, in its order: a covering scan. */
 static const char SQL_COUNTS[] =
     "SELECT cartridge, cartridge_version, state, count(*) FROM orders"
-    " GROUP BY cartridge, cartridge_version, state";
+    " GROUP BY cartridge, cartridge_version, state"
+    " ORDER BY cartridge, cartridge_version, state";
 /*
  * Late and in jeopardy, as lib/status.c defines them: late when the
  * requested date is past, or the expected completion after it; in

@@ -112,8 +112,7 @@ store_sqlfail(store *s, int rc, osm_err *err)
         case SQLITE_RANGE:
         case SQLITE_NOMEM:
         case SQLITE_ERROR:
-            return osm_fail(err, OSM_ESOFTWARE, "%s: internal error: %s (SQLSTATE %s)",
-                            s->path, msg, state);
+            return osm_fail(err, OSM_ESOFTWARE, "%s: internal error: %s", s->path, msg);
         default:
             return osm_fail(err, OSM_EIO, "%s: %s", s->path, msg);
         }
@@ -234,32 +233,6 @@ store_sp_end(store *s, int rc)
     return rc;
 }
 
-static int exec_sql(store *s, const char *sql, osm_err *err);
-
-/* PostgreSQL: a new connection for a lost one, the statements forgotten. */
-static int
-reconnect(store *s, osm_err *err)
-{
-    char sql[64];
-    int rc;
-
-    for (int i = 0; i < ST__COUNT; i++) {
-        db_finalize_lost(s->stmt[i].st);
-        s->stmt[i].st = NULL;
-        s->stmt[i].sql = NULL;
-    }
-    if ((rc = db_reconnect(s->db)) != SQLITE_OK)
-        return store_sqlfail(s, rc, err);
-    snprintf(sql, sizeof sql, "SET lock_timeout = %d", s->busy_timeout_ms);
-    if ((rc = exec_sql(s, sql, err)))
-        return rc;
-    if (s->watching) {
-        s->watching = 0;
-        return store_watch(s, err);
-    }
-    return 0;
-}
-
 int
 store_begin(store *s, osm_err *err)
 {
@@ -269,13 +242,6 @@ store_begin(store *s, osm_err *err)
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
     if (!s->pg)
         return run_simple(s, ST_BEGIN, SQL_BEGIN, err);
-    /*
-     * A connection lost between transactions loses nothing: connect
-     * again, once, and begin there.  Lost inside one, the transaction is
-     * gone and its caller gets 75.
-     */
-    if (db_connection_lost(s->db) && (rc = reconnect(s, err)))
-        return rc;
     if ((rc = run_simple(s, ST_BEGIN, SQL_BEGIN_PG, err)) ||
         (rc = run_simple(s, ST_LOCK, SQL_LOCK_PG, err)))
         store_rollback(s);
@@ -595,10 +561,9 @@ pg_setup(store *s, const store_opts *o, osm_err *err)
     int rc;
 
     /* a lock waited for longer than the busy timeout is a busy store (75) */
-    s->busy_timeout_ms = o->busy_timeout_ms;
     snprintf(sql, sizeof sql, "SET lock_timeout = %d", o->busy_timeout_ms);
-    if ((rc = exec_sql(s, sql, err)))
-        return rc;
+    if ((rc = db_session_set(s->db, sql)) != SQLITE_OK)
+        return store_sqlfail(s, rc, err);
     if ((rc = pg_check_store(s, &version, err)))
         return rc;
     /* an empty schema is PostgreSQL's missing file: the same message */
@@ -662,7 +627,7 @@ pg_open(const char *uri, const store_opts *o, store **out, osm_err *err)
     if (!db_pg_available()) {
         rc = osm_fail(err, OSM_ECONFIG, "%s: this osm was built without PostgreSQL support "
                       "(configure --with-postgresql)", s->path);
-    } else if ((rc = db_open_pg(uri, &s->db)) != SQLITE_OK) {
+    } else if ((rc = db_open_pg(uri, diag_prog(), &s->db)) != SQLITE_OK) {
         if (rc == SQLITE_NOTFOUND)
             rc = osm_fail(err, OSM_ECONFIG, "%s: %s", s->path, db_errmsg(s->db));
         else if (rc == SQLITE_AUTH)
@@ -799,6 +764,20 @@ store_close(store *s)
     }
     free(s->path);
     free(s);
+}
+
+int
+store_pg_owned(store *s)
+{
+    int64_t n = 0;
+
+    if (!s->pg)
+        return 0;
+    if (query_int(s, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+                  " AND tablename = 'osm_store' AND pg_has_role(tableowner, 'MEMBER')",
+                  &n, NULL) != 0)
+        return 0;
+    return n > 0;
 }
 
 int

@@ -60,6 +60,14 @@ int store_open(const char *path, const store_opts *opts, store **out, osm_err *e
 int store_is_pg(const store *s);
 
 /*
+ * PostgreSQL: 1 when the connection's role owns the store (is, or is a
+ * member of, the owner of its tables): the counterpart of an SQLite
+ * store file's owner in the administrator rule.  0 otherwise, and for
+ * SQLite.
+ */
+int store_pg_owned(store *s);
+
+/*
  * Wake on changes other programs commit: on PostgreSQL, listen to the
  * store's channel (every transaction that records an event notifies it
  * at commit); on SQLite, nothing.  Then store_watch_wait() waits up to

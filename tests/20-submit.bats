@@ -266,8 +266,15 @@ osm-submit: dup.json:1: order G-1001: .items[1].reliesOn: relies on unknown item
     fi
     run -70 --separate-stderr osm-submit --batch 5 five.ndjson
     assert_equal "$stderr" "osm-submit: five.ndjson:3: order F-3: $OSM_DB: internal error: refused by the test"
-    assert_equal "$(jq -sc 'map([.id, .externalId])' <<<"$output")" \
-        '[[1,"F-1"],[2,"F-2"],[3,"F-4"],[4,"F-5"]]'
+    # SQLite takes the refused order's id back; a PostgreSQL sequence does
+    # not (ids are unique and increasing, not without gaps)
+    if [ "$backend" = sqlite ]; then
+        assert_equal "$(jq -sc 'map([.id, .externalId])' <<<"$output")" \
+            '[[1,"F-1"],[2,"F-2"],[3,"F-4"],[4,"F-5"]]'
+    else
+        assert_equal "$(jq -sc 'map([.id, .externalId])' <<<"$output")" \
+            '[[1,"F-1"],[2,"F-2"],[4,"F-4"],[5,"F-5"]]'
+    fi
     assert_equal "$(sql 'select external_id from orders order by id' | paste -sd,)" 'F-1,F-2,F-4,F-5'
     assert_equal "$(sql 'select count(*) from order_items')" 8
     assert_equal "$(sql "select count(*) from events where type = 'order.created'")" 4

@@ -77,6 +77,6 @@ job() {
     assert_equal "$(sql "select data from events where type = 'jeopardy' and task_id is null" |
         json_rows 0 '[.reason, .lateBy] | map(sqlv) | join("|")')" 'late|PT1M'
     assert_equal "$(sql "select count(*) from events where type = 'jeopardy'")" 2
-    assert_equal "$(sql "select (select jeopardy_at from tasks) = (select jeopardy_at from orders)")" 1
+    assert_equal "$(sql "select CAST(((select jeopardy_at from tasks) = (select jeopardy_at from orders)) AS INTEGER)")" 1
     assert_equal "$(jq -r 'select(.type == "jeopardy") | .order' notices | tr '\n' ' ')" '1 1 '
 }

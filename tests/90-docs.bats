@@ -87,7 +87,8 @@ man_examples() {
 }
 
 @test "docs: the examples of osm-status(1) run" {
-    export OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    # its examples name osm.db, the store of the current directory
+    export OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR OSM_DB=$BATS_TEST_TMPDIR/osm.db
     cp -R "$FIXTURES/cartridges/runner" runner
     while IFS= read -r cmd; do
         run bash -c "$cmd"

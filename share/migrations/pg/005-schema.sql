@@ -68,8 +68,8 @@ CREATE TABLE orders (
     external_id         TEXT,
     revision            BIGINT NOT NULL DEFAULT 0,
     plan_revision       BIGINT NOT NULL DEFAULT 0,
-    cartridge           TEXT NOT NULL,
-    cartridge_version   TEXT NOT NULL,
+    cartridge           TEXT COLLATE "C" NOT NULL,
+    cartridge_version   TEXT COLLATE "C" NOT NULL,
     order_type          TEXT NOT NULL,
     state               TEXT NOT NULL DEFAULT 'not_started'
                         CHECK (state IN ('not_started', 'in_progress', 'suspended',
