@@ -205,10 +205,10 @@ teardown() {
     local p
     [ -z "$MH_SKIP" ] || return 0
     rm -f h1/hold h2/hold h3/hold
-    for p in $(cat pids 2>/dev/null); do
+    while read -r p; do
         kill -CONT "$p" 2>/dev/null
         kill -KILL "$p" 2>/dev/null
-    done
+    done < <(cat pids 2>/dev/null)
     osm_teardown
 }
 
@@ -224,7 +224,8 @@ host_uri() {
 host_start() {
     local h=$1 dir=$BATS_TEST_TMPDIR/$1 n pid
     local -a wrap
-    n=$(($(ls "$dir"/worker.*.err 2>/dev/null | wc -l) + 1))
+    n=1
+    while [ -e "$dir/worker.$n.err" ]; do n=$((n + 1)); done
     case $MH_KIND.$MH_UTS in
     netns.*) wrap=(ip netns exec "osm-$MH_TAG-$h" unshare --uts) ;;
     processes.uts) wrap=(setsid unshare --uts) ;;
@@ -233,8 +234,8 @@ host_start() {
     esac
     (
         cd "$dir" || exit 1
-        export OSM_DB=$(host_uri "$h") OSM_NOW=$2 OSM_TEST_DIR=$dir OSM_TEST_HOST=$h \
-            XDG_CACHE_HOME=$dir/cache
+        OSM_DB=$(host_uri "$h")
+        export OSM_DB OSM_NOW=$2 OSM_TEST_DIR=$dir OSM_TEST_HOST=$h XDG_CACHE_HOME=$dir/cache
         # shellcheck disable=SC2016
         exec "${wrap[@]}" sh -c '[ "$1" = none ] || hostname "$2" || exit 1
             exec osm-run --loop --interval 0.2s -j 2 -v' sh "$MH_UTS" "$h"
@@ -243,7 +244,7 @@ host_start() {
     echo "$pid" >>pids
     printf -v "pid_$h" %s "$pid"
     # the pid is osm-run's once the wrappers have made way for it
-    wait_for 10 "osm-run on $h" eval "[ \"\$(cat /proc/$pid/comm 2>/dev/null)\" = osm-run ]"
+    wait_for 10 "osm-run on $h" is_osm_run "$pid"
 }
 
 # host_stop HOST: SIGTERM to its worker, which finishes what it runs and
@@ -252,12 +253,22 @@ host_stop() {
     local var=pid_$1
     local st=0
     kill -TERM "${!var}"
-    wait_for 20 "the worker of $1 to end" eval "! ps -o stat= -p ${!var} | grep -qv Z"
+    wait_for 20 "the worker of $1 to end" ended "${!var}"
     wait "${!var}" || st=$?
     [ "$st" -eq 0 ] && return 0
     echo "the worker of $1 ended with status $st:"
     cat "$BATS_TEST_TMPDIR/$1"/worker.*.err
     return 1
+}
+
+# is_osm_run PID: whether process PID runs osm-run.
+is_osm_run() {
+    [ "$(cat "/proc/$1/comm" 2>/dev/null)" = osm-run ]
+}
+
+# ended PID: whether process PID has ended (or is a zombie).
+ended() {
+    ! ps -o stat= -p "$1" | grep -qv Z
 }
 
 # The lease owner prefix of host HOST's current worker: "HOSTNAME:PID:".
@@ -295,6 +306,29 @@ runs() {
     cat "$BATS_TEST_TMPDIR"/h?/runs.log 2>/dev/null
 }
 
+# runs_at_least N: whether the hosts logged N runs or more.
+runs_at_least() {
+    [ "$(runs | wc -l)" -ge "$1" ]
+}
+
+# held HOST: the tasks whose runs on HOST wait for its hold file to go,
+# "ID,ID..." in order.
+held() {
+    find "$BATS_TEST_TMPDIR/$1" -name 'held.*' | sed 's/.*held\.//' | sort -n | paste -sd,
+}
+
+# held_count_is HOST N: whether N runs on HOST wait for its hold file.
+held_count_is() {
+    [ "$(find "$BATS_TEST_TMPDIR/$1" -name 'held.*' | wc -l)" -eq "$2" ]
+}
+
+# only_open_with TASKS: whether every order is completed but those of
+# tasks TASKS ("ID,ID...").
+only_open_with() {
+    [ "$(sql "select count(*) from tasks where state <> 'completed'
+              and order_id not in (select order_id from tasks where id in ($1))")" = 0 ]
+}
+
 # What the store holds that an outcome could change: every order's and
 # every task's state, and how many events, responses and outbox rows.
 store_digest() {
@@ -308,11 +342,12 @@ store_digest() {
 # ------------------------------------------------------------ the test
 
 @test "multihost: $MH_HOSTS; one cut off by $MH_CUT; every order completes, no task twice under a live lease" {
-    local ids tasks hooks held h3owner h3until t1 cut_ms restart_ms back_ms
-    ids=$(for i in $(seq $ORDERS); do
+    local ids tasks hooks held h3owner h3fencing h3until t1 cut_ms restart_ms back_ms t
+    local host1 start1 end1 fencing1 host2 start2 fencing2
+    ids=$(for i in $(seq "$ORDERS"); do
         printf '{"kind":"job","ref":"H-%d","items":[{"id":"1","spec":"A"}]}\n' "$i"
     done | osm-submit --plan --batch 100 | jq -r 'select(.kind == "plan") | .id')
-    assert_equal "$(wc -w <<<"$ids")" $ORDERS
+    assert_equal "$(wc -w <<<"$ids")" "$ORDERS"
     tasks=$(sql "select count(*) from tasks")
     hooks=$(sql "select count(*) from tasks where kind = 'automated'")
     assert_equal "$tasks" $((ORDERS * 5))
@@ -322,11 +357,11 @@ store_digest() {
     host_start h1 $T0
     host_start h2 $T0
     host_start h3 $T0
-    wait_for 30 "a quarter of the hooks to run" eval '[ "$(runs | wc -l)" -ge $((hooks / 4)) ]'
+    wait_for 30 "a quarter of the hooks to run" runs_at_least $((hooks / 4))
     # hold h3's next hooks, both its -j 2 slots, and cut it off while they run
     mark "a quarter of the hooks ran; h3's next two are held"
     : >h3/hold
-    wait_for 20 "h3 to hold two hooks" eval '[ "$(ls h3 | grep -c "^held\.")" -eq 2 ]'
+    wait_for 20 "h3 to hold two hooks" held_count_is h3 2
     cut_ms=$(date +%s%3N)
     if [ "$MH_KIND" = netns ]; then
         ip link set "${MH_IF}h3" down
@@ -334,7 +369,7 @@ store_digest() {
         kill -STOP "$pid_h3"
     fi
     mark "h3 cut off ($MH_CUT) while it runs two hooks"
-    held=$(ls h3 | sed -n 's/^held\.//p' | sort -n | paste -sd,)
+    held=$(held h3)
     h3owner=$(owner_of h3)
     # the store has both under h3's lease, and h3's leases name its host
     assert_equal "$(sql "select string_agg(id::text, ',' order by id) from tasks
@@ -344,9 +379,7 @@ store_digest() {
 
     # h1 and h2 finish every other order, and leave h3's tasks alone: their
     # leases are live on the clock every host keeps
-    wait_for 60 "h1 and h2 to finish the orders h3 holds no task of" eval \
-        '[ "$(sql "select count(*) from tasks where state <> '\''completed'\''
-                   and order_id not in (select order_id from tasks where id in ($held))")" = 0 ]'
+    wait_for 60 "h1 and h2 to finish the orders h3 holds no task of" only_open_with "$held"
     mark "h1 and h2 finished every order but h3's"
     host_stop h1
     host_stop h2
@@ -362,7 +395,7 @@ store_digest() {
     # (osm-status --wait prints each order, then exits 0 when all completed)
     # shellcheck disable=SC2086
     run -0 osm-status --wait --timeout 40s $ids
-    assert_equal "$(sql "select count(*) from orders where state = 'completed'")" $ORDERS
+    assert_equal "$(sql "select count(*) from orders where state = 'completed'")" "$ORDERS"
     mark "every order completed"
     store_digest >before
 
