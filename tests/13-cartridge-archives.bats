@@ -11,7 +11,11 @@ setup_file() {
 
 # refused KIND MESSAGE-REGEX: check and deploy both refuse, store unchanged
 refused() {
-    cp "$OSM_DB_TEMPLATE" "$OSM_DB"
+    if [ "$backend" = sqlite ]; then
+        cp "$OSM_DB_TEMPLATE" "$OSM_DB"
+    else
+        osm-cartridge deploy "$OSM_SRCDIR/tests/fixtures/cartridges/minimal" >/dev/null
+    fi
     local before; before=$(sql 'select name, version, sha256 from cartridges')
     mkarchive "$1" "$1.osmc"
     run -78 --separate-stderr osm-cartridge check "$1.osmc"

@@ -8,7 +8,8 @@ PLANNER=$OSM_SRCDIR/tests/fixtures/cartridges/planner
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T09:00:00Z
     unset OSM_CONFIG
 }
 

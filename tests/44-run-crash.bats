@@ -9,7 +9,8 @@ RUNNER=$OSM_SRCDIR/tests/fixtures/cartridges/runner
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
     unset OSM_CONFIG
     osm-cartridge deploy "$RUNNER" >/dev/null
 }

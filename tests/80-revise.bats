@@ -9,7 +9,8 @@ BB=$OSM_SRCDIR/examples/broadband
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T10:00:00Z
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T10:00:00Z
     export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
     unset OSM_CONFIG
     osm-cartridge deploy "$BB" >/dev/null

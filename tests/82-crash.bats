@@ -19,7 +19,8 @@ RUNNER=$OSM_SRCDIR/tests/fixtures/cartridges/runner
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T09:00:00Z OSM_TEST_DIR=$BATS_TEST_TMPDIR
     unset OSM_CONFIG
     osm-cartridge deploy "$RUNNER" >/dev/null
 }
@@ -31,6 +32,7 @@ teardown() {
     if [ -n "${CRASH_KEEP:-}" ]; then
         mkdir -p "$CRASH_KEEP" && cp "$OSM_DB" calls ./*.out "$CRASH_KEEP"/ 2>/dev/null || true
     fi
+    osm_teardown
 }
 
 # Orders K-FROM .. K-TO of the stream, one per line: most with one

@@ -36,7 +36,8 @@ make_store() {
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db OSM_NOW=2026-11-26T10:00:00Z
+    osm_store || return 1
+    export OSM_NOW=2026-11-26T10:00:00Z
     export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
     unset OSM_CONFIG
     # shellcheck source=share/completion/osm.bash

@@ -16,12 +16,59 @@ export OSM_SRCDIR OSM_BUILDDIR
 FIXTURES=$OSM_SRCDIR/tests/fixtures
 EXAMPLES=$OSM_SRCDIR/examples
 
-setup() {
+# The backend the stores of the tests live in: sqlite (a file per test),
+# or postgresql (OSM_TEST_BACKEND=postgresql, as make check-postgresql
+# sets it: a schema per test in the database the PG* variables name).
+backend=${OSM_TEST_BACKEND:-sqlite}
+case $backend in
+sqlite | postgresql) ;;
+*) echo "OSM_TEST_BACKEND: no such backend: $backend (sqlite or postgresql)" >&2; return 1 ;;
+esac
+
+# Point OSM_DB at a fresh, empty store for this test: osm.db in the
+# test's directory, or on PostgreSQL a new schema, unique to this test,
+# that the store's URI puts first on the search_path (osm_teardown drops
+# it). Files whose setup() is their own call this instead of the
+# helper's setup.
+osm_store() {
+    if [ "$backend" = sqlite ]; then
+        export OSM_DB=$BATS_TEST_TMPDIR/osm.db
+        return 0
+    fi
+    OSM_TEST_SCHEMA=t_$$_${BATS_SUITE_TEST_NUMBER}_$RANDOM
+    psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $OSM_TEST_SCHEMA" >/dev/null || return 1
+    export OSM_DB="postgresql:///$PGDATABASE?options=-csearch_path%3D$OSM_TEST_SCHEMA"
+}
+
+# Drop the schema osm_store made, with whatever the test left in it.
+osm_teardown() {
+    [ -n "${OSM_TEST_SCHEMA:-}" ] || return 0
+    psql -XAtq -v ON_ERROR_STOP=1 -c "DROP SCHEMA $OSM_TEST_SCHEMA CASCADE" >/dev/null
+    OSM_TEST_SCHEMA=
+}
+
+# The helper's own setup, for files that add to it.
+osm_setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
-    export OSM_DB=$BATS_TEST_TMPDIR/osm.db
+    osm_store || return 1
     export OSM_NOW=2026-11-26T10:00:00Z
     unset OSM_CONFIG
     export OSM_SIM_DIR=$BATS_TEST_TMPDIR/sim
+}
+
+setup() {
+    osm_setup
+}
+
+teardown() {
+    osm_teardown
+}
+
+# Skip this test unless the stores are SQLite files: for tests about the
+# file itself (its permissions, its -wal and -shm files, its bytes, the
+# sqlite3 program), which have no counterpart on PostgreSQL.
+require_sqlite() {
+    [ "$backend" = sqlite ] || skip "SQLite only: $1"
 }
 
 # A copy of a cartridge directory that a test may change.
@@ -30,9 +77,14 @@ copy_cartridge() {
     chmod -R u+w "$BATS_TEST_TMPDIR/${2:-$(basename "$1")}"
 }
 
-# Run a query against the store (read-only inspection of outcomes).
+# Run a query against the store (read-only inspection of outcomes), its
+# rows printed as sqlite3 prints them: columns joined by |, NULL empty.
 sql() {
-    sqlite3 -batch -noheader "$OSM_DB" "$1"
+    if [ "$backend" = postgresql ]; then
+        psql -XAtq -v ON_ERROR_STOP=1 "$OSM_DB" -c "$1"
+    else
+        sqlite3 -batch -noheader "$OSM_DB" "$1"
+    fi
 }
 
 # Every line of $output that is JSON, filtered by a jq program.
