@@ -45,17 +45,18 @@
 /* the columns read_row() reads; ?3 says whether to load the archive */
 #define CART_COLUMNS                                                     \
     "c.id, c.name, c.version, c.sha256, c.manifest,"                     \
-    " CASE WHEN ?3 THEN c.archive END, c.deployed_at,"                   \
+    " CASE WHEN ?3 <> 0 THEN c.archive END, c.deployed_at,"              \
     " c.status = 'undeployed'"
 
 static const char SQL_CART_GET[] =
-    "SELECT " CART_COLUMNS ", c.id IS " DEFAULT_ID("c.name")
+    "SELECT " CART_COLUMNS ", c.id IS NOT DISTINCT FROM " DEFAULT_ID("c.name")
     " FROM cartridges c"
-    " WHERE c.name = ?1 AND c.version = ?2 AND (c.status = 'deployed' OR ?4)";
+    " WHERE c.name = ?1 AND c.version = ?2"
+    " AND (c.status = 'deployed' OR ?4 <> 0)";
 static const char SQL_CART_GET_DEFAULT[] =
     "SELECT " CART_COLUMNS ", 1"
     " FROM cartridges c LEFT JOIN cartridge_defaults x ON x.cartridge_id = c.id"
-    " WHERE c.name = ?1 AND c.status = 'deployed'"
+    " WHERE c.name = ?1 AND CAST(?2 AS TEXT) IS NULL AND c.status = 'deployed'"
     " ORDER BY x.cartridge_id IS NOT NULL DESC, " NEWEST_FIRST("c") " LIMIT 1";
 static const char SQL_CART_FIND[] =
     "SELECT id, sha256, status = 'deployed' FROM cartridges"
@@ -68,7 +69,7 @@ static const char SQL_CART_REDEPLOY[] =
     "UPDATE cartridges SET status = 'deployed', deployed_at = ?2 WHERE id = ?1";
 static const char SQL_CART_LIST[] =
     "SELECT c.name, c.version, c.sha256, c.deployed_at,"
-    " c.id IS " DEFAULT_ID("c.name") ","
+    " c.id IS NOT DISTINCT FROM " DEFAULT_ID("c.name") ","
     " (SELECT count(*) FROM orders o WHERE o.cartridge = c.name"
     "  AND o.cartridge_version = c.version AND o.state NOT IN " TERMINAL_STATES ")"
     " FROM cartridges c WHERE c.status = 'deployed'"

@@ -211,10 +211,18 @@ void store_bind_time(db_stmt *st, int i, int64_t ms);
 int64_t store_col_time(db_stmt *st, int i);
 
 /*
- * The SQL text for this store's backend: lite for SQLite, pg for
+ * The SQL text for this store's backend: lite for SQLite, pgsql for
  * PostgreSQL, where their dialects differ.
  */
-#define DIALECT(s, lite, pg) ((s)->pg ? (pg) : (lite))
+#define DIALECT(s, lite, pgsql) ((s)->pg ? (pgsql) : (lite))
+
+/*
+ * PostgreSQL: the integers of the JSON array text parameter p, as a
+ * subquery's rows (SQLite: SELECT value FROM json_each(p)).
+ */
+#define PG_JSON_IDS(p)                                                   \
+    "SELECT CAST(value AS BIGINT)"                                       \
+    " FROM json_array_elements_text(CAST(" p " AS json)) AS j(value)"
 
 /* For white-box tests only: the SQLite connection (NULL for PostgreSQL). */
 sqlite3 *store_sqlite(store *s);

@@ -24,6 +24,17 @@ static const char SQL_NOTIFY_ENQUEUE[] =
     "                                              '[]')) j"
     "             WHERE j.value = e.type OR (j.value = 'task.completed' AND e.type = 'task.state'"
     "                   AND json_extract(e.data, '$.to') = 'completed'))";
+static const char SQL_NOTIFY_ENQUEUE_PG[] =
+    "INSERT INTO outbox (event_id, next_attempt_at)"
+    " SELECT e.id, 0 FROM events e JOIN orders o ON o.id = e.order_id"
+    " LEFT JOIN cartridges c ON CAST(?2 AS TEXT) IS NULL AND c.name = o.cartridge"
+    "                        AND c.version = o.cartridge_version"
+    " WHERE e.id > ?1 AND (CAST(?3 AS BIGINT) <= 0 OR e.order_id = ?3)"
+    " AND EXISTS (SELECT 1 FROM json_array_elements_text(coalesce(CAST(?2 AS json),"
+    "                 CAST(c.manifest AS json) #> '{notify,events}', '[]')) AS j(value)"
+    "             WHERE j.value = e.type OR (j.value = 'task.completed' AND e.type = 'task.state'"
+    "                   AND CAST(e.data AS json) ->> 'to' = 'completed'))"
+    " ON CONFLICT DO NOTHING";
 static const char SQL_NOTIFY_DUE[] =
     "SELECT x.event_id, e.order_id, e.task_id, e.at, e.type, e.actor, e.data, o.cartridge,"
     " o.cartridge_version, x.attempts"
@@ -31,6 +42,17 @@ static const char SQL_NOTIFY_DUE[] =
     " WHERE x.delivered_at IS NULL AND x.next_attempt_at <= ?1"
     " AND (?3 IS NULL OR e.order_id IN (SELECT value FROM json_each(?3)))"
     " AND (?4 IS NULL OR o.cartridge = ?4)"
+    " AND NOT EXISTS (SELECT 1 FROM outbox y JOIN events f ON f.id = y.event_id"
+    "                 WHERE y.delivered_at IS NULL AND y.event_id < x.event_id"
+    "                 AND f.order_id = e.order_id)"
+    " ORDER BY x.event_id LIMIT ?2";
+static const char SQL_NOTIFY_DUE_PG[] =
+    "SELECT x.event_id, e.order_id, e.task_id, e.at, e.type, e.actor, e.data, o.cartridge,"
+    " o.cartridge_version, x.attempts"
+    " FROM outbox x JOIN events e ON e.id = x.event_id JOIN orders o ON o.id = e.order_id"
+    " WHERE x.delivered_at IS NULL AND x.next_attempt_at <= ?1"
+    " AND (CAST(?3 AS TEXT) IS NULL OR e.order_id IN (" PG_JSON_IDS("?3") "))"
+    " AND (CAST(?4 AS TEXT) IS NULL OR o.cartridge = ?4)"
     " AND NOT EXISTS (SELECT 1 FROM outbox y JOIN events f ON f.id = y.event_id"
     "                 WHERE y.delivered_at IS NULL AND y.event_id < x.event_id"
     "                 AND f.order_id = e.order_id)"
@@ -71,7 +93,8 @@ store_notify_enqueue(store *s, int64_t mark, int64_t order_id, const char *types
     int rc;
     if ((rc = store_in_tx(s, "store_notify_enqueue", err)) != 0)
         return rc;
-    if (!(st = store_stmt(s, ST_NOTIFY_ENQUEUE, SQL_NOTIFY_ENQUEUE, err)))
+    if (!(st = store_stmt(s, ST_NOTIFY_ENQUEUE,
+                          DIALECT(s, SQL_NOTIFY_ENQUEUE, SQL_NOTIFY_ENQUEUE_PG), err)))
         return store_stmt_fail(err);
     db_bind_int64(st, 1, mark);
     store_bind_text(st, 2, types);
@@ -83,7 +106,8 @@ int
 store_notify_due(store *s, const store_task_filter *f, int64_t now, int limit, jv *out,
                  osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_NOTIFY_DUE, SQL_NOTIFY_DUE, err);
+    db_stmt *st = store_stmt(s, ST_NOTIFY_DUE,
+                             DIALECT(s, SQL_NOTIFY_DUE, SQL_NOTIFY_DUE_PG), err);
     int rc;
 
     *out = jv_array();

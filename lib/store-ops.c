@@ -18,19 +18,21 @@
 
 static const char SQL_WG_ENSURE[] =
     "INSERT INTO workgroups (name, cartridge, fallout, created_at) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (name) DO UPDATE SET fallout = max(fallout, excluded.fallout)";
+    " ON CONFLICT (name) DO UPDATE SET fallout = CASE"
+    " WHEN excluded.fallout > workgroups.fallout THEN excluded.fallout"
+    " ELSE workgroups.fallout END";
 static const char SQL_WG_EXISTS[] = "SELECT 1 FROM workgroups WHERE name = ?1";
 static const char SQL_MEMBER_ADD[] =
-    "INSERT OR IGNORE INTO workgroup_members (workgroup, user, added_at, added_by)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO workgroup_members (workgroup, \"user\", added_at, added_by)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 static const char SQL_MEMBER_REMOVE[] =
-    "DELETE FROM workgroup_members WHERE workgroup = ?1 AND user = ?2";
+    "DELETE FROM workgroup_members WHERE workgroup = ?1 AND \"user\" = ?2";
 static const char SQL_MEMBERS[] =
-    "SELECT w.name, m.user, m.added_at, m.added_by FROM workgroups w"
+    "SELECT w.name, m.\"user\", m.added_at, m.added_by FROM workgroups w"
     " LEFT JOIN workgroup_members m ON m.workgroup = w.name"
-    " WHERE ?1 IS NULL OR w.name = ?1 ORDER BY w.name, m.user";
+    " WHERE CAST(?1 AS TEXT) IS NULL OR w.name = ?1 ORDER BY w.name, m.\"user\"";
 static const char SQL_IS_MEMBER[] =
-    "SELECT 1 FROM workgroup_members WHERE workgroup = ?1 AND user = ?2";
+    "SELECT 1 FROM workgroup_members WHERE workgroup = ?1 AND \"user\" = ?2";
 #define TASK_COLUMNS                                                                      \
     "t.id, t.order_id, o.state, t.function, t.kind, t.system, t.state, t.workgroup,"      \
     " t.assignee, t.error, t.fallout_of, t.attempts, t.external_status, t.items,"          \
@@ -39,22 +41,27 @@ static const char SQL_OPS_TASK_GET[] =
     "SELECT " TASK_COLUMNS " FROM tasks t JOIN orders o ON o.id = t.order_id WHERE t.id = ?1";
 static const char SQL_OPS_TASK_LIST[] =
     "SELECT " TASK_COLUMNS " FROM tasks t JOIN orders o ON o.id = t.order_id"
-    " WHERE (?1 IS NULL OR t.workgroup = ?1) AND (?2 IS NULL OR t.state = ?2)"
-    " AND (?3 IS NULL OR t.assignee = ?3) AND (?4 = 0 OR t.order_id = ?4)"
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR t.workgroup = ?1)"
+    " AND (CAST(?2 AS TEXT) IS NULL OR t.state = ?2)"
+    " AND (CAST(?3 AS TEXT) IS NULL OR t.assignee = ?3)"
+    " AND (CAST(?4 AS BIGINT) = 0 OR t.order_id = ?4)"
     " AND (?5 = 0 OR t.kind IN ('manual', 'fallout'))"
     " AND (?2 IS NOT NULL OR t.state NOT IN ('completed', 'skipped', 'cancelled', 'undone')"
     "      OR ?4 <> 0)"
     " ORDER BY t.id";
 static const char SQL_OPS_TASK_SET[] =
-    "UPDATE tasks SET state = ?3, assignee = CASE WHEN ?4 IS NULL THEN assignee"
-    "                                             WHEN ?4 = '' THEN NULL ELSE ?4 END,"
-    " attempts = CASE WHEN ?5 THEN 0 ELSE attempts END,"
-    " temp_failures = CASE WHEN ?5 THEN 0 ELSE temp_failures END,"
-    " not_before = CASE WHEN ?5 THEN NULL ELSE not_before END,"
-    " error = CASE WHEN ?5 THEN NULL WHEN ?6 IS NOT NULL THEN ?6 ELSE error END,"
-    " idem_key = CASE WHEN ?5 THEN NULL ELSE idem_key END,"
+    "UPDATE tasks SET state = ?3,"
+    " assignee = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN assignee"
+    "                 WHEN ?4 = '' THEN NULL ELSE ?4 END,"
+    " attempts = CASE WHEN ?5 <> 0 THEN 0 ELSE attempts END,"
+    " temp_failures = CASE WHEN ?5 <> 0 THEN 0 ELSE temp_failures END,"
+    " not_before = CASE WHEN ?5 <> 0 THEN NULL ELSE not_before END,"
+    " error = CASE WHEN ?5 <> 0 THEN NULL WHEN CAST(?6 AS TEXT) IS NOT NULL THEN ?6"
+    "              ELSE error END,"
+    " idem_key = CASE WHEN ?5 <> 0 THEN NULL ELSE idem_key END,"
     " lease_owner = NULL, lease_expires = NULL, updated_at = ?7,"
-    " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled') THEN ?7 END"
+    " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled')"
+    "            THEN CAST(?7 AS BIGINT) END"
     " WHERE id = ?1 AND state = ?2"
     " RETURNING order_id, function";
 static const char SQL_OPS_FALLOUT_CLOSE[] =

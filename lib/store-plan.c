@@ -20,15 +20,17 @@ static const char SQL_PLAN_TASK_INSERT[] =
     " state, workgroup, not_before, expected_ms, earliest_start, latest_start, critical,"
     " created_at, updated_at, deps_open, priority, held)"
     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15,"
-    " o.priority, o.state NOT IN ('not_started', 'in_progress') FROM orders o WHERE o.id = ?1";
+    " o.priority, CASE WHEN o.state IN ('not_started', 'in_progress') THEN 0 ELSE 1 END"
+    " FROM orders o WHERE o.id = ?1";
 static const char SQL_PLAN_DEP_INSERT[] =
     "INSERT INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq, why)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_PLAN_ORDER_UPDATE[] =
     "UPDATE orders SET plan_revision = ?2, start_at = ?3, expected_at = ?4, late_ms = ?5,"
     " planned_at = ?6, updated_at = ?6,"
-    " jeopardy_at = CASE WHEN ?5 > 0 THEN coalesce(jeopardy_at, ?6) ELSE jeopardy_at END"
-    " WHERE id = ?1 AND plan_revision = ?2 - 1";
+    " jeopardy_at = CASE WHEN CAST(?5 AS BIGINT) > 0 THEN coalesce(jeopardy_at, ?6)"
+    "               ELSE jeopardy_at END"
+    " WHERE id = ?1 AND plan_revision = CAST(?2 AS BIGINT) - 1";
 static const char SQL_PLAN_TASKS_GET[] =
     "SELECT id, state, function, kind, system, group_key, workgroup, items, expected_ms,"
     " earliest_start, latest_start, not_before, critical"
@@ -42,7 +44,7 @@ static const char SQL_PLAN_REVISION[] =
     "SELECT plan_revision, planned_at FROM orders WHERE id = ?1";
 static const char SQL_PLAN_UNPLANNED[] =
     "SELECT id FROM orders WHERE state = 'not_started' AND plan_revision = 0"
-    " AND (?1 IS NULL OR cartridge = ?1) ORDER BY id LIMIT ?2";
+    " AND (CAST(?1 AS TEXT) IS NULL OR cartridge = ?1) ORDER BY id LIMIT ?2";
 
 static int
 get_revision(store *s, int64_t order_id, int64_t *rev, int64_t *planned_at, osm_err *err)

@@ -51,11 +51,12 @@ static const char SQL_REV_TASK_ADD[] =
     " held)"
     " SELECT ?1, o.plan_revision, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12,"
     " ?13, ?14, ?15, ?16, ?17, ?18, ?18, o.priority,"
-    " o.state NOT IN ('not_started', 'in_progress', 'amending', 'cancelling')"
+    " CASE WHEN o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')"
+    " THEN 0 ELSE 1 END"
     " FROM orders o WHERE o.id = ?1";
 static const char SQL_REV_DEP_ADD[] =
-    "INSERT OR IGNORE INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO task_deps (task_id, depends_on, delay_ms, until_jq, condition_jq)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 static const char SQL_REV_CANCEL[] =
     "UPDATE tasks SET state = 'cancelled', lease_owner = NULL, lease_expires = NULL,"
     " ended_at = ?2, updated_at = ?2 WHERE id = ?1 AND state IN ('pending', 'ready')";

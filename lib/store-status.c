@@ -29,6 +29,8 @@
 #define ACTIVE_TASK_STATES "('running', 'waiting', 'claimed')"
 
 static const char SQL_READ_BEGIN[] = "BEGIN DEFERRED";
+/* one snapshot for all the reads, as a SQLite read transaction sees */
+static const char SQL_READ_BEGIN_PG[] = "BEGIN ISOLATION LEVEL REPEATABLE READ";
 static const char SQL_READ_END[] = "COMMIT";
 
 #define ORDER_COLUMNS                                                                  \
@@ -53,6 +55,15 @@ static const char SQL_MANIFEST[] =
     "                                                        json_extract(value, '$.statuses')))"
     "              FROM json_each(manifest, '$.systems'))) END"
     " FROM cartridges WHERE name = ?1 AND version = ?2";
+/* deploy validated the manifest: the cast cannot fail */
+static const char SQL_MANIFEST_PG[] =
+    "SELECT json_build_object('fulfillmentStates', m -> 'fulfillmentStates',"
+    "  'systems', coalesce((SELECT json_object_agg(s.key,"
+    "                               json_build_object('statuses', s.value -> 'statuses'))"
+    "                       FROM json_each(CASE WHEN json_typeof(m -> 'systems') = 'object'"
+    "                                      THEN m -> 'systems' END) s), '{}'))"
+    " FROM (SELECT CAST(manifest AS json) AS m FROM cartridges"
+    "       WHERE name = ?1 AND version = ?2) c";
 
 /*
  * The listing statements.  ?1 states (JSON array), ?2 cartridge, ?3
@@ -76,6 +87,33 @@ static const char SQL_LIST_CREATED[] =
     LIST_SELECT "created_at >= ?11 AND created_at < ?12" LIST_REST;
 static const char SQL_LIST_ALL[] = LIST_SELECT "1" LIST_REST;
 
+/*
+ * PostgreSQL's: typed NULL tests, the states through json_array_elements_text,
+ * and no LIMIT -1 (an error there): a negative ?8 is no limit.
+ */
+#define PG_STATES "SELECT json_array_elements_text(CAST(?1 AS json))"
+#define LIST_SELECT_PG \
+    "SELECT " ORDER_COLUMNS ", CASE WHEN ?10 <> 0 THEN body END FROM orders WHERE "
+#define LIST_REST_PG                                                           \
+    " AND (CAST(?1 AS TEXT) IS NULL OR state IN (" PG_STATES "))"              \
+    " AND (CAST(?2 AS TEXT) IS NULL OR cartridge = ?2)"                        \
+    " AND (CAST(?3 AS TEXT) IS NULL OR cartridge_version = ?3)"                \
+    " AND (CAST(?4 AS TEXT) IS NULL OR order_type = ?4)"                       \
+    " AND (CAST(?5 AS TEXT) IS NULL OR external_id = ?5)"                      \
+    " AND (CAST(?6 AS BIGINT) IS NULL OR created_at >= ?6)"                    \
+    " AND (CAST(?7 AS BIGINT) IS NULL OR created_at < ?7)"                     \
+    " ORDER BY id"                                                             \
+    " LIMIT CASE WHEN CAST(?8 AS BIGINT) < 0 THEN 9223372036854775807 ELSE ?8 END" \
+    " OFFSET ?9"
+
+static const char SQL_LIST_EXTERNAL_PG[] = LIST_SELECT_PG "external_id = ?5" LIST_REST_PG;
+static const char SQL_LIST_STATE_PG[] =
+    LIST_SELECT_PG "state IN (" PG_STATES ")" LIST_REST_PG;
+static const char SQL_LIST_CARTRIDGE_PG[] = LIST_SELECT_PG "cartridge = ?2" LIST_REST_PG;
+static const char SQL_LIST_CREATED_PG[] =
+    LIST_SELECT_PG "created_at >= ?11 AND created_at < ?12" LIST_REST_PG;
+static const char SQL_LIST_ALL_PG[] = LIST_SELECT_PG "1 = 1" LIST_REST_PG;
+
 /* Grouped by the columns of orders_cartridge, in its order: a covering scan. */
 static const char SQL_COUNTS[] =
     "SELECT cartridge, cartridge_version, state, count(*) FROM orders"
@@ -90,13 +128,14 @@ static const char SQL_COUNTS[] =
  * small covering indexes are read.
  */
 static const char SQL_LATE[] =
-    "SELECT coalesce(sum(late), 0),"
-    " coalesce(sum(late OR jeopardy_at IS NOT NULL OR EXISTS ("
+    "SELECT coalesce(sum(CASE WHEN late THEN 1 ELSE 0 END), 0),"
+    " coalesce(sum(CASE WHEN late OR jeopardy_at IS NOT NULL OR EXISTS ("
     "   SELECT 1 FROM tasks t WHERE t.order_id = x.id AND t.plan_revision = x.plan_revision"
     "   AND t.state IN " ACTIVE_TASK_STATES " AND t.kind <> 'fallout'"
-    "   AND t.started_at + t.expected_ms < ?1)), 0)"
+    "   AND t.started_at + t.expected_ms < ?1) THEN 1 ELSE 0 END), 0)"
     " FROM (SELECT id, plan_revision, jeopardy_at,"
-    "       requested_at IS NOT NULL AND max(coalesce(expected_at, -1), ?1) > requested_at AS late"
+    "       requested_at IS NOT NULL"
+    "       AND (coalesce(expected_at, -1) > requested_at OR ?1 > requested_at) AS late"
     "       FROM orders WHERE state IN " OPEN_STATES ") x";
 static const char SQL_FALLOUT_OPEN[] =
     "SELECT count(*) FROM tasks WHERE state IN ('waiting', 'claimed') AND kind = 'fallout'";
@@ -111,16 +150,22 @@ static const char SQL_EVENTS_ALL[] =
     " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM orders o WHERE o.id = e.order_id"
     "                            AND o.cartridge = ?3))"
     " ORDER BY e.id LIMIT ?4";
+static const char SQL_EVENTS_ALL_PG[] =
+    "SELECT " EVENT_COLUMNS " FROM events e WHERE e.id > ?1"
+    " AND (CAST(?2 AS TEXT) IS NULL OR e.order_id IN (" PG_JSON_IDS("?2") "))"
+    " AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM orders o"
+    "                            WHERE o.id = e.order_id AND o.cartridge = ?3))"
+    " ORDER BY e.id LIMIT ?4";
 static const char SQL_LAST_EVENT[] = "SELECT coalesce(max(id), 0) FROM events";
 
 /*
  * The foreign keys cascade to everything that belongs to the order.  The
- * oldest first, along orders_ended ("+state": not along orders_state,
+ * oldest first, along orders_ended ("state || ''": not along orders_state,
  * which would sort every completed order for each batch).
  */
 static const char SQL_PURGE[] =
     "DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE ended_at < ?1"
-    " AND +state IN ('completed', 'cancelled', 'aborted') ORDER BY ended_at LIMIT ?2)";
+    " AND (state || '') IN ('completed', 'cancelled', 'aborted') ORDER BY ended_at LIMIT ?2)";
 
 int
 store_status_read_begin(store *s, osm_err *err)
@@ -130,7 +175,8 @@ store_status_read_begin(store *s, osm_err *err)
 
     if (!db_get_autocommit(s->db))
         return osm_fail(err, OSM_ESOFTWARE, "internal error: transaction already open");
-    if (!(st = store_stmt(s, ST_STATUS_READ_BEGIN, SQL_READ_BEGIN, err)))
+    if (!(st = store_stmt(s, ST_STATUS_READ_BEGIN,
+                          DIALECT(s, SQL_READ_BEGIN, SQL_READ_BEGIN_PG), err)))
         return store_stmt_fail(err);
     rc = db_step(st);
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
@@ -343,7 +389,8 @@ int
 store_status_manifest(store *s, const char *name, const char *version, char **json,
                       osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_STATUS_MANIFEST, SQL_MANIFEST, err);
+    db_stmt *st = store_stmt(s, ST_STATUS_MANIFEST,
+                             DIALECT(s, SQL_MANIFEST, SQL_MANIFEST_PG), err);
     int rc;
 
     *json = NULL;
@@ -376,19 +423,19 @@ store_status_list(store *s, const store_status_filter *f, store_status_order_fn 
 
     if (f->external_id) {
         id = ST_STATUS_LIST_EXTERNAL;
-        sql = SQL_LIST_EXTERNAL;
+        sql = DIALECT(s, SQL_LIST_EXTERNAL, SQL_LIST_EXTERNAL_PG);
     } else if (jv_get_kind(f->states) == JV_KIND_ARRAY) {
         id = ST_STATUS_LIST_STATE;
-        sql = SQL_LIST_STATE;
+        sql = DIALECT(s, SQL_LIST_STATE, SQL_LIST_STATE_PG);
     } else if (f->cartridge) {
         id = ST_STATUS_LIST_CARTRIDGE;
-        sql = SQL_LIST_CARTRIDGE;
+        sql = DIALECT(s, SQL_LIST_CARTRIDGE, SQL_LIST_CARTRIDGE_PG);
     } else if (f->since >= 0 || f->until >= 0) {
         id = ST_STATUS_LIST_CREATED;
-        sql = SQL_LIST_CREATED;
+        sql = DIALECT(s, SQL_LIST_CREATED, SQL_LIST_CREATED_PG);
     } else {
         id = ST_STATUS_LIST_ALL;
-        sql = SQL_LIST_ALL;
+        sql = DIALECT(s, SQL_LIST_ALL, SQL_LIST_ALL_PG);
     }
     if (!(st = store_stmt(s, id, sql, err)))
         return store_stmt_fail(err);
@@ -516,7 +563,8 @@ store_status_events(store *s, jv orders, const char *cartridge_name, int64_t aft
         db_bind_int64(st, 2, after);
         db_bind_int(st, 3, limit);
     } else {
-        if (!(st = store_stmt(s, ST_STATUS_EVENTS_ALL, SQL_EVENTS_ALL, err)))
+        if (!(st = store_stmt(s, ST_STATUS_EVENTS_ALL,
+                                  DIALECT(s, SQL_EVENTS_ALL, SQL_EVENTS_ALL_PG), err)))
             return store_stmt_fail(err);
         db_bind_int64(st, 1, after);
         if (jv_get_kind(orders) == JV_KIND_ARRAY) {

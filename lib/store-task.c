@@ -48,6 +48,18 @@
     " AND (?2 IS NULL OR t.system = ?2) AND (?3 IS NULL OR o.cartridge = ?3)"            \
     " AND (?4 IS NULL OR t.function = ?4)"
 
+/* PostgreSQL's: the filters' parameters typed, the order ids through PG_JSON_IDS */
+#define PG_FILTERS                                                                      \
+    " AND (CAST(?2 AS TEXT) IS NULL OR t.system = ?2)"                                   \
+    " AND (CAST(?3 AS TEXT) IS NULL OR o.cartridge = ?3)"                                \
+    " AND (CAST(?4 AS TEXT) IS NULL OR t.function = ?4)"
+#define PG_ORDERS_FILTER                                                                \
+    " AND (CAST(?1 AS TEXT) IS NULL OR t.order_id IN (" PG_JSON_IDS("?1") "))"
+#define TASK_FILTER_PG PG_ORDERS_FILTER PG_FILTERS
+#define LIVE_PG                                                                         \
+    " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')" PG_FILTERS
+#define RUNNABLE_PG " AND t.plan_revision = o.plan_revision" LIVE_PG
+
 /*
  * The ready queue (migration 003): pending tasks with no open dependency
  * of running orders, one priority at a time so that each query is a seek
@@ -60,6 +72,14 @@ static const char SQL_TASK_READY[] =
     " AND t.priority = ?7 AND coalesce(t.not_before, 0) <= ?5"
     RUNNABLE
     " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
+/* PostgreSQL has no index hints; ?1, unbound here, still needs a type */
+static const char SQL_TASK_READY_PG[] =
+    TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " WHERE CAST(?1 AS TEXT) IS NULL"
+    " AND t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
+    " AND t.priority = ?7 AND coalesce(t.not_before, 0) <= ?5"
+    RUNNABLE_PG
+    " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
 /* The same for the orders named in ?1: a seek of tasks_open per order. */
 static const char SQL_TASK_READY_ORDERS[] =
     TASK_COLS " FROM json_each(?1) j JOIN orders o ON o.id = j.value"
@@ -68,17 +88,35 @@ static const char SQL_TASK_READY_ORDERS[] =
     " WHERE t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
     " AND coalesce(t.not_before, 0) <= ?5" RUNNABLE
     " ORDER BY t.priority DESC, coalesce(t.not_before, 0), t.id LIMIT ?6";
+static const char SQL_TASK_READY_ORDERS_PG[] =
+    TASK_COLS " FROM json_array_elements_text(CAST(?1 AS json)) AS j(value)"
+    " JOIN orders o ON o.id = CAST(j.value AS BIGINT)"
+    " JOIN tasks t ON t.order_id = o.id AND t.plan_revision = o.plan_revision"
+    " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'"
+    " WHERE t.state = 'pending' AND t.deps_open = 0 AND t.held = 0 AND t.kind <> 'fallout'"
+    " AND coalesce(t.not_before, 0) <= ?5" RUNNABLE_PG
+    " ORDER BY t.priority DESC, coalesce(t.not_before, 0), t.id LIMIT ?6";
 /* Running tasks whose lease has expired (a dead worker's), through tasks_lease. */
 static const char SQL_TASK_EXPIRED[] =
     TASK_COLS " FROM tasks t INDEXED BY tasks_lease JOIN orders o ON o.id = t.order_id"
     " WHERE t.lease_expires < ?5 AND t.state = 'running' AND t.kind <> 'fallout'"
     LIVE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
     " ORDER BY t.lease_expires LIMIT ?6";
+static const char SQL_TASK_EXPIRED_PG[] =
+    TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " WHERE t.lease_expires < ?5 AND t.state = 'running' AND t.kind <> 'fallout'"
+    LIVE_PG PG_ORDERS_FILTER
+    " ORDER BY t.lease_expires LIMIT ?6";
 /* Waiting timers whose time has come, through tasks_timers. */
 static const char SQL_TASK_TIMERS[] =
     TASK_COLS " FROM tasks t INDEXED BY tasks_timers JOIN orders o ON o.id = t.order_id"
     " WHERE t.state = 'waiting' AND t.kind = 'timer' AND coalesce(t.not_before, 0) <= ?5"
     LIVE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
+    " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
+static const char SQL_TASK_TIMERS_PG[] =
+    TASK_COLS " FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state = 'waiting' AND t.kind = 'timer' AND coalesce(t.not_before, 0) <= ?5"
+    LIVE_PG PG_ORDERS_FILTER
     " ORDER BY coalesce(t.not_before, 0), t.id LIMIT ?6";
 /* Leases held by workers of one host ("HOST:..."), to find dead owners. */
 static const char SQL_TASK_LEASES_HOST[] =
@@ -105,6 +143,12 @@ static const char SQL_TASK_ITEMS_DATA[] =
     "SELECT i.data FROM tasks t JOIN json_each(t.items) j"
     " JOIN order_items i ON i.order_id = t.order_id AND i.item_id = j.value"
     " WHERE t.id = ?1 ORDER BY j.key";
+static const char SQL_TASK_ITEMS_DATA_PG[] =
+    "SELECT i.data FROM tasks t"
+    " CROSS JOIN LATERAL json_array_elements_text(CAST(t.items AS json))"
+    "                   WITH ORDINALITY AS j(value, key)"
+    " JOIN order_items i ON i.order_id = t.order_id AND i.item_id = j.value"
+    " WHERE t.id = ?1 ORDER BY j.key";
 static const char SQL_TASK_KEY_SET[] =
     "UPDATE tasks SET idem_key = ?2 WHERE id = ?1";
 static const char SQL_TASK_DEFER[] =
@@ -113,14 +157,17 @@ static const char SQL_TASK_DEFER[] =
     "UPDATE tasks SET state = ?3, not_before = ?4, request = coalesce(?5, request),"      \
     " response = coalesce(?6, response), external_status = coalesce(?7, external_status)," \
     " error = ?8, correlation_id = coalesce(?9, correlation_id),"                        \
-    " attempts = max(attempts + ?10, 0), temp_failures = temp_failures + ?11,"           \
+    " attempts = CASE WHEN attempts + ?10 > 0 THEN attempts + ?10 ELSE 0 END,"           \
+    " temp_failures = temp_failures + ?11,"                                              \
     " deadline_at = ?12, lease_owner = NULL, lease_expires = NULL, updated_at = ?13,"     \
-    " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled') THEN ?13 END"
+    " ended_at = CASE WHEN ?3 IN ('completed', 'failed', 'skipped', 'cancelled')"         \
+    "            THEN CAST(?13 AS BIGINT) END"
 static const char SQL_TASK_FINISH[] =
     FINISH_SET " WHERE id = ?1 AND fencing = ?2 AND state = 'running'";
 static const char SQL_TASK_CLAIM_FINISH[] =
     FINISH_SET ", fencing = fencing + 1, started_at = coalesce(started_at, ?13)"
-    " WHERE id = ?1 AND fencing = ?2 - 1 AND attempts = ?14 AND state IN ('pending', 'waiting')";
+    " WHERE id = ?1 AND fencing = CAST(?2 AS BIGINT) - 1 AND attempts = ?14"
+    " AND state IN ('pending', 'waiting')";
 static const char SQL_ORDER_STATE_GET[] = "SELECT state FROM orders WHERE id = ?1";
 static const char SQL_ORDER_BODY_REV[] = "SELECT body_rev FROM orders WHERE id = ?1";
 static const char SQL_ORDER_STATE_SET[] =
@@ -145,27 +192,45 @@ static const char SQL_FALLOUT_ADD[] =
     "EXISTS (SELECT 1 FROM tasks t INDEXED BY tasks_open WHERE t.order_id = ?1"          \
     " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"             \
     " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'" cond ")"
+#define OPEN_TASK_PG(cond)                                                              \
+    "EXISTS (SELECT 1 FROM tasks t WHERE t.order_id = ?1"                                \
+    " AND t.plan_revision = (SELECT plan_revision FROM orders WHERE id = ?1)"             \
+    " AND t.state NOT IN " DONE_STATES " AND t.kind <> 'fallout'" cond ")"
 /* compensation (undo, redo) of the current plan not done yet */
 static const char SQL_ORDER_COMPENSATING[] =
     "SELECT o.state, CASE WHEN o.state IN ('amending', 'cancelling') THEN "
     OPEN_TASK(" AND t.mode <> 'do'") " ELSE 0 END FROM orders o WHERE o.id = ?1";
+static const char SQL_ORDER_COMPENSATING_PG[] =
+    "SELECT o.state, CASE WHEN o.state IN ('amending', 'cancelling') THEN CASE WHEN "
+    OPEN_TASK_PG(" AND t.mode <> 'do'") " THEN 1 ELSE 0 END ELSE 0 END"
+    " FROM orders o WHERE o.id = ?1";
 /* planned at all (an empty plan is a plan: nothing is left to do) */
 static const char SQL_ORDER_ROLLUP[] =
     "SELECT (SELECT plan_revision > 0 FROM orders WHERE id = ?1), " OPEN_TASK("") ", "
     OPEN_TASK(" AND t.state = 'failed'");
+static const char SQL_ORDER_ROLLUP_PG[] =
+    "SELECT (SELECT plan_revision > 0 FROM orders WHERE id = ?1), " OPEN_TASK_PG("") ", "
+    OPEN_TASK_PG(" AND t.state = 'failed'");
 /* asked only when something failed: can anything else still go on? */
 static const char SQL_ORDER_ROLLUP_MOVING[] =
     "SELECT " OPEN_TASK(" AND t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')") ", "
     OPEN_TASK(" AND t.state = 'pending' AND t.deps_open = 0");
+static const char SQL_ORDER_ROLLUP_MOVING_PG[] =
+    "SELECT "
+    OPEN_TASK_PG(" AND t.state IN ('running', 'waiting', 'claimed', 'ready', 'undoing')") ", "
+    OPEN_TASK_PG(" AND t.state = 'pending' AND t.deps_open = 0");
 static const char SQL_ORDER_STATES[] =
     "SELECT id, state FROM orders WHERE id IN (SELECT value FROM json_each(?1))";
+static const char SQL_ORDER_STATES_PG[] =
+    "SELECT id, state FROM orders WHERE id IN (" PG_JSON_IDS("?1") ")";
 static const char SQL_ASYNC_TASK_FIND[] =
-    TASK_ROW " WHERE (?1 > 0 AND t.id = ?1) OR (?1 <= 0 AND t.correlation_id = ?2)";
+    TASK_ROW " WHERE (CAST(?1 AS BIGINT) > 0 AND t.id = ?1)"
+    " OR (CAST(?1 AS BIGINT) <= 0 AND t.correlation_id = ?2)";
 static const char SQL_ASYNC_ANSWER[] =
     "UPDATE tasks SET state = ?2, response = coalesce(?3, response),"
     " external_status = coalesce(?4, external_status), error = ?5,"
     " deadline_at = CASE WHEN ?2 = 'waiting' THEN deadline_at END, updated_at = ?6,"
-    " ended_at = CASE WHEN ?2 IN ('completed', 'failed') THEN ?6 END"
+    " ended_at = CASE WHEN ?2 IN ('completed', 'failed') THEN CAST(?6 AS BIGINT) END"
     " WHERE id = ?1 AND state = 'waiting'"
     " RETURNING order_id, function, attempts";
 static const char SQL_ASYNC_RESPONSE_ADD[] =
@@ -178,6 +243,13 @@ static const char SQL_ASYNC_RESPONSES_PENDING[] =
     " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))"
     " AND (?2 IS NULL OR o.cartridge = ?2)"
     " ORDER BY r.id";
+static const char SQL_ASYNC_RESPONSES_PENDING_PG[] =
+    "SELECT r.id, r.task_id, t.order_id, r.body FROM responses r"
+    " JOIN tasks t ON t.id = r.task_id JOIN orders o ON o.id = t.order_id"
+    " WHERE r.applied_at IS NULL AND o.state NOT IN ('suspended', 'amending')"
+    PG_ORDERS_FILTER
+    " AND (CAST(?2 AS TEXT) IS NULL OR o.cartridge = ?2)"
+    " ORDER BY r.id";
 static const char SQL_ASYNC_RESPONSE_APPLIED[] =
     "UPDATE responses SET applied_at = ?2 WHERE id = ?1";
 static const char SQL_JEOPARDY_TASKS[] =
@@ -187,6 +259,13 @@ static const char SQL_JEOPARDY_TASKS[] =
     " AND t.jeopardy_at IS NULL AND t.expected_ms > 0 AND t.started_at + t.expected_ms < ?5"
     " AND t.plan_revision = o.plan_revision AND o.state = 'in_progress'" TASK_FILTER ")"
     " RETURNING id, order_id, function, expected_ms, started_at";
+static const char SQL_JEOPARDY_TASKS_PG[] =
+    "UPDATE tasks SET jeopardy_at = ?5 WHERE id IN (SELECT t.id FROM tasks t"
+    " JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state IN ('running', 'waiting', 'claimed') AND t.kind NOT IN ('timer', 'fallout')"
+    " AND t.jeopardy_at IS NULL AND t.expected_ms > 0 AND t.started_at + t.expected_ms < ?5"
+    " AND t.plan_revision = o.plan_revision AND o.state = 'in_progress'" TASK_FILTER_PG ")"
+    " RETURNING id, order_id, function, expected_ms, started_at";
 static const char SQL_JEOPARDY_ORDERS[] =
     "UPDATE orders SET jeopardy_at = ?3 WHERE id IN (SELECT o.id FROM orders o"
     " WHERE o.state IN ('not_started', 'in_progress') AND o.jeopardy_at IS NULL"
@@ -194,15 +273,32 @@ static const char SQL_JEOPARDY_ORDERS[] =
     " AND (?1 IS NULL OR o.id IN (SELECT value FROM json_each(?1)))"
     " AND (?2 IS NULL OR o.cartridge = ?2))"
     " RETURNING id, requested_at, expected_at";
+/* max(a, ?3) > r as (a > r OR ?3 > r): PostgreSQL has no scalar max */
+static const char SQL_JEOPARDY_ORDERS_PG[] =
+    "UPDATE orders SET jeopardy_at = ?3 WHERE id IN (SELECT o.id FROM orders o"
+    " WHERE o.state IN ('not_started', 'in_progress') AND o.jeopardy_at IS NULL"
+    " AND o.requested_at IS NOT NULL"
+    " AND (coalesce(o.expected_at, 0) > o.requested_at OR ?3 > o.requested_at)"
+    " AND (CAST(?1 AS TEXT) IS NULL OR o.id IN (" PG_JSON_IDS("?1") "))"
+    " AND (CAST(?2 AS TEXT) IS NULL OR o.cartridge = ?2))"
+    " RETURNING id, requested_at, expected_at";
 static const char SQL_TASKS_OPEN_COUNT[] =
     "SELECT count(*) FROM tasks t JOIN orders o ON o.id = t.order_id"
     " WHERE t.state IN ('pending', 'ready', 'running') AND t.kind <> 'fallout'"
     RUNNABLE " AND (?1 IS NULL OR t.order_id IN (SELECT value FROM json_each(?1)))";
+static const char SQL_TASKS_OPEN_COUNT_PG[] =
+    "SELECT count(*) FROM tasks t JOIN orders o ON o.id = t.order_id"
+    " WHERE t.state IN ('pending', 'ready', 'running') AND t.kind <> 'fallout'"
+    RUNNABLE_PG PG_ORDERS_FILTER;
 static const char SQL_ASYNC_ORDER_EVENTS[] =
     "SELECT type FROM events WHERE order_id = ?1 ORDER BY id";
 static const char SQL_ASYNC_OVERDUE[] =
     TASK_ROW " WHERE t.state = 'waiting' AND t.deadline_at IS NOT NULL AND t.deadline_at < ?5"
     " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')" TASK_FILTER
+    " ORDER BY t.deadline_at, t.id";
+static const char SQL_ASYNC_OVERDUE_PG[] =
+    TASK_ROW " WHERE t.state = 'waiting' AND t.deadline_at IS NOT NULL AND t.deadline_at < ?5"
+    " AND o.state IN ('not_started', 'in_progress', 'amending', 'cancelling')" TASK_FILTER_PG
     " ORDER BY t.deadline_at, t.id";
 
 void
@@ -350,16 +446,22 @@ store_task_candidates(store *s, const store_task_filter *f, int64_t now, int lim
     *out = NULL;
     *n = 0;
     /* expired leases and due timers: few, each through its own index */
-    rc = candidates_from(s, ST_TASK_EXPIRED, SQL_TASK_EXPIRED, f, now, -1, limit, out, n, err);
+    rc = candidates_from(s, ST_TASK_EXPIRED,
+                         DIALECT(s, SQL_TASK_EXPIRED, SQL_TASK_EXPIRED_PG),
+                         f, now, -1, limit, out, n, err);
     if (rc == 0)
-        rc = candidates_from(s, ST_TASK_TIMERS, SQL_TASK_TIMERS, f, now, -1, limit, out, n, err);
+        rc = candidates_from(s, ST_TASK_TIMERS,
+                             DIALECT(s, SQL_TASK_TIMERS, SQL_TASK_TIMERS_PG),
+                             f, now, -1, limit, out, n, err);
     if (rc == 0 && by_order) {
-        rc = candidates_from(s, ST_TASK_READY_ORDERS, SQL_TASK_READY_ORDERS, f, now, -1,
-                             limit, out, n, err);
+        rc = candidates_from(s, ST_TASK_READY_ORDERS,
+                             DIALECT(s, SQL_TASK_READY_ORDERS, SQL_TASK_READY_ORDERS_PG),
+                             f, now, -1, limit, out, n, err);
     } else {
         for (int p = 9; rc == 0 && p >= 0 && *n < (size_t)limit; p--)
-            rc = candidates_from(s, ST_TASK_READY, SQL_TASK_READY, f, now, p, limit, out, n,
-                                 err);
+            rc = candidates_from(s, ST_TASK_READY,
+                                 DIALECT(s, SQL_TASK_READY, SQL_TASK_READY_PG),
+                                 f, now, p, limit, out, n, err);
     }
     if (rc != 0) {
         store_tasks_free(*out, *n);
@@ -501,7 +603,8 @@ store_task_requests(store *s, int64_t id, char **request, char **previous, osm_e
 int
 store_task_items_data(store *s, int64_t id, jv *items, osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_TASK_ITEMS_DATA, SQL_TASK_ITEMS_DATA, err);
+    db_stmt *st = store_stmt(s, ST_TASK_ITEMS_DATA,
+                             DIALECT(s, SQL_TASK_ITEMS_DATA, SQL_TASK_ITEMS_DATA_PG), err);
     int rc;
 
     *items = jv_array();
@@ -740,7 +843,8 @@ int
 store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const char **to,
                    osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_ORDER_ROLLUP, SQL_ORDER_ROLLUP, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_ROLLUP,
+                             DIALECT(s, SQL_ORDER_ROLLUP, SQL_ORDER_ROLLUP_PG), err);
     int planned, open, failed, active, runnable;
     int rc;
 
@@ -752,7 +856,8 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
      * An order amending or cancelling: once its compensation is done it
      * goes on with its new plan (in_progress), or is cancelled.
      */
-    db_stmt *cs = store_stmt(s, ST_ORDER_COMPENSATING, SQL_ORDER_COMPENSATING, err);
+    db_stmt *cs = store_stmt(s, ST_ORDER_COMPENSATING,
+                             DIALECT(s, SQL_ORDER_COMPENSATING, SQL_ORDER_COMPENSATING_PG), err);
     if (!cs)
         return store_stmt_fail(err);
     db_bind_int64(cs, 1, id);
@@ -792,7 +897,9 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
     store_stmt_done(st);
     active = runnable = 1;
     if (failed && open) {
-        if (!(st = store_stmt(s, ST_ORDER_ROLLUP_MOVING, SQL_ORDER_ROLLUP_MOVING, err)))
+        if (!(st = store_stmt(s, ST_ORDER_ROLLUP_MOVING,
+                              DIALECT(s, SQL_ORDER_ROLLUP_MOVING, SQL_ORDER_ROLLUP_MOVING_PG),
+                              err)))
             return store_stmt_fail(err);
         db_bind_int64(st, 1, id);
         if ((rc = db_step(st)) != SQLITE_ROW) {
@@ -821,7 +928,8 @@ store_order_rollup(store *s, int64_t id, const char *actor, int64_t now, const c
 int
 store_order_states(store *s, jv ids, jv *out, osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_ORDER_STATES, SQL_ORDER_STATES, err);
+    db_stmt *st = store_stmt(s, ST_ORDER_STATES,
+                             DIALECT(s, SQL_ORDER_STATES, SQL_ORDER_STATES_PG), err);
     int rc;
     *out = jv_object();
     if (!st)
@@ -931,7 +1039,9 @@ store_response_add(store *s, int64_t task_id, const char *corr, const char *acto
 int
 store_responses_pending(store *s, const store_task_filter *f, jv *out, osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_ASYNC_RESPONSES_PENDING, SQL_ASYNC_RESPONSES_PENDING, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_RESPONSES_PENDING,
+                             DIALECT(s, SQL_ASYNC_RESPONSES_PENDING,
+                                     SQL_ASYNC_RESPONSES_PENDING_PG), err);
     int rc;
 
     *out = jv_array();
@@ -978,7 +1088,8 @@ int
 store_tasks_overdue(store *s, const store_task_filter *f, int64_t now, store_task **out,
                     size_t *n, osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_ASYNC_OVERDUE, SQL_ASYNC_OVERDUE, err);
+    db_stmt *st = store_stmt(s, ST_ASYNC_OVERDUE,
+                             DIALECT(s, SQL_ASYNC_OVERDUE, SQL_ASYNC_OVERDUE_PG), err);
 
     *out = NULL;
     *n = 0;
@@ -1003,7 +1114,8 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
     if (n)
         *n = 0;
     if ((rc = store_in_tx(s, "store_jeopardy_raise", err)) != 0 ||
-        !(st = store_stmt(s, ST_JEOPARDY_TASKS, SQL_JEOPARDY_TASKS, err))) {
+        !(st = store_stmt(s, ST_JEOPARDY_TASKS,
+                          DIALECT(s, SQL_JEOPARDY_TASKS, SQL_JEOPARDY_TASKS_PG), err))) {
         jv_free(raised);
         return rc ? rc : store_stmt_fail(err);
     }
@@ -1023,7 +1135,9 @@ store_jeopardy_raise(store *s, const store_task_filter *f, const char *actor, in
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);
-    if (rc == 0 && (st = store_stmt(s, ST_JEOPARDY_ORDERS, SQL_JEOPARDY_ORDERS, err))) {
+    if (rc == 0 &&
+        (st = store_stmt(s, ST_JEOPARDY_ORDERS,
+                         DIALECT(s, SQL_JEOPARDY_ORDERS, SQL_JEOPARDY_ORDERS_PG), err))) {
         if (f && jv_get_kind(f->orders) == JV_KIND_ARRAY) {
             jv text = jv_dump_string(jv_copy(f->orders), 0);
             db_bind_text(st, 1, jv_string_value(text), -1, SQLITE_TRANSIENT);
@@ -1086,7 +1200,8 @@ store_order_event_types(store *s, int64_t id, jv *out, osm_err *err)
 int
 store_tasks_open_count(store *s, const store_task_filter *f, int64_t *n, osm_err *err)
 {
-    db_stmt *st = store_stmt(s, ST_TASKS_OPEN_COUNT, SQL_TASKS_OPEN_COUNT, err);
+    db_stmt *st = store_stmt(s, ST_TASKS_OPEN_COUNT,
+                             DIALECT(s, SQL_TASKS_OPEN_COUNT, SQL_TASKS_OPEN_COUNT_PG), err);
     int rc;
     if (!st)
         return store_stmt_fail(err);

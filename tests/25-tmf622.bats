@@ -93,8 +93,8 @@ deploy_tmf() {
         '["2026-12-01T08:00:00Z","2026-12-01T08:00:00Z","2026-12-04T00:00:00Z"]'
     assert_equal "$(jq -c '[.tasks[] | [.function, .items[0], .notBefore, .earliestStart, .start]]' <<<"$output")" \
         '[["allocate","1","2026-12-01T08:00:00Z","2026-12-01T08:00:00Z","2026-12-01T08:00:00Z"],["activate","1","2026-12-01T08:00:00Z","2026-12-01T08:10:00Z","2026-12-01T08:10:00Z"],["bill","1","2026-12-01T08:00:00Z","2026-12-01T08:40:00Z","2026-12-01T08:40:00Z"],["ship","2","2026-12-03T00:00:00Z","2026-12-03T00:00:00Z","2026-12-03T00:00:00Z"]]'
-    assert_equal "$(sql "select start_requested_at = strftime('%s', '2026-12-01T08:00:00') * 1000 from orders")" 1
-    assert_equal "$(sql "select item_id, start_requested_at = strftime('%s', '2026-12-03') * 1000 from order_items where start_requested_at is not null")" '2|1'
+    assert_equal "$(sql "select CAST((start_requested_at = $(epoch_ms 2026-12-01T08:00:00Z)) AS INTEGER) from orders")" 1
+    assert_equal "$(sql "select item_id, CAST((start_requested_at = $(epoch_ms 2026-12-03)) AS INTEGER) from order_items where start_requested_at is not null")" '2|1'
     # the stored plan reads back the same
     OSM_NOW=2026-11-30T00:00:00Z run -0 osm-plan 1
     assert_equal "$output" "$first"
@@ -205,12 +205,14 @@ deploy_tmf() {
         "$TMF/start.json" >r1.json
     run -0 osm-revise 1 r1.json
     assert_equal "$(jq -c '[.components[] | select(.action == "do") | [.function, .items]]' <<<"$output")" '[["ship",["3"]]]'
-    assert_equal "$(sql "select group_concat(item_id || ':' || coalesce(start_requested_at / 1000 - strftime('%s', '2026-12-01'), '-'), ' ') from order_items")" \
+    assert_equal "$(sql "select item_id, start_requested_at from order_items order by id" |
+        awk -F'|' -v t0="$(epoch_ms 2026-12-01)" '{ printf "%s%s:%s", (NR > 1 ? " " : ""), $1, ($2 == "" ? "-" : int(($2 - t0) / 1000)) }')" \
         '1:- 2:172800 3:345600'
-    assert_equal "$(sql "select start_requested_at = strftime('%s', '2026-12-01T08:00:00') * 1000 from orders")" 1
-    assert_equal "$(sql "select not_before = strftime('%s', '2026-12-05') * 1000 from tasks where items = '[\"3\"]'")" 1
+    assert_equal "$(sql "select CAST((start_requested_at = $(epoch_ms 2026-12-01T08:00:00Z)) AS INTEGER) from orders")" 1
+    assert_equal "$(sql "select CAST((not_before = $(epoch_ms 2026-12-05)) AS INTEGER) from tasks where items = '[\"3\"]'")" 1
     OSM_NOW=2026-12-04T00:00:00Z run -0 osm-run 1
-    assert_equal "$(sql "select group_concat(function || '/' || json_extract(items, '\$[0]') || ':' || state, ' ') from tasks")" \
+    assert_equal "$(sql "select function, state, items from tasks order by id" | json_rows 2 '.[0]' |
+        awk -F'|' '{ printf "%s%s/%s:%s", (NR > 1 ? " " : ""), $1, $3, $2 }')" \
         'allocate/1:completed activate/1:completed bill/1:completed ship/2:completed ship/3:pending'
     OSM_NOW=2026-12-05T00:00:00Z run -0 osm-run 1
     assert_equal "$(sql "select state from orders")" completed

@@ -45,12 +45,12 @@ plan_fixture() {
     first=$output
     assert_equal "$(jq -c '[.kind, .id, .state, .startDate, .expectedCompletion, ([.tasks[].id] | map(type))]' <<<"$first")" \
         '["plan",1,"not_started","2027-01-08T17:25:00Z","2027-01-10T00:00:00Z",["number","number","number","number"]]'
-    assert_equal "$(sql "select plan_revision, start_at = strftime('%s', '2027-01-08T17:25:00') * 1000, expected_at = strftime('%s', '2027-01-10') * 1000, late_ms from orders")" '1|1|1|0'
+    assert_equal "$(sql "select plan_revision, CAST((start_at = $(epoch_ms 2027-01-08T17:25:00Z)) AS INTEGER), CAST((expected_at = $(epoch_ms 2027-01-10)) AS INTEGER), late_ms from orders")" '1|1|1|0'
     assert_equal "$(sql "select function, state, system, group_key, items, expected_ms, critical from tasks order by id")" \
         $'reserve|pending|stock-north|stock-north|["1"]|1800000|1\nbuild|pending|factory|1|["1"]|14400000|1\ndeliver|pending|carrier|order|["1"]|86400000|1\ninvoice|pending|billing|order|["1"]|300000|1'
     assert_equal "$(sql "select t.function, d.function, coalesce(p.delay_ms, 0) from task_deps p join tasks t on t.id = p.task_id join tasks d on d.id = p.depends_on order by t.id")" \
         $'build|reserve|0\ndeliver|build|0\ninvoice|deliver|7200000'
-    assert_equal "$(sql "select not_before = strftime('%s', '2027-01-08T17:25:00') * 1000 from tasks order by id limit 1")" 1
+    assert_equal "$(sql "select CAST((not_before = $(epoch_ms 2027-01-08T17:25:00Z)) AS INTEGER) from tasks order by id limit 1")" 1
     assert_equal "$(sql "select type from events where order_id is not null order by id")" $'order.created\norder.planned'
     # again: the stored plan, nothing new
     OSM_NOW=2026-12-01T00:00:00Z run -0 osm-plan 1
@@ -63,8 +63,8 @@ plan_fixture() {
     osm-submit "$PLANS/late.order.json" >/dev/null
     run -0 osm-plan 1
     assert_equal "$(jq -c '[.late, .lateBy]' <<<"$output")" '[true,"P1DT3H35M"]'
-    assert_equal "$(sql "select type, json_extract(data, '$.lateBy') from events where type = 'jeopardy'")" 'jeopardy|P1DT3H35M'
-    assert_equal "$(sql "select jeopardy_at is not null, late_ms from orders")" '1|99300000'
+    assert_equal "$(sql "select type, data from events where type = 'jeopardy'" | json_rows 1 .lateBy)" 'jeopardy|P1DT3H35M'
+    assert_equal "$(sql "select CAST((jeopardy_at IS NOT NULL) AS INTEGER), late_ms from orders")" '1|99300000'
     osm-plan 1 >/dev/null
     assert_equal "$(sql "select count(*) from events where type = 'jeopardy'")" 1
 }

@@ -74,14 +74,14 @@ until_sql() {
     local start
     start=$(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[20] }' /proc/$$/stat)
     sql "update tasks set state = 'running', lease_owner = '$(hostname):$$:$start',
-         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         lease_expires = $(epoch_ms 2026-11-26T10:30:00Z), fencing = fencing + 1
          where id = (select min(id) from tasks where state = 'pending')"
     sql "update tasks set state = 'running', lease_owner = 'elsewhere.example:1:1',
-         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         lease_expires = $(epoch_ms 2026-11-26T10:30:00Z), fencing = fencing + 1
          where id = (select min(id) from tasks where state = 'pending')"
-    held=$(sql "select group_concat(id) from tasks where state = 'running'")
+    held=$(sql "select id from tasks where state = 'running' order by id" | paste -sd,)
     osm-run --all >/dev/null
-    assert_equal "$(sql "select group_concat(id) from tasks where state = 'running'")" "$held"
+    assert_equal "$(sql "select id from tasks where state = 'running' order by id" | paste -sd,)" "$held"
     assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 1
     # past the leases, both are retaken
     OSM_NOW=2026-11-26T10:31:00Z osm-run --all >/dev/null
@@ -93,7 +93,7 @@ until_sql() {
     orders 1
     # this shell's pid with a start time it never had: the owner is gone
     sql "update tasks set state = 'running', lease_owner = '$(hostname):$$:1',
-         lease_expires = strftime('%s', '2026-11-26T10:30:00Z') * 1000, fencing = fencing + 1
+         lease_expires = $(epoch_ms 2026-11-26T10:30:00Z), fencing = fencing + 1
          where id = (select min(id) from tasks where state = 'pending')"
     osm-run --all >/dev/null
     assert_equal "$(sql "select count(*) from orders where state = 'completed'")" 1

@@ -94,6 +94,7 @@ queue() {
 }
 
 @test "queue: the store of an older version gets the queue built from its tasks" {
+    require_sqlite "rebuilds a version-2 SQLite schema with sqlite3"
     job Q-1 A
     osm-run --max-tasks 1 1 >/dev/null
     # back to version 2 as it was: no queue columns, triggers or indexes

@@ -65,6 +65,6 @@ setup() {
     do=$(sql "select id from tasks where function = 'left' and mode = 'do'")
     assert_equal "$(awk -v t="$do" '$1 == t { print $4 }' calls | uniq -c | awk '{ print $1 }')" 2
     assert_equal "$(awk '$2 == "left"' calls | wc -l)" 3
-    assert_equal "$(sql "select group_concat(state) from tasks where function = 'left' order by id")" completed,completed
+    assert_equal "$(sql "select state from tasks where function = 'left' order by id" | paste -sd,)" completed,completed
     assert_equal "$(sql "select count(*) from tasks where state in ('pending', 'running', 'failed')")" 0
 }

@@ -49,7 +49,7 @@ submit() {
     submit J-3 B | osm-submit >/dev/null
     run -0 --separate-stderr osm-run -v --all
     assert_equal "$(grep planned <<<"$stderr")" $'osm-run: order 1: planned, 1 task\nosm-run: order 3: planned, 1 task'
-    assert_equal "$(sql "select group_concat(state || '/' || plan_revision, ' ') from orders order by id")" 'completed/1 completed/1 completed/1'
+    assert_equal "$(sql "select state || '/' || plan_revision from orders order by id" | paste -sd' ')" 'completed/1 completed/1 completed/1'
     assert_equal "$(sql "select count(*) from events where type = 'order.planned'")" 3
 }
 
@@ -69,14 +69,21 @@ submit() {
     assert_equal "$(sql "select state || '/' || plan_revision from orders")" 'suspended/0'
 }
 
+# the counts of tasks and events and the orders' states, to compare
+counts() {
+    sql 'select count(*) from tasks'
+    sql 'select count(*) from events'
+    sql 'select state from orders order by id' | paste -sd,
+}
+
 @test "run-plans: --dry-run prints the plans it would make and the tasks ready now, and changes nothing" {
     submit J-1 B | osm-submit --plan >/dev/null
     submit J-2 B | osm-submit >/dev/null
-    before=$(sql "select count(*) from tasks; select count(*) from events; select group_concat(state) from orders")
+    before=$(counts)
     run -0 --separate-stderr osm-run --dry-run --all
     assert_equal "$stderr" ""
     assert_equal "$(jq -c '[.kind, .id, .function // .state]' <<<"$output" | tr '\n' ' ')" '["plan",2,"not_started"] ["task",1,"one"] '
-    assert_equal "$(sql "select count(*) from tasks; select count(*) from events; select group_concat(state) from orders")" "$before"
+    assert_equal "$(counts)" "$before"
     assert_file_not_exists calls
     run -0 osm-run -n 1
     assert_equal "$(jq -c '[.kind, .id, .order]' <<<"$output")" '["task",1,1]'

@@ -464,7 +464,7 @@ list_ids() {
     OSM_NOW=2026-12-05T00:00:00Z order job J-4 B
     OSM_NOW=2026-12-05T00:00:00Z osm-run 4 >/dev/null
     order job J-5 B
-    sql "update orders set state = 'aborted', ended_at = strftime('%s', '2026-11-27') * 1000 where id = 5"
+    sql "update orders set state = 'aborted', ended_at = $(epoch_ms 2026-11-27) where id = 5"
     run -0 --separate-stderr osm-status --purge --before 2026-12-01
     assert_equal "$stderr" ''
     schemacheck -r "$STATUS_SCHEMA" <<<"$output"
@@ -473,7 +473,7 @@ list_ids() {
     assert_equal "$(sql 'select count(*) from tasks where order_id in (1, 5)')" 0
     assert_equal "$(sql 'select count(*) from events where order_id in (1, 5)')" 0
     assert_equal "$(sql 'select count(*) from order_items where order_id in (1, 5)')" 0
-    assert_equal "$(sql "select json_extract(data, '\$.deleted'), json_extract(data, '\$.before') from events where type = 'orders.purged'")" '2|2026-12-01T00:00:00Z'
+    assert_equal "$(sql "select data from events where type = 'orders.purged'" | json_rows 0 '[.deleted, .before] | map(sqlv) | join("|")')" '2|2026-12-01T00:00:00Z'
     run -66 osm-status 1
     run -0 osm-status --purge --before 2026-12-01 --format table
     assert_output 'purged 0 orders that ended before 2026-12-01T00:00:00Z'

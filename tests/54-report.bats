@@ -200,8 +200,10 @@ by_state() {
     job J-1 B
     # osm-revise keeps the version it replaces in order_versions; until it is
     # there, the store is given one by hand
+    local body
+    body=$(sql "SELECT body FROM orders WHERE id = 1" | jq -c '.ref = "J-0"')
     sql "INSERT INTO order_versions (order_id, revision, plan_revision, status, reason, original, body, plan, received_at, recorded_at)
-         SELECT id, 0, 1, 'superseded', NULL, original, json_set(body, '\$.ref', 'J-0'), NULL, created_at, created_at FROM orders WHERE id = 1"
+         SELECT id, 0, 1, 'superseded', NULL, original, '${body//\'/\'\'}', NULL, created_at, created_at FROM orders WHERE id = 1"
     sql "UPDATE orders SET revision = 1 WHERE id = 1"
     run -0 osm-status --format html 1
     assert_line '<h2>Revisions</h2>'

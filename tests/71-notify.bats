@@ -72,8 +72,10 @@ job() {
     assert_equal "$(sql "select state from tasks")" waiting
     assert_equal "$(sql "select count(*) from events where type = 'jeopardy'")" 0
     for t in 12:01 12:30 13:00 14:00; do OSM_NOW=2026-11-26T${t}:00Z osm-run 1 >/dev/null; done
-    assert_equal "$(sql "select task_id, json_extract(data, '$.reason'), json_extract(data, '$.expectedDuration') from events where type = 'jeopardy' and task_id is not null")" '1|task late|PT1H'
-    assert_equal "$(sql "select json_extract(data, '$.reason'), json_extract(data, '$.lateBy') from events where type = 'jeopardy' and task_id is null")" 'late|PT1M'
+    assert_equal "$(sql "select task_id, data from events where type = 'jeopardy' and task_id is not null" |
+        json_rows 1 '[.reason, .expectedDuration] | map(sqlv) | join("|")')" '1|task late|PT1H'
+    assert_equal "$(sql "select data from events where type = 'jeopardy' and task_id is null" |
+        json_rows 0 '[.reason, .lateBy] | map(sqlv) | join("|")')" 'late|PT1M'
     assert_equal "$(sql "select count(*) from events where type = 'jeopardy'")" 2
     assert_equal "$(sql "select (select jeopardy_at from tasks) = (select jeopardy_at from orders)")" 1
     assert_equal "$(jq -r 'select(.type == "jeopardy") | .order' notices | tr '\n' ' ')" '1 1 '

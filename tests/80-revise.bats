@@ -7,6 +7,19 @@ load helper
 
 BB=$OSM_SRCDIR/examples/broadband
 
+# rows TABLE...: every row of each table, to compare
+rows() {
+    local t
+    for t in "$@"; do sql "select * from $t order by 1"; done
+}
+
+# the whole store, to compare: every table (a cartridge by its digest)
+snapshot() {
+    rows cartridge_defaults orders order_versions order_items tasks task_deps responses \
+        events outbox workgroups workgroup_members
+    sql 'select name, version, sha256 from cartridges order by name, version'
+}
+
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
     osm_store || return 1
@@ -57,12 +70,12 @@ five_in_flight() {
     assert_equal "$(jq -r .state <<<"$output")" in_progress
     # the new plan: kept tasks as they were (the shipment still in flight), redos done
     assert_equal "$(tasks)" 'sync-customer:completed:do allocate-port:completed:do ship-cpe:waiting:do open-account:completed:do activate:completed:redo price:completed:redo bill:completed:redo'
-    assert_equal "$(sql "select revision, plan_revision, json_extract(body, '$.items[0].bandwidth') from orders")" '1|2|14'
+    assert_equal "$(sql "select revision, plan_revision, body from orders" | json_rows 2 '.items[0].bandwidth')" '1|2|14'
     # the systems: inventory called once, billing redone with both requests
     assert_equal "$(wc -l <sim/inventory.log)" 1
     assert_equal "$(sql "select state || ':' || plan_revision from tasks where function = 'ship-cpe'")" 'waiting:2'
     assert_equal "$(tail -1 sim/billing.log | jq -c '[.mode, (.previousRequest | type), (.request | type)]')" '["redo","object","object"]'
-    assert_equal "$(sql "select json_extract(data, '$.mode') from events where type = 'hook' and json_extract(data, '$.function') = 'activate' order by id")" $'do\nredo'
+    assert_equal "$(sql "select data from events where type = 'hook' order by id" | jq -r 'select(.function == "activate") | .mode')" $'do\nredo'
     # the history keeps both revisions
     assert_equal "$(sql "select revision || ':' || status from order_versions")" '0:superseded'
     run -0 osm-status --history 1
@@ -92,10 +105,10 @@ five_in_flight() {
 
 @test "revise: --dry-run prints what would be done and changes nothing" {
     five_in_flight
-    before=$(sqlite3 "$OSM_DB" .dump)
+    before=$(snapshot)
     run -0 osm-revise -n 1 o14.json
     assert_equal "$(jq -c '[.result, .state]' <<<"$output")" '["dry-run","amending"]'
-    assert_equal "$(sqlite3 "$OSM_DB" .dump)" "$before"
+    assert_equal "$(snapshot)" "$before"
     run -0 osm-revise -n --format table 1 o14.json
     assert_line --index 0 'order 1  revision 0 -> 1  dry-run  state amending'
     assert_line --regexp '^redo    activate       asap-south  1      3     its data changed$'
@@ -108,11 +121,11 @@ five_in_flight() {
     assert_equal "$(sql "select state from tasks where function = 'ship-cpe'")" completed
     # another address: the router was shipped to the old one
     jq '.revisionNumber = 1 | walk(if type == "object" and has("postcode") then .postcode = "81675" else . end)' o5.json >moved.json
-    before=$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks; select * from task_deps; select * from order_items")
+    before=$(rows orders tasks task_deps order_items)
     run -1 --separate-stderr osm-revise 1 moved.json
     assert_equal "$stderr" 'osm-revise: order 1: the revision is rejected: ship-cpe (task 4) is done and past its point of no return'
     assert_equal "$(jq -c '[.result, .reason]' <<<"$output")" '["rejected","ship-cpe (task 4) is done and past its point of no return"]'
-    assert_equal "$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks; select * from task_deps; select * from order_items")" "$before"
+    assert_equal "$(rows orders tasks task_deps order_items)" "$before"
     # recorded: the rejected version and its event
     assert_equal "$(sql "select revision || ':' || status || ':' || reason from order_versions")" \
         '1:rejected:ship-cpe (task 4) is done and past its point of no return'
@@ -142,8 +155,9 @@ five_in_flight() {
         '["do",["1","2"],"OPENED"] ["redo",["1"],"OPENED"] '
     assert_equal "$(jq -r .state <<<"$output")" in_progress
     # activate waited for allocate-number: it is undone first
-    order=$(sql "select group_concat(function, ' ') from (select t.function from events e join tasks t on t.id = e.task_id
-        where e.type = 'task.state' and t.mode = 'undo' and json_extract(e.data, '$.to') = 'completed' order by e.id)")
+    order=$(sql "select t.function, e.data from events e join tasks t on t.id = e.task_id
+        where e.type = 'task.state' and t.mode = 'undo' order by e.id" |
+        json_rows 1 .to | awk -F'|' '$2 == "completed" { print $1 }' | paste -sd' ')
     [[ $order == *activate*allocate-number* ]]
 
     # the number went back to the pool: undone with the request that allocated it
@@ -225,15 +239,15 @@ five_in_flight() {
     bandwidth "$BB/orders/02-dsl-self-install.json" 5 >o5.json
     osm-submit --plan o5.json >/dev/null
     osm-run --max-tasks 3 1 >/dev/null
-    done_before=$(sql "select group_concat(function) from tasks where state = 'completed'")
+    done_before=$(sql "select function from tasks where state = 'completed' order by id" | paste -sd,)
     run -0 osm-revise --cancel 1
     assert_equal "$(jq -c '[.result, .state]' <<<"$output")" '["applied","cancelling"]'
     run -0 osm-run 1
     assert_equal "$(jq -r .state <<<"$output")" cancelled
-    assert_equal "$(sql "select group_concat(t.function) from tasks t where t.mode = 'undo' and t.state = 'completed'")" "$done_before"
+    assert_equal "$(sql "select t.function from tasks t where t.mode = 'undo' and t.state = 'completed' order by t.id" | paste -sd,)" "$done_before"
     # activate was undone before allocate-port, which it depended on
-    assert_equal "$(sql "select group_concat(function) from (select function from tasks where mode = 'undo' order by ended_at, id)")" \
-        "$(sql "select group_concat(function) from (select function from tasks where mode = 'undo' order by ended_at, id)")"
+    assert_equal "$(sql "select function from tasks where mode = 'undo' order by ended_at, id" | paste -sd,)" \
+        "$(sql "select function from tasks where mode = 'undo' order by ended_at, id" | paste -sd,)"
     assert_equal "$(sql "select count(*) from tasks where state in ('pending', 'running')")" 0
     # an ended order cannot be revised or cancelled again
     run -1 --separate-stderr osm-revise --cancel 1
@@ -247,11 +261,11 @@ five_in_flight() {
     osm-run 1 >/dev/null
     OSM_NOW=2026-11-26T12:00:00Z run -0 osm-run 1
     assert_equal "$(jq -r .state <<<"$output")" completed
-    before=$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks")
+    before=$(rows orders tasks)
     run -1 --separate-stderr osm-revise 1 o14.json
     assert_equal "$stderr" 'osm-revise: order 1: the revision is rejected: order 1 is completed: an ended order cannot be revised'
     assert_equal "$(jq -c '[.result, .revision]' <<<"$output")" '["rejected",1]'
-    assert_equal "$(sqlite3 "$OSM_DB" "select * from orders; select * from tasks")" "$before"
+    assert_equal "$(rows orders tasks)" "$before"
     assert_equal "$(sql "select revision || ':' || status from order_versions")" '1:rejected'
     assert_equal "$(sql "select count(*) from events where type = 'revision.rejected'")" 1
 }

@@ -168,6 +168,9 @@ printed() {
     awk '{ print $1, $6 }' calls | sort -u >ran
     assert_equal "$(comm -23 recorded ran)" ""
 
-    assert_equal "$(sql "pragma integrity_check")" ok
-    assert_equal "$(sql "pragma foreign_key_check" | wc -l)" 0
+    # (PostgreSQL checks foreign keys as it writes; SQLite is asked)
+    if [ "$backend" = sqlite ]; then
+        assert_equal "$(sql "pragma integrity_check")" ok
+        assert_equal "$(sql "pragma foreign_key_check" | wc -l)" 0
+    fi
 }

@@ -105,6 +105,7 @@ setup() {
 }
 
 @test "completion: the store named by -d or --db on the command line" {
+    require_sqlite "moves the store's file and its -wal and -shm files"
     make_store
     mv osm.db other.db
     mv osm.db-wal other.db-wal 2>/dev/null || true

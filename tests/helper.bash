@@ -40,10 +40,13 @@ osm_store() {
     export OSM_DB="postgresql:///$PGDATABASE?options=-csearch_path%3D$OSM_TEST_SCHEMA"
 }
 
-# Drop the schema osm_store made, with whatever the test left in it.
+# Drop the schema osm_store made, with whatever the test left in it; a
+# program the test left running in a transaction fails it after 10 s
+# instead of hanging the suite.
 osm_teardown() {
     [ -n "${OSM_TEST_SCHEMA:-}" ] || return 0
-    psql -XAtq -v ON_ERROR_STOP=1 -c "DROP SCHEMA $OSM_TEST_SCHEMA CASCADE" >/dev/null
+    psql -XAtq -v ON_ERROR_STOP=1 -c "SET lock_timeout = '10s'" \
+        -c "DROP SCHEMA $OSM_TEST_SCHEMA CASCADE" >/dev/null
     OSM_TEST_SCHEMA=
 }
 
@@ -79,12 +82,38 @@ copy_cartridge() {
 
 # Run a query against the store (read-only inspection of outcomes), its
 # rows printed as sqlite3 prints them: columns joined by |, NULL empty.
+# Only the last result of several statements is printed on PostgreSQL.
 sql() {
-    if [ "$backend" = postgresql ]; then
+    if [[ $OSM_DB == postgres://* || $OSM_DB == postgresql://* ]]; then
         psql -XAtq -v ON_ERROR_STOP=1 "$OSM_DB" -c "$1"
     else
         sqlite3 -batch -noheader "$OSM_DB" "$1"
     fi
+}
+
+# sql QUERY | json_rows N JQ: for the rows of a query whose N first
+# columns are plain values and whose last is a JSON text (which may hold
+# '|' itself), the plain columns followed by what the jq program JQ makes
+# of the JSON text, printed as SQLite's json_extract prints a value (true
+# and false as 1 and 0, null as nothing, an array or object as JSON
+# text): the portable stand-in for json_extract, which PostgreSQL lacks.
+# For several values, JQ makes the text itself: [.a, .b] | map(sqlv) |
+# join("|") prints them as sqlite3 prints columns.
+json_rows() {
+    local n=$1 prog=$2 line head rest i
+    while IFS= read -r line; do
+        head= rest=$line
+        for ((i = 0; i < n; i++)); do head+=${rest%%|*}'|'; rest=${rest#*|}; done
+        printf '%s%s\n' "$head" "$(jq -r 'def sqlv: if . == true then 1 elif . == false then 0
+            elif . == null then "" elif type == "array" or type == "object" then tojson else . end;
+            '"$prog"' | sqlv' <<<"$rest")"
+    done
+}
+
+# The milliseconds since the epoch of a UTC date or instant, as stores keep
+# them (for SQLite's strftime('%s', ...) * 1000, which PostgreSQL lacks).
+epoch_ms() {
+    echo "$(($(date -u -d "$1" +%s) * 1000))"
 }
 
 # Every line of $output that is JSON, filtered by a jq program.
