@@ -567,9 +567,9 @@ pg_setup(store *s, const store_opts *o, osm_err *err)
         return rc;
     if ((rc = pg_check_store(s, &version, err)))
         return rc;
+    /* an empty schema is PostgreSQL's missing file: the same message */
     if (version == 0 && (o->readonly || !o->create))
-        return osm_fail(err, OSM_ENOINPUT, "%s: no such order store (its schema is empty)",
-                        s->path);
+        return osm_fail(err, OSM_ENOINPUT, "%s: no such order store", s->path);
     if (version < SCHEMA_VERSION) {
         if (o->readonly)
             return osm_fail(err, OSM_EIO,
