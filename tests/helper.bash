@@ -36,7 +36,13 @@ osm_store() {
         return 0
     fi
     OSM_TEST_SCHEMA=t_$$_${BATS_SUITE_TEST_NUMBER}_$RANDOM
-    psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $OSM_TEST_SCHEMA" >/dev/null || return 1
+    # other users of a test connect as role osm_other (tests/pg-server),
+    # which may use the store but does not own it
+    psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $OSM_TEST_SCHEMA" \
+        -c "GRANT USAGE ON SCHEMA $OSM_TEST_SCHEMA TO osm_other" \
+        -c "ALTER DEFAULT PRIVILEGES IN SCHEMA $OSM_TEST_SCHEMA GRANT ALL ON TABLES TO osm_other" \
+        -c "ALTER DEFAULT PRIVILEGES IN SCHEMA $OSM_TEST_SCHEMA GRANT ALL ON SEQUENCES TO osm_other" \
+        >/dev/null || return 1
     export OSM_DB="postgresql:///$PGDATABASE?options=-csearch_path%3D$OSM_TEST_SCHEMA"
     # the cartridge trees of a PostgreSQL store go to the cache directory
     export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
