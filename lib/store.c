@@ -69,6 +69,10 @@ static const char SQL_RELEASE[] = "RELEASE store_op";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO store_op";
 static const char SQL_EVENT_ADD[] =
     "INSERT INTO events (order_id, task_id, at, type, actor, data)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/* PostgreSQL: the id in the same round trip (SQLite asks the connection) */
+static const char SQL_EVENT_ADD_PG[] =
+    "INSERT INTO events (order_id, task_id, at, type, actor, data)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
 
 int
@@ -311,7 +315,7 @@ store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *typ
         jv_free(text);
         text = joined;
     }
-    if (!(st = store_stmt(s, ST_EVENT_ADD, SQL_EVENT_ADD, err))) {
+    if (!(st = store_stmt(s, ST_EVENT_ADD, DIALECT(s, SQL_EVENT_ADD, SQL_EVENT_ADD_PG), err))) {
         jv_free(text);
         return err ? err->code : OSM_ESOFTWARE;
     }
@@ -328,6 +332,8 @@ store_event_add_raw(store *s, int64_t order_id, int64_t task_id, const char *typ
         if (event_id)
             *event_id = db_column_int64(st, 0);
         rc = db_step(st);
+    } else if (rc == SQLITE_DONE && event_id) {
+        *event_id = db_last_insert_rowid(s->db);
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, err);
     store_stmt_done(st);

@@ -373,11 +373,20 @@ manual_task() {
 
 # the extracted tree of the runner cartridge
 tree() {
-    ls -d "$OSM_DB".cartridges/runner-1.0.0-*
+    ls -d "$(trees)"/runner-1.0.0-*
+}
+
+# where the store's cartridge trees are: beside an SQLite file, in the
+# cache directory for a PostgreSQL store (lib/cartdir.c)
+trees() {
+    if [ "$backend" = sqlite ]; then
+        echo "$OSM_DB.cartridges"
+    else
+        echo "$XDG_CACHE_HOME/osm/$(printf %s "$OSM_DB" | sha256sum | cut -c1-16).cartridges"
+    fi
 }
 
 @test "cartridge tree: a hook edited on disk does not run; the deployed one does" {
-    require_sqlite "the cartridge trees are kept beside the store's file"
     osm-cartridge deploy "$RUNNER" >/dev/null
     job J-1 | osm-submit --plan >/dev/null
     osm-run 1 >/dev/null
@@ -398,15 +407,14 @@ tree() {
         [ ! -e "$t/extra" ] && [ ! -L "$t/hooks/link" ] && [ -f "$t/cartridge.json" ] || { echo "$spoil: kept"; false; }
         assert_equal "$(stat -c %a "$t/hooks" "$t/hooks/hook.sh" | tr '\n' ' ')" "755 755 "
     done
-    assert_equal "$(ls -a "$OSM_DB.cartridges" | grep -c stale)" 0
+    assert_equal "$(ls -a "$(trees)" | grep -c stale)" 0
 }
 
 @test "cartridge tree: one left by another user is not used" {
-    require_sqlite "the cartridge trees are kept beside the store's file"
     [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
     osm-cartridge deploy "$RUNNER" >/dev/null
     sha=$(sql "select sha256 from cartridges")
-    t=$OSM_DB.cartridges/runner-1.0.0-${sha:0:16}
+    t=$(trees)/runner-1.0.0-${sha:0:16}
     mkdir -p "$t"
     cp -R "$RUNNER"/. "$t"
     printf '#!/bin/sh\ntouch "%s/pwned"\n' "$PWD" >"$t/hooks/hook.sh"
@@ -417,13 +425,13 @@ tree() {
     assert_file_not_exists pwned
     assert_equal "$(stat -c %U "$t/hooks/hook.sh")" root
     # where the trees are must be no one else's either
-    rm -rf "$OSM_DB.cartridges"
-    mkdir "$OSM_DB.cartridges"
-    chown nobody "$OSM_DB.cartridges"
+    rm -rf "$(trees)"
+    mkdir "$(trees)"
+    chown nobody "$(trees)"
     job J-2 | osm-submit --plan >/dev/null
     osm-run 2 >/dev/null || true
     assert_equal "$(sql "select error from tasks where kind = 'automated' and order_id = 2")" \
-        "$OSM_DB.cartridges: not trusted to run hooks from: owned by nobody, not by root, this user or the store's owner"
+        "$(trees): not trusted to run hooks from: owned by nobody, not by root, this user or the store's owner"
     assert_file_not_exists pwned
 }
 
