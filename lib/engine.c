@@ -347,8 +347,11 @@ order_header(cartridge *c, cached_order *o)
 static const char *
 order_header_text(cartridge *c, cached_order *o)
 {
-    if (!o->header_text)
-        o->header_text = json_dump(order_header(c, o), 0);
+    if (!o->header_text) {
+        jv h = order_header(c, o);
+        o->header_text = json_dump(h, 0);
+        jv_free(h);
+    }
     return o->header_text;
 }
 
@@ -616,12 +619,14 @@ prepare_hook(engine *e, cartridge *c, const store_task *t, cached_order *o,
             jv_free(request);
             return osm_fail(err, OSM_EDATA, "building the request failed: %s", jerr.msg);
         }
-        reqtext = json_dump(jv_copy(request), 0);
+        reqtext = json_dump(request, 0);
     } else {
         /* no request program: {order, items, task}, the order without its
          * item list and dumped once for all its tasks */
-        char *items = json_dump(task_items(o, t->items), 0);
-        char *task = json_dump(jv_copy(reqtask), 0);
+        jv itemsv = task_items(o, t->items);
+        char *items = json_dump(itemsv, 0);
+        char *task = json_dump(reqtask, 0);
+        jv_free(itemsv);
         reqtext = xasprintf("{\"order\":%s,\"items\":%s,\"task\":%s}", order_header_text(c, o),
                             items, task);
         free(items);

@@ -271,7 +271,7 @@ answer(outcome *oc, cartridge *c, const hook_run_info *r, jv resp, const char *t
         text++;
         len--;
     }
-    oc->t.response = outcome_own(oc, len ? xstrndup(text, len) : json_dump(jv_copy(resp), 0));
+    oc->t.response = outcome_own(oc, len ? xstrndup(text, len) : json_dump(resp, 0));
     jv status = mget(resp, "status");
     jv ext = mget(resp, "externalStatus");
     if (jv_get_kind(ext) == JV_KIND_STRING)

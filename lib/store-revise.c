@@ -173,6 +173,7 @@ static int
 bind_json(db_stmt *st, int i, jv v)
 {
     char *text = json_dump(v, 0);
+    jv_free(v);
     return db_bind_text(st, i, text, -1, free);
 }
 
