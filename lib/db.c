@@ -195,7 +195,7 @@ static char *
 pg_rewrite(const char *sql, int *nparams)
 {
     size_t n = strlen(sql);
-    char *out = xmalloc(2 * n + 1), *o = out;
+    char *out = xmalloc(4 * n + 1), *o = out;   /* "?" may become "$999" */
     int next = 0, max = 0;
 
     for (const char *p = sql; *p;) {
