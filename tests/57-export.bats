@@ -232,18 +232,6 @@ refused() {
     assert_equal "$stderr" "osm-cartridge: nothing.ndjson: No such file or directory"
 }
 
-# as USER CMD...: run a command as another user who may write the store
-# (but does not own it)
-as() {
-    local user=$1; shift
-    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
-    chmod 777 "$BATS_TEST_TMPDIR"
-    local d=$BATS_TEST_TMPDIR
-    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
-    for f in "$OSM_DB" "$OSM_DB-wal" "$OSM_DB-shm"; do [ -e "$f" ] && chmod 666 "$f"; done
-    runuser -u "$user" -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" "$@"
-}
-
 @test "import: only an administrator may import (77), as for deploy" {
     osm-cartridge deploy "$RUNNER" >/dev/null
     osm-status --export >a.ndjson

@@ -23,19 +23,6 @@ job() {
     echo "{\"kind\":\"job\",\"ref\":\"$ref\",\"items\":[$items]}" | osm-submit --plan >/dev/null
 }
 
-# as USER CMD...: run a command as another Unix user (the store open to all)
-as() {
-    local user=$1; shift
-    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
-    chmod 777 "$BATS_TEST_TMPDIR"
-    # let the other user reach it through bats' own temporary directories
-    local d=$BATS_TEST_TMPDIR
-    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
-    for f in "$OSM_DB" "$OSM_DB-wal" "$OSM_DB-shm"; do [ -e "$f" ] && chmod 666 "$f"; done
-    runuser -u "$user" -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} ${PGUSER:+PGUSER=osm_other} \
-        ${PGDATABASE:+PGDATABASE="$PGDATABASE"} "$@"
-}
-
 # a failed automated task with its fallout: order 1, task 1 failed, fallout task 2
 fallout_order() {
     job J-1 B

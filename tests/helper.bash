@@ -82,6 +82,21 @@ require_sqlite() {
     [ "$backend" = sqlite ] || skip "SQLite only: $1"
 }
 
+# as USER CMD...: run a command as another user who may write the store
+# (but does not own it: on PostgreSQL it connects as role osm_other), with
+# OSM_CONFIG passed on when set
+as() {
+    local user=$1; shift
+    [ "$(id -u)" = 0 ] || skip "acting as another user needs root"
+    chmod 777 "$BATS_TEST_TMPDIR"
+    local d=$BATS_TEST_TMPDIR
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod a+x "$d"; d=$(dirname "$d"); done
+    for f in "$OSM_DB" "$OSM_DB-wal" "$OSM_DB-shm"; do [ -e "$f" ] && chmod 666 "$f"; done
+    runuser -u "$user" -- env PATH="$PATH" OSM_DB="$OSM_DB" OSM_NOW="$OSM_NOW" ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} ${PGUSER:+PGUSER=osm_other} \
+        ${PGDATABASE:+PGDATABASE="$PGDATABASE"} \
+        ${OSM_CONFIG:+OSM_CONFIG="$OSM_CONFIG"} "$@"
+}
+
 # A copy of a cartridge directory that a test may change.
 copy_cartridge() {
     cp -R "$1" "$BATS_TEST_TMPDIR/${2:-$(basename "$1")}"
